@@ -1,0 +1,223 @@
+"""Shared base of imbnet's Keras classifiers.
+
+Built on scikeras's ``BaseWrapper`` (the Keras wrapping: model building from a
+``model`` callable with ``meta``, routed parameters, pickling of Keras models),
+with the repairs scikeras 0.13 needs on scikit-learn >= 1.6 and the imbalance
+handling both estimators share (class weights, sample weights, focal loss,
+stratified early stopping, seeded fits). What is broken in scikeras, and the
+repair:
+
+- Tags: ``KerasClassifier(BaseWrapper, ClassifierMixin)`` puts
+  ``ClassifierMixin`` right of ``BaseEstimator`` in the MRO, so its tags report
+  no estimator type: ``is_classifier`` is False, ``cv=5`` becomes plain KFold
+  and ``roc_auc`` scores are NaN. A subclass cannot reorder that MRO, so this
+  base derives from ``BaseWrapper`` with ``ClassifierMixin`` on the left, as
+  scikit-learn requires, and keeps none of ``KerasClassifier``.
+- Parameters: scikeras reads parameter names from ``vars(self)``; here they
+  come from the ``__init__`` signature, as in scikit-learn.
+- Validation: scikit-learn's ``validate_data`` (feature names, feature count,
+  NaN/inf, sparse and dtype errors) and ``check_classification_targets``.
+- ``sample_weight`` is never modified in place (``KerasClassifier`` multiplies
+  the caller's array by the class weights).
+- Random state: scikeras seeds the global Python/NumPy/TensorFlow generators
+  during fit; here every random choice gets its own seed and global state is
+  left alone.
+- ``__repr__`` and ``set_params`` are scikit-learn's.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scikeras.wrappers import BaseWrapper
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._batching import epoch_order, stratified_holdout
+from ._class_weight import CLASS_WEIGHT_STRINGS, compute_class_weight, compute_sample_weight
+from ._engine import predict_outputs, train
+from ._losses import LOSSES
+from ._random import SeedStream, fit_seed
+
+__all__ = ["ImbalancedKerasClassifier"]
+
+
+def _never(estimator):
+    return False
+
+
+class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
+    """Base class of imbnet's classifiers; not for direct use.
+
+    Subclasses implement ``_build_model(meta, seeds)`` returning a compiled
+    Keras model, ``_n_epochs()``, ``_batch_size(n_samples)`` and
+    ``_early_stopping_callbacks()``.
+    """
+
+    _parameter_constraints: dict = {
+        "class_weight": [None, StrOptions(set(CLASS_WEIGHT_STRINGS)), dict],
+        "class_weight_mu": [Interval(Real, 0, None, closed="neither")],
+        "loss": [StrOptions(set(LOSSES))],
+        "focal_gamma": [Interval(Real, 0, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # scikit-learn's own parameter handling, not scikeras's vars(self) one.
+    _get_param_names = classmethod(BaseEstimator._get_param_names.__func__)
+    set_params = BaseEstimator.set_params
+    __repr__ = BaseEstimator.__repr__
+
+    # scikeras's incremental API does not fit this class's fit loop.
+    partial_fit = available_if(_never)(BaseWrapper.partial_fit)
+    initialize = available_if(_never)(BaseWrapper.initialize)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``(X, y)``, weighting classes and samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; NaN, infinite values and sparse matrices are refused.
+        y : array-like of shape (n_samples,)
+            Class labels of any type, at least two classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; multiplied by the class weights. The caller's
+            array is not modified.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator. If ``fit`` raises, the estimator keeps the
+            state it had before the call.
+        """
+        self._validate_params()
+        snapshot = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    def _fit(self, X, y, sample_weight):
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=True)
+        X = X.astype(np.float32, copy=False)
+        check_classification_targets(y)
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        if self.classes_.shape[0] < 2:
+            raise ValueError(
+                f"y contains only one class ({self.classes_[0]!r}); a classifier "
+                "needs samples of at least two classes."
+            )
+        self.n_classes_ = self.classes_.shape[0]
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        self.class_weight_ = compute_class_weight(
+            self.class_weight, classes=self.classes_, y=y, mu=self.class_weight_mu
+        )
+        weights = compute_sample_weight(
+            [self.class_weight_[label] for label in self.classes_.tolist()],
+            y_encoded,
+            sample_weight,
+        )
+        targets = self._encode_targets(y_encoded)
+
+        seeds = SeedStream(fit_seed(self.random_state))
+        train_rows, validation = np.arange(X.shape[0]), None
+        if self.early_stopping:
+            train_rows, valid_rows = stratified_holdout(
+                y, self.validation_fraction, seeds.rng("validation")
+            )
+            validation = (X[valid_rows], targets[valid_rows], weights[valid_rows])
+            X, targets, weights = X[train_rows], targets[train_rows], weights[train_rows]
+
+        self.model_ = self._build_model(self._model_meta(X), seeds)
+        history = train(
+            self.model_,
+            self._epoch_source(X, targets, weights, seeds.rng("batches")),
+            epochs=self._n_epochs(),
+            batch_size=self._batch_size(X.shape[0]),
+            callbacks=self._early_stopping_callbacks(),
+            validation=validation,
+            verbose=self.verbose,
+        )
+        self.history_ = {key: list(values) for key, values in history.history.items()}
+        self.loss_curve_ = self.history_["loss"]
+        self.n_iter_ = len(self.loss_curve_)
+        return self
+
+    def _encode_targets(self, y_encoded):
+        if self.n_classes_ == 2:
+            return y_encoded.reshape(-1, 1).astype(np.float32)
+        return np.eye(self.n_classes_, dtype=np.float32)[y_encoded]
+
+    def _model_meta(self, X):
+        """What a model builder may need to know of the data (scikeras's ``meta``)."""
+        n_classes = self.n_classes_
+        return {
+            "n_features_in_": X.shape[1],
+            "X_shape_": X.shape,
+            "n_classes_": n_classes,
+            "classes_": self.classes_,
+            "n_outputs_": 1 if n_classes == 2 else n_classes,
+        }
+
+    def _epoch_source(self, X, targets, weights, rng):
+        """Every epoch: the resident training arrays and a fresh row order."""
+
+        def source(epoch):
+            return X, targets, weights, epoch_order(X.shape[0], shuffle=self.shuffle, rng=rng)
+
+        return source
+
+    # -------------------------------------------------------------- predict
+    def predict_proba(self, X):
+        """Class probabilities, one column per class in ``classes_`` order.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        outputs = predict_outputs(self.model_, X.astype(np.float32, copy=False))
+        outputs = outputs.astype(np.float64)
+        if self.n_classes_ == 2:
+            positive = outputs[:, 0]
+            return np.column_stack([1.0 - positive, positive])
+        return outputs / outputs.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Predicted class labels, of the same type as the labels of ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "model_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -1,0 +1,202 @@
+"""The fit loop: epochs of mini-batch steps on a compiled Keras model.
+
+Read top to bottom, ``train`` is the whole loop: for each epoch it asks the
+caller's ``source`` for the epoch's data and row order, runs the steps,
+computes the validation loss, and hands the epoch's logs to Keras callbacks
+(``EarlyStopping``, ``History``, user callbacks), which may stop training.
+
+On the TensorFlow backend the steps of one epoch run inside a single
+XLA-compiled function (gather the batch, forward, loss, gradients, Keras
+optimizer update, in a ``while`` loop): small networks are dominated by
+per-step framework overhead, which this removes. Callbacks see epoch-level
+hooks only (``on_epoch_begin``/``on_epoch_end``, train begin/end); per-batch
+hooks are not called on this path. On other backends the same loop runs
+through ``model.fit`` on a ``keras.utils.PyDataset`` that redraws every epoch.
+"""
+
+import math
+
+import keras
+import numpy as np
+
+from ._batching import pack_batches
+
+__all__ = ["train", "predict_outputs"]
+
+
+def train(model, source, *, epochs, batch_size, callbacks=(), validation=None, verbose=0):
+    """Train ``model`` (compiled with a loss and an optimizer) for ``epochs``.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Compiled model; its ``loss`` and ``optimizer`` are used as they are.
+    source : callable
+        ``source(epoch) -> (X, y, w, order)``: the epoch's arrays (float32,
+        ``y`` of shape (n, n_outputs)), and the flat row order, read in
+        consecutive batches of ``batch_size``. Returning the same arrays
+        every epoch keeps them resident; only ``order`` changes.
+    epochs : int
+    batch_size : int
+    callbacks : sequence of keras.callbacks.Callback
+    validation : tuple (X, y, w) or None
+        Held-out data whose weighted loss is logged as ``val_loss``.
+    verbose : int
+        If positive, print one line per epoch.
+
+    Returns
+    -------
+    keras.callbacks.History
+    """
+    history = keras.callbacks.History()
+    callbacks = [*callbacks, _FailOnNonFiniteLoss()]
+    if verbose:
+        callbacks.append(_EpochPrinter())
+    if keras.backend.backend() != "tensorflow":
+        return _train_with_model_fit(
+            model, source, epochs, batch_size, [*callbacks, history], validation
+        )
+
+    loop = _CompiledLoop(model)
+    callback_list = keras.callbacks.CallbackList([*callbacks, history], model=model)
+    model.stop_training = False
+    callback_list.on_train_begin()
+    for epoch in range(epochs):
+        callback_list.on_epoch_begin(epoch)
+        X, y, w, order = source(epoch)
+        logs = {"loss": loop.run_epoch(X, y, w, order, batch_size)}
+        if validation is not None:
+            logs["val_loss"] = loop.evaluate(*validation)
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end()
+    return history
+
+
+def predict_outputs(model, X, batch_size=8192):
+    """The model's outputs for ``X`` as a NumPy array, in inference mode."""
+    chunks = [
+        keras.ops.convert_to_numpy(model(X[start : start + batch_size], training=False))
+        for start in range(0, X.shape[0], batch_size)
+    ]
+    return np.concatenate(chunks, axis=0)
+
+
+class _CompiledLoop:
+    """One XLA-compiled function per epoch, and one for the validation loss."""
+
+    def __init__(self, model):
+        import tensorflow as tf
+
+        self._tf = tf
+        self.model = model
+        self.variables = model.trainable_variables
+        model.optimizer.build(self.variables)
+        self._epoch_fn = tf.function(self._epoch, jit_compile=True, reduce_retracing=True)
+        self._loss_fn = tf.function(self._loss, jit_compile=True, reduce_retracing=True)
+        self._resident = (None, None)
+
+    def run_epoch(self, X, y, w, order, batch_size):
+        index, scale = pack_batches(order, batch_size)
+        X, y, w = self._to_tensors(X, y, w)
+        return float(self._epoch_fn(X, y, w, index, scale))
+
+    def evaluate(self, X, y, w):
+        tf = self._tf
+        return float(self._loss_fn(tf.constant(X), tf.constant(y), tf.constant(w), False))
+
+    def _to_tensors(self, X, y, w):
+        # Arrays that stay the same across epochs are converted once.
+        source, tensors = self._resident
+        if source is None or any(a is not b for a, b in zip(source, (X, y, w))):
+            tf = self._tf
+            tensors = (tf.constant(X), tf.constant(y), tf.constant(w))
+            self._resident = ((X, y, w), tensors)
+        return tensors
+
+    def _loss(self, x, y, w, training):
+        outputs = self.model(x, training=training)
+        loss = self.model.loss(y, outputs, sample_weight=w)
+        if self.model.losses:
+            loss = loss + keras.ops.sum(keras.ops.stack(self.model.losses))
+        return loss
+
+    def _epoch(self, X, y, w, index, scale):
+        tf = self._tf
+        n_batches = tf.shape(index)[0]
+
+        def step(i, total):
+            rows = index[i]
+            x_batch, y_batch = tf.gather(X, rows), tf.gather(y, rows)
+            w_batch = tf.gather(w, rows) * scale[i]
+            with tf.GradientTape() as tape:
+                loss = self._loss(x_batch, y_batch, w_batch, True)
+            gradients = tape.gradient(loss, self.variables)
+            self.model.optimizer.apply(gradients, self.variables)
+            return i + 1, total + loss
+
+        _, total = tf.while_loop(
+            lambda i, _: i < n_batches, step, (tf.constant(0), tf.constant(0.0))
+        )
+        return total / tf.cast(n_batches, total.dtype)
+
+
+def _train_with_model_fit(model, source, epochs, batch_size, callbacks, validation):
+    """Backend-independent path: ``model.fit`` on a dataset redrawn every epoch."""
+    dataset = _EpochDataset(source, batch_size)
+    model.fit(
+        dataset,
+        epochs=epochs,
+        callbacks=callbacks,
+        validation_data=validation,
+        verbose=0,
+        shuffle=False,
+    )
+    return callbacks[-1]
+
+
+class _EpochDataset(keras.utils.PyDataset):
+    """Serves ``source(epoch)`` batch by batch; asks for a new epoch at its end."""
+
+    def __init__(self, source, batch_size):
+        super().__init__()
+        self._source = source
+        self._batch_size = batch_size
+        self._epoch = 0
+        self._arrays = source(0)
+
+    def __len__(self):
+        return math.ceil(len(self._arrays[3]) / self._batch_size)
+
+    def __getitem__(self, batch):
+        X, y, w, order = self._arrays
+        rows = order[batch * self._batch_size : (batch + 1) * self._batch_size]
+        return X[rows], y[rows], w[rows]
+
+    def on_epoch_end(self):
+        self._epoch += 1
+        self._arrays = self._source(self._epoch)
+
+
+class _FailOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stop with a clear error when the loss diverges, instead of a NaN model."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise FloatingPointError(
+                f"training loss became {loss} in epoch {epoch + 1}: the optimisation "
+                "diverged. Lower the learning rate, scale the features, or reduce "
+                "extreme class or sample weights."
+            )
+
+
+class _EpochPrinter(keras.callbacks.Callback):
+    """One line per epoch, as scikit-learn's MLPClassifier prints with verbose."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        parts = [f"Iteration {epoch + 1}, loss = {logs['loss']:.8f}"]
+        if "val_loss" in logs:
+            parts.append(f"validation loss = {logs['val_loss']:.8f}")
+        print(", ".join(parts))

@@ -1,0 +1,309 @@
+"""``CostSensitiveMLPClassifier``: scikit-learn's MLP, cost-sensitive, on Keras."""
+
+from numbers import Integral, Real
+
+import keras
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import ImbalancedKerasClassifier
+from ._losses import make_loss
+
+__all__ = ["CostSensitiveMLPClassifier"]
+
+# scikit-learn's activation names, and the Keras activation each one is.
+_SKLEARN_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+
+
+class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
+    """Multi-layer perceptron classifier for imbalanced data, trained with Keras.
+
+    A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the parameters
+    it shares with it have the same names, meanings and defaults. It adds class
+    weights, focal loss, dropout and initialisers, and trains on the configured
+    Keras backend (an XLA-compiled loop on TensorFlow).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Units of each hidden layer.
+    activation : str, default="relu"
+        Hidden-layer activation: scikit-learn's "identity", "logistic", "tanh",
+        "relu", or any Keras activation name ("gelu", "elu", ...).
+    solver : str, default="adam"
+        "adam", "sgd", or another Keras optimizer name ("rmsprop", "adamw",
+        "nadam", ...). scikit-learn's "lbfgs" has no Keras counterpart.
+    alpha : float, default=1e-4
+        L2 penalty on the weights, scaled as in scikit-learn: each mini-batch
+        loss gains ``0.5 * alpha * ||W||^2 / batch_size``.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size; "auto" is ``min(200, n_samples)``.
+    learning_rate_init : float, default=1e-3
+        Learning rate of the optimizer.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Whether to shuffle the rows every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, dropout, batch order and validation split. The same
+        int gives the same predictions, also in a new process. Global random
+        state (NumPy, Python, TensorFlow, Keras) is never changed.
+    tol : float, default=1e-4
+        Training stops when the loss (the validation loss with
+        ``early_stopping``) has not improved by ``tol`` for
+        ``n_iter_no_change`` consecutive epochs.
+    verbose : bool, default=False
+        Print the loss of every epoch.
+    momentum : float, default=0.9
+        Momentum of the "sgd" solver.
+    nesterovs_momentum : bool, default=True
+        Whether "sgd" uses Nesterov momentum.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the rows (every class
+        represented), monitor its weighted loss, and restore the best weights.
+    validation_fraction : float, default=0.1
+        Share of each class held out with ``early_stopping``.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Parameters of the "adam" solver.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before training stops.
+    class_weight : None, "balanced", "log" or dict, default=None
+        Weight of each class in the loss; see :func:`imbnet.compute_class_weight`.
+        A dict is keyed by the original class labels.
+    class_weight_mu : float, default=0.15
+        Smoothing factor of ``class_weight="log"``.
+    loss : {"log_loss", "focal"}, default="log_loss"
+        Cross-entropy or focal cross-entropy (Keras's focal losses, with class
+        balancing left to ``class_weight``).
+    focal_gamma : float, default=2.0
+        Focusing parameter of the focal loss.
+    kernel_initializer : str, default="glorot_uniform"
+        Keras initializer name of the layer weights, seeded by ``random_state``.
+    dropout : float, default=0.0
+        Dropout rate after each hidden layer.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Feature names seen during fit, when X had string column names.
+    class_weight_ : dict
+        Resolved weight of each class label.
+    model_ : keras.Model
+        The trained network.
+    history_ : dict
+        Per-epoch logs: ``loss`` and, with early stopping, ``val_loss``.
+    loss_curve_ : list of float
+        Training loss of each epoch.
+    n_iter_ : int
+        Number of epochs run.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from imbnet import CostSensitiveMLPClassifier
+    >>> X, y = make_classification(n_samples=400, weights=[0.9], random_state=0)
+    >>> clf = CostSensitiveMLPClassifier(hidden_layer_sizes=(16,), max_iter=20,
+    ...                                  class_weight="balanced", random_state=0)
+    >>> clf.fit(X, y).predict_proba(X[:2]).shape
+    (2, 2)
+    >>> clf.class_weight_
+    {0: 0.55..., 1: 5.26...}
+    """
+
+    _parameter_constraints: dict = {
+        **ImbalancedKerasClassifier._parameter_constraints,
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [str],
+        "solver": [str],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "kernel_initializer": [str],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        class_weight=None,
+        class_weight_mu=0.15,
+        loss="log_loss",
+        focal_gamma=2.0,
+        kernel_initializer="glorot_uniform",
+        dropout=0.0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.class_weight_mu = class_weight_mu
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.kernel_initializer = kernel_initializer
+        self.dropout = dropout
+
+    def _n_epochs(self):
+        return self.max_iter
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _early_stopping_callbacks(self):
+        # scikit-learn stops after n_iter_no_change + 1 epochs without an
+        # improvement of tol; Keras's EarlyStopping after `patience` epochs.
+        return [
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss" if self.early_stopping else "loss",
+                min_delta=self.tol,
+                patience=self.n_iter_no_change + 1,
+                restore_best_weights=self.early_stopping,
+            )
+        ]
+
+    def _build_model(self, meta, seeds):
+        layer_sizes = _check_layer_sizes(self.hidden_layer_sizes)
+        activation = _check_activation(self.activation)
+        batch_size = self._batch_size(meta["X_shape_"][0])
+        regularizer = keras.regularizers.L2(0.5 * self.alpha / batch_size) if self.alpha else None
+
+        def initializer(position):
+            config = {"seed": seeds.seed_for(f"kernel{position}")}
+            try:
+                return keras.initializers.get({"class_name": self.kernel_initializer, "config": config})
+            except (ValueError, TypeError) as error:
+                raise ValueError(
+                    f"kernel_initializer={self.kernel_initializer!r} is not a Keras "
+                    f"initializer name (e.g. 'glorot_uniform', 'he_uniform'): {error}"
+                ) from None
+
+        layers = [keras.Input(shape=(meta["n_features_in_"],))]
+        for position, units in enumerate(layer_sizes):
+            layers.append(
+                keras.layers.Dense(
+                    units,
+                    activation=activation,
+                    kernel_initializer=initializer(position),
+                    kernel_regularizer=regularizer,
+                )
+            )
+            if self.dropout:
+                layers.append(
+                    keras.layers.Dropout(self.dropout, seed=seeds.seed_for(f"dropout{position}"))
+                )
+        n_outputs = meta["n_outputs_"]
+        layers.append(
+            keras.layers.Dense(
+                n_outputs,
+                activation="sigmoid" if n_outputs == 1 else "softmax",
+                kernel_initializer=initializer(len(layer_sizes)),
+                kernel_regularizer=regularizer,
+            )
+        )
+        model = keras.Sequential(layers)
+        model.compile(
+            optimizer=self._make_optimizer(),
+            loss=make_loss(self.loss, n_outputs=n_outputs, focal_gamma=self.focal_gamma),
+        )
+        return model
+
+    def _make_optimizer(self):
+        rate = float(self.learning_rate_init)
+        if self.solver == "sgd":
+            return keras.optimizers.SGD(
+                rate, momentum=float(self.momentum), nesterov=self.nesterovs_momentum
+            )
+        if self.solver == "adam":
+            return keras.optimizers.Adam(
+                rate,
+                beta_1=float(self.beta_1),
+                beta_2=float(self.beta_2),
+                epsilon=float(self.epsilon),
+            )
+        if self.solver == "lbfgs":
+            raise ValueError(
+                "solver='lbfgs' is not available: Keras has no L-BFGS optimizer. "
+                "Use 'adam' (the default) or 'sgd'."
+            )
+        try:
+            optimizer = keras.optimizers.get(self.solver)
+        except ValueError:
+            raise ValueError(
+                f"solver={self.solver!r} is not a Keras optimizer name; use 'adam', "
+                "'sgd', 'rmsprop', 'adamw', 'nadam', 'adagrad', ..."
+            ) from None
+        optimizer.learning_rate = rate
+        return optimizer
+
+
+def _check_layer_sizes(hidden_layer_sizes):
+    sizes = hidden_layer_sizes
+    if not hasattr(sizes, "__iter__"):
+        sizes = [sizes]
+    sizes = list(sizes)
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
+            raise ValueError(
+                "hidden_layer_sizes must hold positive integers, e.g. (100,) or "
+                f"(64, 32); got {hidden_layer_sizes!r}."
+            )
+    return [int(size) for size in sizes]
+
+
+def _check_activation(name):
+    name = _SKLEARN_ACTIVATIONS.get(name, name)
+    try:
+        keras.activations.get(name)
+    except ValueError:
+        raise ValueError(
+            f"activation={name!r} is not known; use 'identity', 'logistic', "
+            "'tanh', 'relu' or a Keras activation name."
+        ) from None
+    return name
