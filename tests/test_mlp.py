@@ -1,0 +1,273 @@
+"""CostSensitiveMLPClassifier: what a user relies on, with real Keras training."""
+
+import pickle
+import random
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse
+import tensorflow as tf
+from sklearn.datasets import make_classification
+from sklearn.metrics import recall_score, roc_auc_score
+from sklearn.neural_network import MLPClassifier
+
+from imbnet import CostSensitiveMLPClassifier
+from imbnet._batching import stratified_holdout
+from imbnet._random import SeedStream
+
+X, Y = make_classification(
+    n_samples=600, n_features=4, n_informative=3, n_redundant=0,
+    weights=[0.93], flip_y=0, class_sep=0.8, random_state=1,
+)
+X3, Y3 = make_classification(
+    n_samples=450, n_features=5, n_informative=4, n_redundant=0, n_classes=3,
+    weights=[0.7, 0.2, 0.1], random_state=2,
+)
+LABELS3 = np.array(["cat", "dog", "emu"])[Y3]
+
+
+def small(**params):
+    defaults = dict(hidden_layer_sizes=(8,), max_iter=30, learning_rate_init=0.02,
+                    batch_size=32, random_state=0)
+    return CostSensitiveMLPClassifier(**{**defaults, **params})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return small().fit(X, Y)
+
+
+def test_seed_tutorial_model_is_expressible_and_weighting_raises_recall():
+    tutorial = dict(hidden_layer_sizes=(10,), kernel_initializer="he_uniform", solver="sgd",
+                    learning_rate_init=0.01, momentum=0, batch_size=32, max_iter=15,
+                    random_state=3)
+    plain = CostSensitiveMLPClassifier(**tutorial).fit(X, Y)
+    weighted = CostSensitiveMLPClassifier(**tutorial, class_weight={0: 1, 1: 100}).fit(X, Y)
+    layers = [layer for layer in weighted.model_.layers if isinstance(layer, keras.layers.Dense)]
+    assert [layer.units for layer in layers] == [10, 1]
+    assert isinstance(weighted.model_.optimizer, keras.optimizers.SGD)
+    assert recall_score(Y, weighted.predict(X)) > recall_score(Y, plain.predict(X))
+    assert roc_auc_score(Y, weighted.predict_proba(X)[:, 1]) > 0.8
+
+
+def test_balanced_equals_equivalent_sample_weight():
+    by_class = small(class_weight="balanced").fit(X, Y)
+    counts = np.bincount(Y)
+    sample_weight = (len(Y) / (2 * counts))[Y]
+    by_sample = small().fit(X, Y, sample_weight=sample_weight)
+    np.testing.assert_array_equal(by_class.predict_proba(X), by_sample.predict_proba(X))
+
+
+def test_sample_weight_multiplies_class_weight_and_is_not_modified():
+    sample_weight = np.where(Y == 1, 2.0, 1.0)
+    before = sample_weight.copy()
+    both = small(class_weight={1: 5}).fit(X, Y, sample_weight=sample_weight)
+    np.testing.assert_array_equal(sample_weight, before)
+    product = small().fit(X, Y, sample_weight=np.where(Y == 1, 10.0, 1.0))
+    np.testing.assert_array_equal(both.predict_proba(X), product.predict_proba(X))
+    assert both.class_weight_ == {0: 1.0, 1: 5.0}
+
+
+def test_same_seed_same_model_different_seed_different_model(fitted):
+    again = small().fit(X, Y)
+    np.testing.assert_array_equal(fitted.predict_proba(X), again.predict_proba(X))
+    other = small(random_state=1).fit(X, Y)
+    assert not np.allclose(fitted.predict_proba(X), other.predict_proba(X))
+
+
+def test_same_seed_same_model_in_a_new_process(fitted, tmp_path):
+    data = tmp_path / "data.npy"
+    np.save(data, X)
+    script = (
+        "import numpy as np; from imbnet import CostSensitiveMLPClassifier as C;"
+        "from sklearn.datasets import make_classification;"
+        f"X = np.load({str(data)!r});"
+        f"y = make_classification(n_samples=600, n_features=4, n_informative=3, n_redundant=0,"
+        f" weights=[0.93], flip_y=0, class_sep=0.8, random_state=1)[1];"
+        "clf = C(hidden_layer_sizes=(8,), max_iter=30, learning_rate_init=0.02, batch_size=32,"
+        " random_state=0).fit(X, y);"
+        "print(repr(clf.predict_proba(X[:5, :])[:, 1].tolist()))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert eval(out.stdout.strip().splitlines()[-1]) == fitted.predict_proba(X[:5])[:, 1].tolist()
+
+
+def test_fit_leaves_global_random_state_alone():
+    random.seed(11)
+    np.random.seed(11)
+    tf.random.set_seed(11)
+    expected = (random.random(), np.random.rand(), float(tf.random.uniform([])))
+    random.seed(11)
+    np.random.seed(11)
+    tf.random.set_seed(11)
+    small(random_state=5, dropout=0.2, early_stopping=True).fit(X, Y)
+    small(random_state=None).fit(X, Y)
+    assert (random.random(), np.random.rand(), float(tf.random.uniform([]))) == expected
+
+
+def test_multiclass_string_labels_proba_in_classes_order():
+    clf = small(max_iter=40).fit(X3, LABELS3)
+    assert clf.classes_.tolist() == ["cat", "dog", "emu"]
+    proba = clf.predict_proba(X3)
+    assert proba.shape == (len(X3), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    predicted = clf.predict(X3)
+    assert predicted.dtype == LABELS3.dtype
+    np.testing.assert_array_equal(predicted, clf.classes_[proba.argmax(axis=1)])
+    assert clf.score(X3, LABELS3) > 0.7
+
+
+@pytest.mark.parametrize("data", ["binary", "multiclass"])
+def test_focal_loss_trains(data):
+    X_, y_ = (X, Y) if data == "binary" else (X3, Y3)
+    clf = small(loss="focal", focal_gamma=2.0, class_weight="balanced", max_iter=40).fit(X_, y_)
+    expected = "BinaryFocalCrossentropy" if data == "binary" else "CategoricalFocalCrossentropy"
+    assert type(clf.model_.loss).__name__ == expected
+    proba = clf.predict_proba(X_)
+    score = roc_auc_score(y_, proba[:, 1] if data == "binary" else proba, multi_class="ovr")
+    assert score > 0.85
+
+
+def test_stratified_holdout_keeps_every_class_in_validation():
+    y = np.array([0] * 200 + [1] * 3)
+    train, valid = stratified_holdout(y, 0.1, np.random.default_rng(0))
+    assert set(y[valid]) == {0, 1} and set(y[train]) == {0, 1}
+    assert len(np.intersect1d(train, valid)) == 0 and len(train) + len(valid) == len(y)
+    with pytest.raises(ValueError, match="at least 2 samples of every class"):
+        stratified_holdout(np.array([0, 0, 0, 1]), 0.1, np.random.default_rng(0))
+
+
+def test_early_stopping_monitors_validation_and_restores_best_weights():
+    clf = small(early_stopping=True, n_iter_no_change=3, max_iter=300, learning_rate_init=0.05)
+    clf.fit(X, Y)
+    assert clf.n_iter_ < 300 and len(clf.history_["val_loss"]) == clf.n_iter_
+    seeds = SeedStream(0)
+    _, valid = stratified_holdout(Y, 0.1, seeds.rng("validation"))
+    targets = Y[valid].reshape(-1, 1).astype("float32")
+    loss = clf.model_.evaluate(X[valid].astype("float32"), targets, verbose=0)
+    assert loss == pytest.approx(min(clf.history_["val_loss"]), rel=1e-4)
+
+
+def test_stops_on_tol_after_as_many_epochs_as_sklearn():
+    params = dict(hidden_layer_sizes=(8,), tol=10.0, n_iter_no_change=3, max_iter=50, random_state=0)
+    ours = CostSensitiveMLPClassifier(**params).fit(X, Y)
+    theirs = MLPClassifier(**params).fit(X, Y)
+    assert ours.n_iter_ == theirs.n_iter_ == 5
+    assert len(ours.loss_curve_) == 5
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    small(max_iter=3, verbose=True).fit(X, Y)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Iteration")]
+    assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2", "Iteration 3"]
+
+
+def test_pandas_feature_names_are_kept_and_checked():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = small(max_iter=2).fit(frame, Y)
+    np.testing.assert_array_equal(clf.feature_names_in_, ["a", "b", "c", "d"])
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.predict(frame.rename(columns={"a": "z"}))
+
+
+def test_dropout_and_alpha_change_the_network():
+    clf = small(dropout=0.3, alpha=0.01).fit(X, Y)
+    assert any(isinstance(layer, keras.layers.Dropout) for layer in clf.model_.layers)
+    assert clf.model_.layers[0].kernel_regularizer is not None
+
+
+def test_model_fit_path_for_other_backends(monkeypatch):
+    """The backend-independent path (model.fit on a redrawn PyDataset) trains too."""
+    monkeypatch.setattr("imbnet._engine.keras.backend.backend", lambda: "jax")
+    clf = small(max_iter=10, class_weight="balanced").fit(X, Y)
+    assert len(clf.loss_curve_) == 10
+    assert roc_auc_score(Y, clf.predict_proba(X)[:, 1]) > 0.85
+
+
+def test_pickle_keeps_predictions(fitted):
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))
+
+
+# ------------------------------------------------------------- bad input
+BAD_FITS = {
+    "nan in X": (lambda: (np.where(np.eye(600, 4) == 1, np.nan, X), Y, None), ValueError, "NaN"),
+    "inf in X": (lambda: (np.where(np.eye(600, 4) == 1, np.inf, X), Y, None), ValueError, "infinity"),
+    "nan in y": (lambda: (X, np.where(np.arange(600) == 3, np.nan, Y), None), ValueError, "NaN"),
+    "one class": (lambda: (X, np.zeros(600), None), ValueError, "only one class"),
+    "empty X": (lambda: (X[:0], Y[:0], None), ValueError, "0 sample"),
+    "X y mismatch": (lambda: (X, Y[:-1], None), ValueError, "inconsistent numbers of samples"),
+    "sample_weight length": (lambda: (X, Y, np.ones(5)), ValueError, r"sample_weight.shape == \(5,\)"),
+    "negative sample_weight": (lambda: (X, Y, -np.ones(600)), ValueError, "Negative values in data"),
+    "nan sample_weight": (lambda: (X, Y, np.full(600, np.nan)), ValueError, "NaN"),
+    "zero sample_weight": (lambda: (X, Y, np.zeros(600)), ValueError, "at least one non-zero"),
+    "sparse X": (lambda: (scipy.sparse.csr_matrix(X), Y, None), TypeError, "Sparse data"),
+    "string X": (lambda: (np.full((600, 4), "a"), Y, None), ValueError, "convert"),
+    "continuous y": (lambda: (X, np.linspace(0, 1, 600), None), ValueError, "Unknown label type"),
+}
+
+BAD_PARAMS = {
+    "unknown class label": (dict(class_weight={3: 2.0}), ValueError, "not classes of y"),
+    "zero class weight": (dict(class_weight={1: 0}), ValueError, "positive and finite"),
+    "unknown class_weight string": (dict(class_weight="balance"), ValueError, "class_weight"),
+    "mu not positive": (dict(class_weight="log", class_weight_mu=0), ValueError, "class_weight_mu"),
+    "zero hidden units": (dict(hidden_layer_sizes=(0,)), ValueError, "hidden_layer_sizes"),
+    "float hidden units": (dict(hidden_layer_sizes=(4.5,)), ValueError, "hidden_layer_sizes"),
+    "batch_size zero": (dict(batch_size=0), ValueError, "batch_size"),
+    "max_iter zero": (dict(max_iter=0), ValueError, "max_iter"),
+    "unknown loss": (dict(loss="hinge"), ValueError, "loss"),
+    "unknown solver": (dict(solver="newton"), ValueError, "not a Keras optimizer"),
+    "lbfgs": (dict(solver="lbfgs"), ValueError, "no L-BFGS"),
+    "unknown activation": (dict(activation="wiggle"), ValueError, "activation"),
+    "unknown initializer": (dict(kernel_initializer="zeroish"), ValueError, "kernel_initializer"),
+}
+
+
+def _assert_unchanged(clf, proba, state):
+    assert sorted(vars(clf)) == sorted(state)
+    assert clf.model_ is state["model_"] and clf.classes_ is state["classes_"]
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+@pytest.mark.parametrize("case", list(BAD_FITS))
+def test_bad_fit_input_is_a_clear_error_and_fitted_model_survives(fitted, case):
+    make_data, error, message = BAD_FITS[case]
+    proba, state = fitted.predict_proba(X), dict(vars(fitted))
+    X_bad, y_bad, sample_weight = make_data()
+    with pytest.raises(error, match=message):
+        fitted.fit(X_bad, y_bad, sample_weight=sample_weight)
+    _assert_unchanged(fitted, proba, state)
+
+
+@pytest.mark.parametrize("case", list(BAD_PARAMS))
+def test_bad_parameter_is_a_clear_error_and_fitted_model_survives(fitted, case):
+    params, error, message = BAD_PARAMS[case]
+    proba, state, original = fitted.predict_proba(X), dict(vars(fitted)), fitted.get_params()
+    fitted.set_params(**params)
+    try:
+        with pytest.raises(error, match=message):
+            fitted.fit(X, Y)
+    finally:
+        fitted.set_params(**original)
+    _assert_unchanged(fitted, proba, state)
+
+
+@pytest.mark.parametrize(
+    "X_bad, message",
+    [(X[:, :3], "expecting 4 features"), (scipy.sparse.csr_matrix(X), "Sparse data"),
+     (np.full((2, 4), np.nan), "NaN")],
+)
+def test_bad_predict_input_is_a_clear_error(fitted, X_bad, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        fitted.predict(X_bad)
+
+
+def test_predict_before_fit_is_not_fitted_error():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        small().predict_proba(X)
