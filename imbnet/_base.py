@@ -53,7 +53,8 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
 
     Subclasses implement ``_build_model(meta, seeds)`` returning a compiled
     Keras model, ``_n_epochs()``, ``_batch_size(n_samples)`` and
-    ``_early_stopping_callbacks()``.
+    ``_fit_callbacks()``; they may override ``_epoch_source`` (what each epoch
+    trains on), ``_augmenter`` and ``_check_fit_data``.
     """
 
     _parameter_constraints: dict = {
@@ -115,7 +116,9 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             raise
 
     def _fit(self, X, y, sample_weight):
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=True)
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], allow_nd=self._allow_nd, reset=True
+        )
         X = X.astype(np.float32, copy=False)
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
@@ -137,50 +140,69 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             y_encoded,
             sample_weight,
         )
-        targets = self._encode_targets(y_encoded)
+        self._check_fit_data(X, y_encoded)
 
         seeds = SeedStream(fit_seed(self.random_state))
-        train_rows, validation = np.arange(X.shape[0]), None
+        validation = None
         if self.early_stopping:
             train_rows, valid_rows = stratified_holdout(
                 y, self.validation_fraction, seeds.rng("validation")
             )
-            validation = (X[valid_rows], targets[valid_rows], weights[valid_rows])
-            X, targets, weights = X[train_rows], targets[train_rows], weights[train_rows]
+            validation = (X[valid_rows], y_encoded[valid_rows], weights[valid_rows])
+            X, y_encoded, weights = X[train_rows], y_encoded[train_rows], weights[train_rows]
 
         self.model_ = self._build_model(self._model_meta(X), seeds)
+        self._target_encoding = _target_encoding(self.model_, self.n_classes_)
+        if validation is not None:
+            X_valid, y_valid, w_valid = validation
+            validation = (X_valid, self._encode_targets(y_valid), w_valid)
         history = train(
             self.model_,
-            self._epoch_source(X, targets, weights, seeds.rng("batches")),
+            self._epoch_source(X, y_encoded, weights, seeds),
             epochs=self._n_epochs(),
             batch_size=self._batch_size(X.shape[0]),
-            callbacks=self._early_stopping_callbacks(),
+            callbacks=self._fit_callbacks(),
             validation=validation,
             verbose=self.verbose,
+            augment=self._augmenter(y_encoded),
         )
         self.history_ = {key: list(values) for key, values in history.history.items()}
         self.loss_curve_ = self.history_["loss"]
         self.n_iter_ = len(self.loss_curve_)
         return self
 
+    _allow_nd = False
+
+    def _check_fit_data(self, X, y_encoded):
+        """Hook for subclass checks of the training data, before any training."""
+
+    def _augmenter(self, y_encoded):
+        """Hook: ``(augment, row_mask)`` to augment some rows of training batches."""
+        return None
+
     def _encode_targets(self, y_encoded):
-        if self.n_classes_ == 2:
-            return y_encoded.reshape(-1, 1).astype(np.float32)
-        return np.eye(self.n_classes_, dtype=np.float32)[y_encoded]
+        """Targets in the form the model's output and loss expect."""
+        if self._target_encoding == "one_hot":
+            return np.eye(self.n_classes_, dtype=np.float32)[y_encoded]
+        return y_encoded.reshape(-1, 1).astype(np.float32)
 
     def _model_meta(self, X):
-        """What a model builder may need to know of the data (scikeras's ``meta``)."""
-        n_classes = self.n_classes_
+        """What a model builder may know of the data, named as in scikeras's ``meta``."""
         return {
             "n_features_in_": X.shape[1],
             "X_shape_": X.shape,
-            "n_classes_": n_classes,
+            "X_dtype_": X.dtype,
             "classes_": self.classes_,
-            "n_outputs_": 1 if n_classes == 2 else n_classes,
+            "n_classes_": self.n_classes_,
+            "target_type_": "binary" if self.n_classes_ == 2 else "multiclass",
+            "n_outputs_": 1,
+            "n_outputs_expected_": 1,
         }
 
-    def _epoch_source(self, X, targets, weights, rng):
+    def _epoch_source(self, X, y_encoded, weights, seeds):
         """Every epoch: the resident training arrays and a fresh row order."""
+        targets = self._encode_targets(y_encoded)
+        rng = seeds.rng("batches")
 
         def source(epoch):
             return X, targets, weights, epoch_order(X.shape[0], shuffle=self.shuffle, rng=rng)
@@ -200,10 +222,12 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], allow_nd=self._allow_nd, reset=False
+        )
         outputs = predict_outputs(self.model_, X.astype(np.float32, copy=False))
         outputs = outputs.astype(np.float64)
-        if self.n_classes_ == 2:
+        if outputs.shape[1] == 1:
             positive = outputs[:, 0]
             return np.column_stack([1.0 - positive, positive])
         return outputs / outputs.sum(axis=1, keepdims=True)
@@ -221,3 +245,24 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         """
         check_is_fitted(self, "model_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _target_encoding(model, n_classes):
+    """How targets must look for ``model``: "column" (one sigmoid unit, or integer
+    labels for a sparse categorical loss) or "one_hot" (one unit per class)."""
+    width = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
+    if width not in (1, n_classes):
+        raise ValueError(
+            f"the model has {width} output units, but y has {n_classes} classes: use "
+            f"1 sigmoid unit (binary only) or {n_classes} softmax units."
+        )
+    if width == 1:
+        if n_classes != 2:
+            raise ValueError(
+                f"the model has 1 output unit, but y has {n_classes} classes: use "
+                f"{n_classes} softmax units."
+            )
+        return "column"
+    loss = model.loss
+    name = loss if isinstance(loss, str) else type(loss).__name__
+    return "column" if "sparse" in name.lower() else "one_hot"

@@ -24,7 +24,9 @@ from ._batching import pack_batches
 __all__ = ["train", "predict_outputs"]
 
 
-def train(model, source, *, epochs, batch_size, callbacks=(), validation=None, verbose=0):
+def train(
+    model, source, *, epochs, batch_size, callbacks=(), validation=None, verbose=0, augment=None
+):
     """Train ``model`` (compiled with a loss and an optimizer) for ``epochs``.
 
     Parameters
@@ -43,6 +45,11 @@ def train(model, source, *, epochs, batch_size, callbacks=(), validation=None, v
         Held-out data whose weighted loss is logged as ``val_loss``.
     verbose : int
         If positive, print one line per epoch.
+    augment : tuple (layer, row_mask) or None
+        A Keras layer (or a callable on tensors taking ``training``) applied to
+        the training rows where ``row_mask`` is true, inside every batch. Rows
+        are identified by position in the arrays ``source`` returns for the
+        first epoch; use it with sources whose arrays stay resident.
 
     Returns
     -------
@@ -54,10 +61,10 @@ def train(model, source, *, epochs, batch_size, callbacks=(), validation=None, v
         callbacks.append(_EpochPrinter())
     if keras.backend.backend() != "tensorflow":
         return _train_with_model_fit(
-            model, source, epochs, batch_size, [*callbacks, history], validation
+            model, source, epochs, batch_size, [*callbacks, history], validation, augment
         )
 
-    loop = _CompiledLoop(model)
+    loop = _CompiledLoop(model, augment)
     callback_list = keras.callbacks.CallbackList([*callbacks, history], model=model)
     model.stop_training = False
     callback_list.on_train_begin()
@@ -84,16 +91,25 @@ def predict_outputs(model, X, batch_size=8192):
 
 
 class _CompiledLoop:
-    """One XLA-compiled function per epoch, and one for the validation loss."""
+    """One compiled function per epoch, and one for the validation loss.
 
-    def __init__(self, model):
+    XLA compiles both, except with augmentation: Keras's random preprocessing
+    layers use ops XLA does not compile on CPU, so that epoch runs as a plain
+    TensorFlow graph.
+    """
+
+    def __init__(self, model, augment=None):
         import tensorflow as tf
 
         self._tf = tf
         self.model = model
         self.variables = model.trainable_variables
         model.optimizer.build(self.variables)
-        self._epoch_fn = tf.function(self._epoch, jit_compile=True, reduce_retracing=True)
+        self._augment, mask = augment if augment is not None else (None, None)
+        self._mask = None if mask is None else tf.constant(mask, dtype=tf.bool)
+        self._epoch_fn = tf.function(
+            self._epoch, jit_compile=augment is None, reduce_retracing=True
+        )
         self._loss_fn = tf.function(self._loss, jit_compile=True, reduce_retracing=True)
         self._resident = (None, None)
 
@@ -130,6 +146,10 @@ class _CompiledLoop:
             rows = index[i]
             x_batch, y_batch = tf.gather(X, rows), tf.gather(y, rows)
             w_batch = tf.gather(w, rows) * scale[i]
+            if self._augment is not None:
+                x_batch = _augment_rows(
+                    self._augment, x_batch, tf.gather(self._mask, rows)
+                )
             with tf.GradientTape() as tape:
                 loss = self._loss(x_batch, y_batch, w_batch, True)
             gradients = tape.gradient(loss, self.variables)
@@ -142,9 +162,16 @@ class _CompiledLoop:
         return total / tf.cast(n_batches, total.dtype)
 
 
-def _train_with_model_fit(model, source, epochs, batch_size, callbacks, validation):
+def _augment_rows(augment, x_batch, row_mask):
+    """``augment(x_batch)`` on the rows of ``row_mask``, the other rows unchanged."""
+    augmented = augment(x_batch, training=True)
+    mask = keras.ops.reshape(row_mask, (-1,) + (1,) * (len(x_batch.shape) - 1))
+    return keras.ops.where(mask, augmented, x_batch)
+
+
+def _train_with_model_fit(model, source, epochs, batch_size, callbacks, validation, augment):
     """Backend-independent path: ``model.fit`` on a dataset redrawn every epoch."""
-    dataset = _EpochDataset(source, batch_size)
+    dataset = _EpochDataset(source, batch_size, augment)
     model.fit(
         dataset,
         epochs=epochs,
@@ -159,10 +186,11 @@ def _train_with_model_fit(model, source, epochs, batch_size, callbacks, validati
 class _EpochDataset(keras.utils.PyDataset):
     """Serves ``source(epoch)`` batch by batch; asks for a new epoch at its end."""
 
-    def __init__(self, source, batch_size):
+    def __init__(self, source, batch_size, augment=None):
         super().__init__()
         self._source = source
         self._batch_size = batch_size
+        self._augment = augment
         self._epoch = 0
         self._arrays = source(0)
 
@@ -172,7 +200,11 @@ class _EpochDataset(keras.utils.PyDataset):
     def __getitem__(self, batch):
         X, y, w, order = self._arrays
         rows = order[batch * self._batch_size : (batch + 1) * self._batch_size]
-        return X[rows], y[rows], w[rows]
+        x_batch = X[rows]
+        if self._augment is not None:
+            layer, mask = self._augment
+            x_batch = keras.ops.convert_to_numpy(_augment_rows(layer, x_batch, mask[rows]))
+        return x_batch, y[rows], w[rows]
 
     def on_epoch_end(self):
         self._epoch += 1

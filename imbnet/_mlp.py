@@ -196,7 +196,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
             return min(200, n_samples)
         return min(self.batch_size, n_samples)
 
-    def _early_stopping_callbacks(self):
+    def _fit_callbacks(self):
         # scikit-learn stops after n_iter_no_change + 1 epochs without an
         # improvement of tol; Keras's EarlyStopping after `patience` epochs.
         return [
@@ -238,7 +238,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
                 layers.append(
                     keras.layers.Dropout(self.dropout, seed=seeds.seed_for(f"dropout{position}"))
                 )
-        n_outputs = meta["n_outputs_"]
+        n_outputs = 1 if meta["n_classes_"] == 2 else meta["n_classes_"]
         layers.append(
             keras.layers.Dense(
                 n_outputs,
