@@ -2,7 +2,8 @@
 
 from ._class_weight import compute_class_weight
 from ._mlp import CostSensitiveMLPClassifier
+from ._resampled import ResampledKerasClassifier
 
-__all__ = ["CostSensitiveMLPClassifier", "compute_class_weight"]
+__all__ = ["CostSensitiveMLPClassifier", "ResampledKerasClassifier", "compute_class_weight"]
 
 __version__ = "0.1.0"

@@ -37,7 +37,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._batching import epoch_order, stratified_holdout
 from ._class_weight import CLASS_WEIGHT_STRINGS, compute_class_weight, compute_sample_weight
-from ._engine import predict_outputs, train
+from ._engine import Epoch, predict_outputs, train
 from ._losses import LOSSES
 from ._random import SeedStream, fit_seed
 
@@ -164,7 +164,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             callbacks=self._fit_callbacks(),
             validation=validation,
             verbose=self.verbose,
-            augment=self._augmenter(y_encoded),
+            augment=self._augment_layer(),
         )
         self.history_ = {key: list(values) for key, values in history.history.items()}
         self.loss_curve_ = self.history_["loss"]
@@ -176,8 +176,8 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
     def _check_fit_data(self, X, y_encoded):
         """Hook for subclass checks of the training data, before any training."""
 
-    def _augmenter(self, y_encoded):
-        """Hook: ``(augment, row_mask)`` to augment some rows of training batches."""
+    def _augment_layer(self):
+        """Hook: a layer applied to the rows an epoch marks in ``augment_rows``."""
         return None
 
     def _encode_targets(self, y_encoded):
@@ -205,7 +205,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         rng = seeds.rng("batches")
 
         def source(epoch):
-            return X, targets, weights, epoch_order(X.shape[0], shuffle=self.shuffle, rng=rng)
+            return Epoch(X, targets, weights, epoch_order(X.shape[0], shuffle=self.shuffle, rng=rng))
 
         return source
 

@@ -15,13 +15,30 @@ through ``model.fit`` on a ``keras.utils.PyDataset`` that redraws every epoch.
 """
 
 import math
+from typing import NamedTuple
 
 import keras
 import numpy as np
 
 from ._batching import pack_batches
 
-__all__ = ["train", "predict_outputs"]
+__all__ = ["Epoch", "train", "predict_outputs"]
+
+
+class Epoch(NamedTuple):
+    """What one epoch trains on.
+
+    ``X``, ``y`` (float32, shape (n, n_outputs)) and ``w`` are the arrays,
+    ``order`` the flat row order read in consecutive batches, and
+    ``augment_rows`` (bool, optional) marks the rows to augment. Returning the
+    same arrays every epoch keeps them resident; only ``order`` changes.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    order: np.ndarray
+    augment_rows: np.ndarray = None
 
 
 def train(
@@ -34,10 +51,7 @@ def train(
     model : keras.Model
         Compiled model; its ``loss`` and ``optimizer`` are used as they are.
     source : callable
-        ``source(epoch) -> (X, y, w, order)``: the epoch's arrays (float32,
-        ``y`` of shape (n, n_outputs)), and the flat row order, read in
-        consecutive batches of ``batch_size``. Returning the same arrays
-        every epoch keeps them resident; only ``order`` changes.
+        ``source(epoch) -> Epoch``: what the epoch trains on.
     epochs : int
     batch_size : int
     callbacks : sequence of keras.callbacks.Callback
@@ -45,11 +59,9 @@ def train(
         Held-out data whose weighted loss is logged as ``val_loss``.
     verbose : int
         If positive, print one line per epoch.
-    augment : tuple (layer, row_mask) or None
-        A Keras layer (or a callable on tensors taking ``training``) applied to
-        the training rows where ``row_mask`` is true, inside every batch. Rows
-        are identified by position in the arrays ``source`` returns for the
-        first epoch; use it with sources whose arrays stay resident.
+    augment : keras layer, callable or None
+        Applied, with ``training=True``, to the rows of each batch that the
+        epoch's ``augment_rows`` marks.
 
     Returns
     -------
@@ -70,8 +82,7 @@ def train(
     callback_list.on_train_begin()
     for epoch in range(epochs):
         callback_list.on_epoch_begin(epoch)
-        X, y, w, order = source(epoch)
-        logs = {"loss": loop.run_epoch(X, y, w, order, batch_size)}
+        logs = {"loss": loop.run_epoch(source(epoch), batch_size)}
         if validation is not None:
             logs["val_loss"] = loop.evaluate(*validation)
         callback_list.on_epoch_end(epoch, logs)
@@ -105,30 +116,33 @@ class _CompiledLoop:
         self.model = model
         self.variables = model.trainable_variables
         model.optimizer.build(self.variables)
-        self._augment, mask = augment if augment is not None else (None, None)
-        self._mask = None if mask is None else tf.constant(mask, dtype=tf.bool)
+        self._augment = augment
         self._epoch_fn = tf.function(
             self._epoch, jit_compile=augment is None, reduce_retracing=True
         )
         self._loss_fn = tf.function(self._loss, jit_compile=True, reduce_retracing=True)
         self._resident = (None, None)
 
-    def run_epoch(self, X, y, w, order, batch_size):
-        index, scale = pack_batches(order, batch_size)
-        X, y, w = self._to_tensors(X, y, w)
-        return float(self._epoch_fn(X, y, w, index, scale))
+    def run_epoch(self, epoch, batch_size):
+        index, scale = pack_batches(epoch.order, batch_size)
+        X, y, w, rows = self._to_tensors(epoch)
+        return float(self._epoch_fn(X, y, w, rows, index, scale))
 
     def evaluate(self, X, y, w):
         tf = self._tf
         return float(self._loss_fn(tf.constant(X), tf.constant(y), tf.constant(w), False))
 
-    def _to_tensors(self, X, y, w):
+    def _to_tensors(self, epoch):
         # Arrays that stay the same across epochs are converted once.
+        arrays = (epoch.X, epoch.y, epoch.w, epoch.augment_rows)
         source, tensors = self._resident
-        if source is None or any(a is not b for a, b in zip(source, (X, y, w))):
+        if source is None or any(a is not b for a, b in zip(source, arrays)):
             tf = self._tf
-            tensors = (tf.constant(X), tf.constant(y), tf.constant(w))
-            self._resident = ((X, y, w), tensors)
+            rows = epoch.augment_rows
+            if rows is None:
+                rows = np.zeros(epoch.X.shape[0], dtype=bool)
+            tensors = (tf.constant(epoch.X), tf.constant(epoch.y), tf.constant(epoch.w), tf.constant(rows))
+            self._resident = (arrays, tensors)
         return tensors
 
     def _loss(self, x, y, w, training):
@@ -138,7 +152,7 @@ class _CompiledLoop:
             loss = loss + keras.ops.sum(keras.ops.stack(self.model.losses))
         return loss
 
-    def _epoch(self, X, y, w, index, scale):
+    def _epoch(self, X, y, w, augment_rows, index, scale):
         tf = self._tf
         n_batches = tf.shape(index)[0]
 
@@ -147,9 +161,7 @@ class _CompiledLoop:
             x_batch, y_batch = tf.gather(X, rows), tf.gather(y, rows)
             w_batch = tf.gather(w, rows) * scale[i]
             if self._augment is not None:
-                x_batch = _augment_rows(
-                    self._augment, x_batch, tf.gather(self._mask, rows)
-                )
+                x_batch = _augment_rows(self._augment, x_batch, tf.gather(augment_rows, rows))
             with tf.GradientTape() as tape:
                 loss = self._loss(x_batch, y_batch, w_batch, True)
             gradients = tape.gradient(loss, self.variables)
@@ -164,7 +176,10 @@ class _CompiledLoop:
 
 def _augment_rows(augment, x_batch, row_mask):
     """``augment(x_batch)`` on the rows of ``row_mask``, the other rows unchanged."""
-    augmented = augment(x_batch, training=True)
+    if isinstance(augment, keras.layers.Layer):
+        augmented = augment(x_batch, training=True)
+    else:
+        augmented = augment(x_batch)
     mask = keras.ops.reshape(row_mask, (-1,) + (1,) * (len(x_batch.shape) - 1))
     return keras.ops.where(mask, augmented, x_batch)
 
@@ -195,15 +210,15 @@ class _EpochDataset(keras.utils.PyDataset):
         self._arrays = source(0)
 
     def __len__(self):
-        return math.ceil(len(self._arrays[3]) / self._batch_size)
+        return math.ceil(len(self._arrays.order) / self._batch_size)
 
     def __getitem__(self, batch):
-        X, y, w, order = self._arrays
+        X, y, w, order, augment_rows = self._arrays
         rows = order[batch * self._batch_size : (batch + 1) * self._batch_size]
         x_batch = X[rows]
-        if self._augment is not None:
-            layer, mask = self._augment
-            x_batch = keras.ops.convert_to_numpy(_augment_rows(layer, x_batch, mask[rows]))
+        if self._augment is not None and augment_rows is not None:
+            x_batch = _augment_rows(self._augment, x_batch, augment_rows[rows])
+            x_batch = keras.ops.convert_to_numpy(x_batch)
         return x_batch, y[rows], w[rows]
 
     def on_epoch_end(self):

@@ -6,10 +6,13 @@ batch order, validation split) is drawn from seeds made here.
 """
 
 import numbers
+import random
+from contextlib import contextmanager
 
+import keras
 import numpy as np
 
-__all__ = ["fit_seed", "SeedStream"]
+__all__ = ["fit_seed", "SeedStream", "keras_seeded"]
 
 
 def fit_seed(random_state):
@@ -53,3 +56,27 @@ class SeedStream:
     def rng(self, purpose):
         """A NumPy ``Generator`` for ``purpose``."""
         return np.random.default_rng(self.seed_for(purpose))
+
+
+@contextmanager
+def keras_seeded(seed):
+    """Make the unseeded random choices of Keras code in this block reproducible.
+
+    A user's model builder creates layers without seeds: Keras then draws
+    initializer and dropout seeds from Python's ``random`` and from its global
+    ``SeedGenerator``. Inside this block both are seeded from ``seed``; on
+    exit both are put back exactly as they were, so the caller's random state
+    is unchanged.
+    """
+    from keras.src.backend.common import global_state
+    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+
+    python_state = random.getstate()
+    generator = global_state.get_global_attribute(GLOBAL_SEED_GENERATOR)
+    random.seed(seed)
+    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, keras.random.SeedGenerator(seed))
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, generator)

@@ -1,0 +1,353 @@
+"""``ResampledKerasClassifier``: any Keras model, with resampling inside fit."""
+
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from scikeras._utils import (
+    accepts_kwargs,
+    get_loss_class_function_or_string,
+    get_optimizer_class,
+    has_param,
+    route_params,
+    try_to_convert_strings_to_classes,
+    unflatten_params,
+)
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from ._base import ImbalancedKerasClassifier
+from ._batching import BalancedBatchPlan, epoch_order
+from ._engine import Epoch
+from ._losses import LOSSES, make_loss
+from ._random import keras_seeded
+from ._resampling import check_sampler, resample
+
+__all__ = ["ResampledKerasClassifier"]
+
+# Prefixes of routed parameters, as in scikeras: model__units=64 reaches the
+# model builder as units=64, optimizer__learning_rate the optimizer, loss__x the loss.
+ROUTING_PREFIXES = ("model", "optimizer", "loss")
+
+
+class ResampledKerasClassifier(ImbalancedKerasClassifier):
+    """Any Keras classifier, with imbalance handling inside ``fit``.
+
+    The user brings the network, imbnet brings the imbalance handling: an
+    imbalanced-learn sampler re-drawn every epoch, class-balanced mini-batches
+    at a chosen ratio, class and sample weights, focal loss, augmentation of
+    minority rows, stratified early stopping. The result is a scikit-learn
+    classifier (tags, ``predict_proba`` in ``classes_`` order) that tunes with
+    ``GridSearchCV`` and scores with ``cross_val_score``.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        A Keras model (compiled or not; cloned with fresh weights for each
+        fit), or a builder as in scikeras: a callable that may take ``meta``
+        (``n_features_in_``, ``n_classes_``, ``X_shape_``, ``classes_``,
+        ``target_type_``, ...), ``compile_kwargs``, and routed parameters
+        (``model__units=64`` reaches it as ``units=64``). The model outputs
+        probabilities: 1 sigmoid unit (binary) or one softmax unit per class.
+        A compiled model keeps its loss and optimizer; an uncompiled one is
+        compiled with ``optimizer`` and ``loss``.
+    sampler : imbalanced-learn sampler, default=None
+        Any object with ``fit_resample``, cloned for each fit; its parameters
+        tune as ``sampler__sampling_strategy``. Its ``random_state`` is
+        replaced by a seed drawn from this estimator's ``random_state``.
+    resample : {"epoch", "once"}, default="epoch"
+        Re-draw the sampler every epoch (random under-sampling then sees a
+        different majority subset each epoch, and over the epochs most of the
+        data), or once per fit.
+    batch_ratio : float >= 1, default=None
+        Class-balanced mini-batches: every batch holds the classes at shares
+        proportional to ``min(n_c / n_rarest, batch_ratio)`` (1: equal
+        classes; 3: three majority rows per minority row), drawn each epoch
+        from the original arrays without a resampled copy. An epoch has
+        ``ceil(n_samples / batch_size)`` batches. Not combined with ``sampler``.
+    augment : keras layer or callable, default=None
+        Applied to the minority-class rows (every class but the most frequent)
+        of each training batch: a Keras preprocessing layer (``RandomFlip``,
+        ``GaussianNoise``, ...) or a callable on tensors written with
+        ``keras.ops``.
+    optimizer : str or keras optimizer, default="adam"
+        Optimizer of an uncompiled model; ``optimizer__learning_rate=...`` sets
+        its parameters.
+    loss : "log_loss", "focal" or a Keras loss, default="log_loss"
+        Loss of an uncompiled model: cross-entropy or focal cross-entropy
+        matched to the output (binary or categorical), or any Keras loss.
+    focal_gamma : float, default=2.0
+        Focusing parameter of ``loss="focal"``.
+    epochs : int, default=10
+        Number of epochs.
+    batch_size : int, default=32
+        Mini-batch size.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Keras callbacks; epoch-level hooks are called on the compiled path.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights of the model (also of unseeded layers), dropout,
+        batches, resampling and validation split, without changing any global
+        random state.
+    verbose : int, default=0
+        Print one line per epoch.
+    class_weight : None, "balanced", "log" or dict, default=None
+        Class weights computed from the labels passed to ``fit`` (before
+        resampling): with a sampler that already balances the classes,
+        "balanced" corrects twice. See :func:`imbnet.compute_class_weight`.
+    class_weight_mu : float, default=0.15
+        Smoothing factor of ``class_weight="log"``.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` (every class in it),
+        stop when its weighted loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, restore the best weights.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    **routed_params
+        Parameters prefixed ``model__``, ``optimizer__`` or ``loss__``.
+
+    Attributes
+    ----------
+    classes_, n_classes_, n_features_in_, feature_names_in_, class_weight_,
+    model_, history_, loss_curve_, n_iter_
+        As in :class:`CostSensitiveMLPClassifier`.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from imblearn.under_sampling import RandomUnderSampler
+    >>> from sklearn.datasets import make_classification
+    >>> from imbnet import ResampledKerasClassifier
+    >>> def build(meta, units=16):
+    ...     return keras.Sequential([
+    ...         keras.Input((meta["n_features_in_"],)),
+    ...         keras.layers.Dense(units, activation="relu"),
+    ...         keras.layers.Dense(1, activation="sigmoid"),
+    ...     ])
+    >>> X, y = make_classification(n_samples=500, weights=[0.9], random_state=0)
+    >>> clf = ResampledKerasClassifier(build, sampler=RandomUnderSampler(),
+    ...                                model__units=8, epochs=5, random_state=0)
+    >>> clf.fit(X, y).predict_proba(X[:3]).shape
+    (3, 2)
+    """
+
+    _allow_nd = True
+
+    _parameter_constraints: dict = {
+        **ImbalancedKerasClassifier._parameter_constraints,
+        "model": [None, callable, keras.Model],
+        "sampler": [None, HasMethods(["fit_resample"])],
+        "resample": [StrOptions({"epoch", "once"})],
+        "batch_ratio": [None, Interval(Real, 1, None, closed="left")],
+        "augment": [None, callable],
+        "optimizer": [str, keras.optimizers.Optimizer, type],
+        "loss": [StrOptions(set(LOSSES)), str, keras.losses.Loss, callable],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [None, list],
+    }
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        sampler=None,
+        resample="epoch",
+        batch_ratio=None,
+        augment=None,
+        optimizer="adam",
+        loss="log_loss",
+        focal_gamma=2.0,
+        epochs=10,
+        batch_size=32,
+        shuffle=True,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        class_weight=None,
+        class_weight_mu=0.15,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        **routed_params,
+    ):
+        self.model = model
+        self.sampler = sampler
+        self.resample = resample
+        self.batch_ratio = batch_ratio
+        self.augment = augment
+        self.optimizer = optimizer
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+        self.class_weight = class_weight
+        self.class_weight_mu = class_weight_mu
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        _check_routed(routed_params)
+        for name, value in routed_params.items():
+            setattr(self, name, value)
+
+    # ------------------------------------------------- routed parameters
+    def _get_param_names(self):
+        names = BaseEstimator._get_param_names.__func__(type(self))
+        routed = [name for name in vars(self) if _is_routed(name)]
+        return sorted([*names, *routed])
+
+    def set_params(self, **params):
+        """Set parameters, routed ones (``model__units=...``) included."""
+        routed = {name: value for name, value in params.items() if _is_routed(name)}
+        for name, value in routed.items():
+            setattr(self, name, value)
+        return super().set_params(
+            **{name: value for name, value in params.items() if name not in routed}
+        )
+
+    def _routed(self, prefix):
+        return route_params(self.get_params(), destination=prefix, pass_filter=set(), strict=True)
+
+    # --------------------------------------------------------------- fit
+    def _n_epochs(self):
+        return self.epochs
+
+    def _batch_size(self, n_samples):
+        return min(self.batch_size, n_samples)
+
+    def _fit_callbacks(self):
+        callbacks = list(self.callbacks or [])
+        if self.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss",
+                    min_delta=self.tol,
+                    patience=self.n_iter_no_change,
+                    restore_best_weights=True,
+                )
+            )
+        return callbacks
+
+    def _check_fit_data(self, X, y_encoded):
+        if self.model is None:
+            raise ValueError(
+                "model is required: a keras.Model or a function building one, "
+                "e.g. ResampledKerasClassifier(model=build)."
+            )
+        if self.sampler is not None:
+            check_sampler(self.sampler)
+            if self.batch_ratio is not None:
+                raise ValueError(
+                    "sampler and batch_ratio both set: choose one way of balancing "
+                    "the training data."
+                )
+
+    def _build_model(self, meta, seeds):
+        with keras_seeded(seeds.seed_for("model")):
+            model = self._instantiate_model(meta)
+            if not model.built:
+                model.build((None,) + tuple(meta["X_shape_"][1:]))
+        if not model.compiled:
+            model.compile(optimizer=self._make_optimizer(), loss=self._make_loss(model))
+        return model
+
+    def _instantiate_model(self, meta):
+        if isinstance(self.model, keras.Model):
+            model = keras.models.clone_model(self.model)
+            if self.model.compiled:
+                optimizer = self.model.optimizer
+                model.compile(
+                    optimizer=type(optimizer).from_config(optimizer.get_config()),
+                    loss=self.model.loss,
+                )
+            return model
+        build = self.model
+        kwargs = self._routed("model")
+        if has_param(build, "meta") or accepts_kwargs(build):
+            kwargs["meta"] = meta
+        if has_param(build, "compile_kwargs") or accepts_kwargs(build):
+            kwargs["compile_kwargs"] = {"optimizer": self._make_optimizer(), "loss": self.loss}
+        model = build(**kwargs)
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"the model builder returned {type(model).__name__}, not a keras.Model."
+            )
+        return model
+
+    def _make_optimizer(self):
+        optimizer = try_to_convert_strings_to_classes(self.optimizer, get_optimizer_class)
+        return unflatten_params(items=optimizer, params=self._routed("optimizer"))
+
+    def _make_loss(self, model):
+        if isinstance(self.loss, str) and self.loss in LOSSES:
+            width = model.outputs[0].shape[-1]
+            return make_loss(self.loss, n_outputs=width, focal_gamma=self.focal_gamma)
+        loss = try_to_convert_strings_to_classes(self.loss, get_loss_class_function_or_string)
+        return unflatten_params(items=loss, params=self._routed("loss"))
+
+    def _augment_layer(self):
+        return self.augment
+
+    def _epoch_source(self, X, y_encoded, weights, seeds):
+        """Each epoch: resampled data, class-balanced batches, or plain shuffling."""
+        if self.sampler is None and self.batch_ratio is None:
+            return super()._epoch_source(X, y_encoded, weights, seeds)
+        rng = seeds.rng("batches")
+        majority = np.argmax(np.bincount(y_encoded))
+
+        def epoch_arrays(X_e, y_e, w_e):
+            augment_rows = y_e != majority if self.augment is not None else None
+            return X_e, self._encode_targets(y_e), w_e, augment_rows
+
+        if self.batch_ratio is not None:
+            plan = BalancedBatchPlan(y_encoded, self._batch_size(len(y_encoded)), self.batch_ratio, rng)
+            resident = epoch_arrays(X, y_encoded, weights)
+
+            def source(epoch):
+                X_e, targets, w_e, augment_rows = resident
+                return Epoch(X_e, targets, w_e, plan.epoch(), augment_rows)
+
+            return source
+
+        class_weight = [self.class_weight_[label] for label in self.classes_.tolist()]
+        # Weights that differ from the bare class weights carry a sample_weight.
+        user_weights = bool(np.any(weights != np.asarray(class_weight, np.float32)[y_encoded]))
+        cache = {}
+
+        def source(epoch):
+            draw = epoch if self.resample == "epoch" else 0
+            if draw not in cache:
+                cache.clear()
+                resampled = resample(
+                    self.sampler, X, y_encoded, weights, class_weight,
+                    seed=seeds.seed_for(f"sampler{draw}"), user_weights=user_weights,
+                )
+                cache[draw] = epoch_arrays(*resampled)
+            X_e, targets, w_e, augment_rows = cache[draw]
+            order = epoch_order(X_e.shape[0], shuffle=self.shuffle, rng=rng)
+            return Epoch(X_e, targets, w_e, order, augment_rows)
+
+        return source
+
+
+def _is_routed(name):
+    prefix, separator, rest = name.partition("__")
+    return bool(separator) and bool(rest) and prefix in ROUTING_PREFIXES
+
+
+def _check_routed(params):
+    for name in params:
+        if not _is_routed(name):
+            raise TypeError(
+                f"ResampledKerasClassifier got an unexpected parameter {name!r}. "
+                f"Parameters for the model builder, optimizer or loss take a prefix: "
+                f"model__{name.split('__')[-1]}, optimizer__..., loss__..."
+            )

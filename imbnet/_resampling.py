@@ -1,0 +1,82 @@
+"""Applying an imbalanced-learn sampler to training data of any rank.
+
+This module knows nothing of estimators: it runs one ``fit_resample`` and
+says which weight each returned row carries.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+
+__all__ = ["check_sampler", "resample"]
+
+
+def check_sampler(sampler):
+    """Raise a ``TypeError`` unless ``sampler`` can ``fit_resample``."""
+    if not callable(getattr(sampler, "fit_resample", None)):
+        raise TypeError(
+            f"sampler must have a fit_resample method, as imbalanced-learn's samplers "
+            f"(SMOTE, RandomUnderSampler, ...) do; got {type(sampler).__name__}."
+        )
+
+
+def resample(sampler, X, y, weights, class_weight, *, seed, user_weights):
+    """Resample ``(X, y)`` with a fresh clone of ``sampler`` seeded by ``seed``.
+
+    ``X`` may have any rank: samplers get a 2-D view (one row per sample, all
+    other axes flattened) and their rows are reshaped back, so SMOTE works on
+    images and sequences.
+
+    The weight of each returned row follows the row it came from: through the
+    sampler's ``sample_indices_`` where it has one (random over/under-sampling,
+    NearMiss, ...); otherwise, when the sampler returns the original rows first
+    and appends synthetic ones (SMOTE and its variants), the original rows keep
+    their weights and each synthetic row gets its class's weight. A sampler
+    that does neither gives every row its class's weight; if ``sample_weight``
+    was passed (``user_weights``), a ``UserWarning`` says it was not used.
+
+    Parameters
+    ----------
+    sampler : imbalanced-learn sampler (not modified)
+    X : ndarray of shape (n_samples, ...)
+    y : ndarray of int of shape (n_samples,)
+        Encoded labels.
+    weights : ndarray of shape (n_samples,)
+        Per-row weights (class weight times sample weight).
+    class_weight : ndarray of shape (n_classes,)
+        Weight of each encoded class, for synthetic rows.
+    seed : int
+        Replaces the sampler's ``random_state``, so each call draws anew.
+    user_weights : bool
+        Whether ``weights`` hold a caller's ``sample_weight``.
+
+    Returns
+    -------
+    X_resampled, y_resampled, weights_resampled : ndarrays
+    """
+    sampler = clone(sampler)
+    if "random_state" in sampler.get_params(deep=False):
+        sampler.set_params(random_state=seed)
+    X_flat = X.reshape(X.shape[0], -1)
+    X_new, y_new = sampler.fit_resample(X_flat, y)
+    X_new = np.asarray(X_new, dtype=X.dtype).reshape((-1,) + X.shape[1:])
+    y_new = np.asarray(y_new)
+
+    indices = getattr(sampler, "sample_indices_", None)
+    if indices is not None:
+        return X_new, y_new, weights[indices]
+    n = X.shape[0]
+    w_new = np.asarray(class_weight, dtype=np.float32)[y_new]
+    if X_new.shape[0] >= n and np.array_equal(X_new[:n], X) and np.array_equal(y_new[:n], y):
+        w_new[:n] = weights
+    elif user_weights:
+        warnings.warn(
+            f"{type(sampler).__name__} does not say which rows it kept (no "
+            "sample_indices_) and does not keep the original rows first, so "
+            "sample_weight cannot follow the rows: the resampled rows carry "
+            "their class weights only.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return X_new, y_new, w_new
