@@ -122,9 +122,15 @@ class _CompiledLoop:
         )
         self._loss_fn = tf.function(self._loss, jit_compile=True, reduce_retracing=True)
         self._resident = (None, None)
+        self._loss_built = False
 
     def run_epoch(self, epoch, batch_size):
         index, scale = pack_batches(epoch.order, batch_size)
+        if not self._loss_built:
+            # Keras builds its compiled loss on first use; do that eagerly,
+            # outside the compiled function, as model.fit does.
+            self._loss(epoch.X[:1], epoch.y[:1], epoch.w[:1], False)
+            self._loss_built = True
         X, y, w, rows = self._to_tensors(epoch)
         return float(self._epoch_fn(X, y, w, rows, index, scale))
 
@@ -146,11 +152,12 @@ class _CompiledLoop:
         return tensors
 
     def _loss(self, x, y, w, training):
+        # The model's own compute_loss: its compiled loss (any form Keras
+        # accepts), weighted and averaged per batch, plus regularisation.
         outputs = self.model(x, training=training)
-        loss = self.model.loss(y, outputs, sample_weight=w)
-        if self.model.losses:
-            loss = loss + keras.ops.sum(keras.ops.stack(self.model.losses))
-        return loss
+        return self.model.compute_loss(
+            x=x, y=y, y_pred=outputs, sample_weight=w, training=training
+        )
 
     def _epoch(self, X, y, w, augment_rows, index, scale):
         tf = self._tf

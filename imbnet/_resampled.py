@@ -194,21 +194,30 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
-        _check_routed(routed_params)
-        for name, value in routed_params.items():
-            setattr(self, name, value)
+        self._routed_params = dict(routed_params)
 
     # ------------------------------------------------- routed parameters
+    # Routed parameters live in one private dict, not as attributes: they are
+    # parameters to get_params, set_params and clone like any other, and
+    # their names are checked at fit.
     def _get_param_names(self):
         names = BaseEstimator._get_param_names.__func__(type(self))
-        routed = [name for name in vars(self) if _is_routed(name)]
-        return sorted([*names, *routed])
+        return sorted([*names, *self.__dict__.get("_routed_params", {})])
+
+    def __getattr__(self, name):
+        routed = self.__dict__.get("_routed_params", {})
+        if name in routed:
+            return routed[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def set_params(self, **params):
         """Set parameters, routed ones (``model__units=...``) included."""
-        routed = {name: value for name, value in params.items() if _is_routed(name)}
-        for name, value in routed.items():
-            setattr(self, name, value)
+        routed = {
+            name: value
+            for name, value in params.items()
+            if _is_routed(name) or name in self._routed_params
+        }
+        self._routed_params.update(routed)
         return super().set_params(
             **{name: value for name, value in params.items() if name not in routed}
         )
@@ -237,6 +246,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         return callbacks
 
     def _check_fit_data(self, X, y_encoded):
+        _check_routed(self._routed_params)
         if self.model is None:
             raise ValueError(
                 "model is required: a keras.Model or a function building one, "

@@ -9,6 +9,7 @@ cloning, pickling (loky workers), string labels and multiclass scoring.
 """
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -38,7 +39,7 @@ Y_STR = np.array(["neg", "pos"])[y]
 
 
 def small_clf(**params):
-    """A tiny, seeded network that trains in well under a second."""
+    """A tiny, seeded network (a fit takes about a second, mostly XLA compilation)."""
     defaults = dict(hidden_layer_sizes=(8,), max_iter=15, learning_rate_init=0.03, random_state=0)
     return CostSensitiveMLPClassifier(**{**defaults, **params})
 
@@ -96,7 +97,7 @@ def test_grid_search_over_smote_and_class_weights():
 
 
 def test_grid_search_with_two_loky_workers():
-    grid = {"clf__class_weight": [None, "log"], "smote__sampling_strategy": [0.5, 1.0]}
+    grid = {"clf__class_weight": [None, "log"]}
     search = GridSearchCV(smote_pipeline(max_iter=5), grid, scoring="roc_auc", cv=3, n_jobs=2)
     search.fit(X, y)
     assert_all_finite(search.cv_results_["mean_test_score"])
@@ -177,7 +178,7 @@ def test_clone_keeps_every_non_default_parameter():
     assert isinstance(cloned.get_params()["hidden_layer_sizes"], tuple)
 
 
-def test_clone_of_fitted_estimator_is_unfitted():
+def test_clone_of_fitted_estimator_is_unfitted_and_refits_identically():
     clf = small_clf(class_weight={"pos": 4.0}).fit(X, Y_STR)
     cloned = clone(clf)
     assert cloned.get_params() == clf.get_params()
@@ -187,11 +188,26 @@ def test_clone_of_fitted_estimator_is_unfitted():
         assert not hasattr(cloned, attribute)
     with pytest.raises(NotFittedError):
         cloned.predict(X)
+    # The same int random_state gives exactly the same network again.
+    cloned.fit(X, Y_STR)
+    np.testing.assert_array_equal(cloned.predict_proba(X), clf.predict_proba(X))
+    assert cloned.loss_curve_ == clf.loss_curve_
+
+
+def _is_keras_numpy2_copy_warning(caught):
+    # Keras's saving code (used by scikeras's pickling) calls np.array() on a
+    # TensorFlow variable whose __array__ lacks NumPy 2's `copy` keyword.
+    return caught.category is DeprecationWarning and "copy keyword" in str(caught.message)
 
 
 def test_pickle_round_trip_of_fitted_estimator():
     clf = small_clf(class_weight="balanced").fit(X, y)
-    restored = pickle.loads(pickle.dumps(clf))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        restored = pickle.loads(pickle.dumps(clf))
+    # The only warning allowed is the upstream Keras/NumPy 2 deprecation notice.
+    assert [str(w.message) for w in caught if not _is_keras_numpy2_copy_warning(w)] == []
+    assert restored is not clf and restored.model_ is not clf.model_
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
     np.testing.assert_array_equal(restored.classes_, clf.classes_)
@@ -199,15 +215,9 @@ def test_pickle_round_trip_of_fitted_estimator():
     assert restored.get_params() == clf.get_params()
 
 
-def test_fixed_random_state_reproduces_predictions():
-    first = small_clf().fit(X, y).predict_proba(X)
-    second = small_clf().fit(X, y).predict_proba(X)
-    np.testing.assert_array_equal(first, second)
-
-
 # ---------------------------------------------------------------- 7, 8: label types
 def test_string_labels_in_cross_val_roc_auc():
-    scores = cross_val_score(small_clf(), X, Y_STR, scoring="roc_auc", cv=5)
+    scores = cross_val_score(small_clf(), X, Y_STR, scoring="roc_auc", cv=3)
     assert_all_finite(scores)
     assert np.all(scores > 0.5), scores
 
@@ -236,6 +246,6 @@ def test_multiclass_cross_val_roc_auc_ovr():
         weights=[0.7, 0.2, 0.1],
         random_state=0,
     )
-    scores = cross_val_score(small_clf(), X3, y3, scoring="roc_auc_ovr", cv=5)
+    scores = cross_val_score(small_clf(), X3, y3, scoring="roc_auc_ovr", cv=3)
     assert_all_finite(scores)
     assert np.all(scores > 0.5), scores
