@@ -10,17 +10,31 @@ XLA-compiled function (gather the batch, forward, loss, gradients, Keras
 optimizer update, in a ``while`` loop): small networks are dominated by
 per-step framework overhead, which this removes. Callbacks see epoch-level
 hooks only (``on_epoch_begin``/``on_epoch_end``, train begin/end); per-batch
-hooks are not called on this path. On other backends the same loop runs
+hooks are not called on this path.
+
+Compiling costs more than training a small network, and a grid search fits
+the same architecture hundreds of times. Compiled loops are therefore kept
+(a few, least recently used first out) keyed by what determines the compiled
+graph: the model's architecture, optimizer, loss and data shapes, but not
+its weights, seeds or learning rate. A cached loop runs on its own copy of
+the model; the fitted model's variables (and its optimizer's) are copied in
+before each epoch and out after it, so between epochs the fitted model is
+always current and callbacks act on it as usual. On other backends the same loop runs
 through ``model.fit`` on a ``keras.utils.PyDataset`` that redraws every epoch.
 """
 
+import json
 import math
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import keras
 import numpy as np
 
 from ._batching import pack_batches
+from ._random import keras_seeded
 
 __all__ = ["Epoch", "train", "predict_outputs"]
 
@@ -76,19 +90,22 @@ def train(
             model, source, epochs, batch_size, [*callbacks, history], validation, augment
         )
 
-    loop = _CompiledLoop(model, augment)
+    model.optimizer.build(model.trainable_variables)
     callback_list = keras.callbacks.CallbackList([*callbacks, history], model=model)
     model.stop_training = False
-    callback_list.on_train_begin()
-    for epoch in range(epochs):
-        callback_list.on_epoch_begin(epoch)
-        logs = {"loss": loop.run_epoch(source(epoch), batch_size)}
-        if validation is not None:
-            logs["val_loss"] = loop.evaluate(*validation)
-        callback_list.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    callback_list.on_train_end()
+    with _compiled_loop(model, augment) as loop:
+        callback_list.on_train_begin()
+        for epoch in range(epochs):
+            callback_list.on_epoch_begin(epoch)
+            loop.load(model)
+            logs = {"loss": loop.run_epoch(source(epoch), batch_size)}
+            if validation is not None:
+                logs["val_loss"] = loop.evaluate(*validation)
+            loop.store(model)
+            callback_list.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+        callback_list.on_train_end()
     return history
 
 
@@ -101,12 +118,103 @@ def predict_outputs(model, X, batch_size=8192):
     return np.concatenate(chunks, axis=0)
 
 
+_CACHE_SIZE = 8
+_cache = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+@contextmanager
+def _compiled_loop(model, augment):
+    """A compiled loop for ``model``: a cached one if its architecture was seen."""
+    key = _graph_key(model, augment)
+    loop = None
+    if key is not None:
+        with _cache_lock:  # taken out while in use: one fit per loop at a time
+            loop = _cache.pop(key, None)
+        if loop is None:
+            template = _training_copy(model)
+            loop = _CompiledLoop(template if template is not None else model, augment)
+            key = key if template is not None else None
+    else:
+        loop = _CompiledLoop(model, augment)
+    try:
+        yield loop
+    finally:
+        loop.release()
+        if key is not None:
+            with _cache_lock:
+                _cache[key] = loop
+                while len(_cache) > _CACHE_SIZE:
+                    _cache.popitem(last=False)
+
+
+def _graph_key(model, augment):
+    """What the compiled graph depends on, as a string; None if unknown."""
+    try:
+        parts = [
+            type(model).__module__ + "." + type(model).__qualname__,
+            _without_values(model.get_config()),
+            _without_values(keras.optimizers.serialize(model.optimizer)),
+            model.loss if isinstance(model.loss, str) else _without_values(keras.losses.serialize(model.loss)),
+            None if augment is None else id(augment),
+        ]
+        return json.dumps(parts, sort_keys=True, default=repr)
+    except Exception:  # a model or loss Keras cannot serialise: no caching
+        return None
+
+
+# Config entries that do not change the compiled graph: names, seeds, initial
+# values; the learning rate is an optimizer variable, copied in like weights.
+_NOT_IN_GRAPH = ("name", "seed", "learning_rate")
+
+
+def _without_values(config):
+    if isinstance(config, dict):
+        return {
+            key: _without_values(value)
+            for key, value in config.items()
+            if key not in _NOT_IN_GRAPH and not key.endswith("_initializer")
+        }
+    if isinstance(config, (list, tuple)):
+        return [_without_values(value) for value in config]
+    return config
+
+
+def _training_copy(model):
+    """A private copy of ``model`` and its optimizer to run a cached loop on."""
+    try:
+        # Cloning draws seeds for unseeded layers; keep the caller's random state.
+        with keras_seeded(0):
+            copy = keras.models.clone_model(model)
+        optimizer = model.optimizer
+        copy.compile(optimizer=type(optimizer).from_config(optimizer.get_config()), loss=model.loss)
+        copy.optimizer.build(copy.trainable_variables)
+    except Exception:  # not clonable (e.g. a custom layer without get_config)
+        return None
+    if not _same_shapes(copy, model):
+        return None
+    return copy
+
+
+def _state(model):
+    return list(model.variables) + list(model.optimizer.variables)
+
+
+def _same_shapes(a, b):
+    state_a, state_b = _state(a), _state(b)
+    return len(state_a) == len(state_b) and all(
+        tuple(x.shape) == tuple(y.shape) for x, y in zip(state_a, state_b)
+    )
+
+
 class _CompiledLoop:
     """One compiled function per epoch, and one for the validation loss.
 
     XLA compiles both, except with augmentation: Keras's random preprocessing
     layers use ops XLA does not compile on CPU, so that epoch runs as a plain
-    TensorFlow graph.
+    TensorFlow graph. The functions run on ``model``, the loop's own model
+    when it is cached; ``load`` and ``store`` copy the state of the model
+    being fitted in and out.
     """
 
     def __init__(self, model, augment=None):
@@ -123,6 +231,22 @@ class _CompiledLoop:
         self._loss_fn = tf.function(self._loss, jit_compile=True, reduce_retracing=True)
         self._resident = (None, None)
         self._loss_built = False
+
+    def load(self, model):
+        """Copy ``model``'s weights and optimizer state into the loop's model."""
+        if model is not self.model:
+            for target, value in zip(_state(self.model), _state(model)):
+                target.assign(value)
+
+    def store(self, model):
+        """Copy the loop's model state back into ``model``."""
+        if model is not self.model:
+            for target, value in zip(_state(model), _state(self.model)):
+                target.assign(value)
+
+    def release(self):
+        """Drop the fit's data, which a cached loop must not keep alive."""
+        self._resident = (None, None)
 
     def run_epoch(self, epoch, batch_size):
         index, scale = pack_batches(epoch.order, batch_size)

@@ -112,7 +112,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
     >>> clf.fit(X, y).predict_proba(X[:2]).shape
     (2, 2)
     >>> clf.class_weight_
-    {0: 0.55..., 1: 5.26...}
+    {0: 0.557..., 1: 4.878...}
     """
 
     _parameter_constraints: dict = {

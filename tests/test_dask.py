@@ -1,0 +1,150 @@
+"""GridSearchCV / RandomizedSearchCV over imbnet estimators on a Dask cluster.
+
+The searches run through joblib's Dask backend on a LocalCluster of two worker
+processes on this machine (loopback only, no dashboard), with TensorFlow
+limited to one intra-op and one inter-op thread per worker so that n workers
+do not oversubscribe the cores. Each search is run once sequentially and once
+on the cluster: a fit with a fixed random_state is reproducible across
+processes, so the scores must agree, and Dask's task stream must show that
+the fits ran on the workers.
+"""
+
+import os
+import re
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import joblib  # noqa: E402
+from imblearn.under_sampling import RandomUnderSampler  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV  # noqa: E402
+
+from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier  # noqa: E402
+
+# Read by TensorFlow's C++ runtime when it creates its thread pools.
+TF_THREADS = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+
+X, y = make_classification(
+    n_samples=300, n_features=4, n_informative=3, n_redundant=1, weights=[0.85], random_state=0
+)
+
+
+@pytest.fixture(scope="module")
+def client():
+    # env= is set in each worker process before the worker starts, so before
+    # TensorFlow is imported there (it is imported by the first task).
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        env={**TF_THREADS, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def search_on_dask(client, search):
+    """Fit ``search`` through joblib's Dask backend; return the fits' Dask tasks."""
+    with distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"):
+        search.fit(X, y)
+    return [task for task in stream.data if "_fit_and_score" in task["key"]]
+
+
+def assert_fits_ran_on_workers(client, tasks, n_fits):
+    # joblib submits batches of calls as tasks named "batch_of__fit_and_score_<n>_calls-...";
+    # the task stream records which worker ran each, so every fit is accounted for.
+    workers = set(client.scheduler_info()["workers"])
+    assert tasks, "no _fit_and_score task reached the cluster"
+    assert {task["worker"] for task in tasks} <= workers
+    assert all(task["status"] == "OK" for task in tasks)
+    calls = [int(re.search(r"_(\d+)_calls", task["key"]).group(1)) for task in tasks]
+    assert sum(calls) == n_fits
+
+
+def test_workers_limit_tensorflow_threads(client):
+    def tf_threads():
+        # Defined here, so it is pickled by value (see the builder below).
+        import os
+
+        import tensorflow as tf
+
+        tf.constant([[1.0]]) @ tf.constant([[2.0]])  # start TensorFlow's runtime
+        return (
+            {name: os.environ.get(name) for name in TF_THREADS},
+            tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads(),
+            os.getpid(),
+        )
+
+    results = client.run(tf_threads)
+    assert len(results) == 2
+    for environ, intra, inter, pid in results.values():
+        assert environ == TF_THREADS
+        assert pid != os.getpid()  # worker processes, not this one
+        # tf.config.threading reports only what was set through that Python
+        # API (0 = "not set there"); the environment variables are read by the
+        # C++ runtime, so these may be 0 or 1 but never another count.
+        assert intra in (0, 1) and inter in (0, 1)
+
+
+def test_grid_search_on_dask_matches_sequential(client):
+    def make_search():
+        return GridSearchCV(
+            CostSensitiveMLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
+            {"class_weight": [None, "balanced", "log", {0: 1, 1: 10}]},
+            scoring="roc_auc",
+            cv=3,
+        )
+
+    sequential = make_search().fit(X, y)
+    on_dask = make_search()
+    tasks = search_on_dask(client, on_dask)
+
+    assert_fits_ran_on_workers(client, tasks, n_fits=4 * 3)
+    scores = on_dask.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_allclose(scores, sequential.cv_results_["mean_test_score"], rtol=1e-12)
+    assert on_dask.best_params_ == sequential.best_params_
+
+
+def test_randomized_search_over_resampled_classifier_on_dask(client):
+    import keras
+
+    # Defined inside the test: Dask pickles a module-level function by
+    # reference (module "test_dask"), which a worker can only unpickle if it
+    # can import this test file; a local function is pickled by value
+    # (cloudpickle) and needs nothing on the worker but imbnet and Keras.
+    def build(meta, units=8):
+        return keras.Sequential([
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ])
+
+    def make_search():
+        clf = ResampledKerasClassifier(build, sampler=RandomUnderSampler(), random_state=0)
+        return RandomizedSearchCV(
+            clf,
+            {"sampler__sampling_strategy": [0.3, 0.6, 1.0], "class_weight": [None, "balanced", "log"]},
+            n_iter=3,
+            scoring="roc_auc",
+            cv=3,
+            random_state=0,
+        )
+
+    sequential = make_search().fit(X, y)
+    on_dask = make_search()
+    tasks = search_on_dask(client, on_dask)
+
+    assert_fits_ran_on_workers(client, tasks, n_fits=3 * 3)
+    assert on_dask.cv_results_["params"] == sequential.cv_results_["params"]
+    scores = on_dask.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_allclose(scores, sequential.cv_results_["mean_test_score"], rtol=1e-12)
