@@ -256,9 +256,16 @@ class _CompiledLoop:
             self._loss(epoch.X[:1], epoch.y[:1], epoch.w[:1], False)
             self._loss_built = True
         X, y, w, rows = self._to_tensors(epoch)
-        return float(self._epoch_fn(X, y, w, rows, index, scale))
+        n_batches = index.shape[0]
+        index, scale = _pad_rows(index, scale)
+        n_batches = self._tf.constant(n_batches, dtype=self._tf.int32)
+        return float(self._epoch_fn(X, y, w, rows, index, scale, n_batches))
 
     def evaluate(self, X, y, w):
+        n_rows = X.shape[0]
+        X, y, w = _pad_rows(X, y, w)
+        # Padding rows weigh 0; rescale the real ones to keep the mean over n_rows.
+        w = w * (w.shape[0] / n_rows)
         tf = self._tf
         return float(self._loss_fn(tf.constant(X), tf.constant(y), tf.constant(w), False))
 
@@ -267,11 +274,11 @@ class _CompiledLoop:
         arrays = (epoch.X, epoch.y, epoch.w, epoch.augment_rows)
         source, tensors = self._resident
         if source is None or any(a is not b for a, b in zip(source, arrays)):
-            tf = self._tf
             rows = epoch.augment_rows
             if rows is None:
                 rows = np.zeros(epoch.X.shape[0], dtype=bool)
-            tensors = (tf.constant(epoch.X), tf.constant(epoch.y), tf.constant(epoch.w), tf.constant(rows))
+            padded = _pad_rows(epoch.X, epoch.y, epoch.w, rows)
+            tensors = tuple(self._tf.constant(array) for array in padded)
             self._resident = (arrays, tensors)
         return tensors
 
@@ -283,9 +290,8 @@ class _CompiledLoop:
             x=x, y=y, y_pred=outputs, sample_weight=w, training=training
         )
 
-    def _epoch(self, X, y, w, augment_rows, index, scale):
+    def _epoch(self, X, y, w, augment_rows, index, scale, n_batches):
         tf = self._tf
-        n_batches = tf.shape(index)[0]
 
         def step(i, total):
             rows = index[i]
@@ -303,6 +309,28 @@ class _CompiledLoop:
             lambda i, _: i < n_batches, step, (tf.constant(0), tf.constant(0.0))
         )
         return total / tf.cast(n_batches, total.dtype)
+
+
+# Small arrays are padded with zero rows to a few sizes per octave, so that fits
+# on slightly different row counts (cross-validation folds, estimator checks)
+# share one XLA compilation; large arrays are used as they are, uncopied.
+_PAD_LIMIT_BYTES = 32 * 2**20
+
+
+def _padded_length(n):
+    step = 2 ** max(0, n.bit_length() - 3)  # at most 1/4 of padding
+    return -(-n // step) * step
+
+
+def _pad_rows(*arrays):
+    n = arrays[0].shape[0]
+    target = _padded_length(n)
+    if target == n or sum(array.nbytes for array in arrays) > _PAD_LIMIT_BYTES:
+        return arrays
+    return tuple(
+        np.concatenate([array, np.zeros((target - n,) + array.shape[1:], array.dtype)])
+        for array in arrays
+    )
 
 
 def _augment_rows(augment, x_batch, row_mask):
