@@ -26,8 +26,10 @@ from ._resampling import check_sampler, resample
 __all__ = ["ResampledKerasClassifier"]
 
 # Prefixes of routed parameters, as in scikeras: model__units=64 reaches the
-# model builder as units=64, optimizer__learning_rate the optimizer, loss__x the loss.
-ROUTING_PREFIXES = ("model", "optimizer", "loss")
+# model builder as units=64, optimizer__learning_rate the optimizer, loss__x the
+# loss, and fit__epochs / fit__batch_size / fit__callbacks override the fit settings.
+ROUTING_PREFIXES = ("model", "optimizer", "loss", "fit")
+FIT_ROUTED = ("epochs", "batch_size", "callbacks")
 
 
 class ResampledKerasClassifier(ImbalancedKerasClassifier):
@@ -106,7 +108,9 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
     **routed_params
-        Parameters prefixed ``model__``, ``optimizer__`` or ``loss__``.
+        Parameters prefixed ``model__``, ``optimizer__`` or ``loss__``, and
+        ``fit__epochs``, ``fit__batch_size``, ``fit__callbacks`` (scikeras's
+        names for the fit settings, which they override).
 
     Attributes
     ----------
@@ -226,14 +230,18 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         return route_params(self.get_params(), destination=prefix, pass_filter=set(), strict=True)
 
     # --------------------------------------------------------------- fit
+    def _fit_setting(self, name):
+        """A fit setting, overridden by its routed ``fit__`` form if given."""
+        return self._routed_params.get(f"fit__{name}", getattr(self, name))
+
     def _n_epochs(self):
-        return self.epochs
+        return self._fit_setting("epochs")
 
     def _batch_size(self, n_samples):
-        return min(self.batch_size, n_samples)
+        return min(self._fit_setting("batch_size"), n_samples)
 
     def _fit_callbacks(self):
-        callbacks = list(self.callbacks or [])
+        callbacks = list(self._fit_setting("callbacks") or [])
         if self.early_stopping:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
@@ -355,6 +363,13 @@ def _is_routed(name):
 
 def _check_routed(params):
     for name in params:
+        prefix, _, rest = name.partition("__")
+        if prefix == "fit" and rest not in FIT_ROUTED:
+            raise TypeError(
+                f"{name!r} is not a routed fit setting; the ones there are: "
+                + ", ".join(f"fit__{setting}" for setting in FIT_ROUTED)
+                + ". imbnet runs its own fit loop rather than model.fit."
+            )
         if not _is_routed(name):
             raise TypeError(
                 f"ResampledKerasClassifier got an unexpected parameter {name!r}. "

@@ -7,10 +7,16 @@ do not oversubscribe the cores. Each search is run once sequentially and once
 on the cluster: a fit with a fixed random_state is reproducible across
 processes, so the scores must agree, and Dask's task stream must show that
 the fits ran on the workers.
+
+A Dask worker's event loop draws from Python's global ``random`` while tasks
+run, which currently breaks the reproducibility of Keras models built from an
+unseeded builder (last test, an expected failure until imbnet is fixed).
 """
 
 import os
+import random
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -118,14 +124,19 @@ def test_randomized_search_over_resampled_classifier_on_dask(client):
     import keras
 
     # Defined inside the test: Dask pickles a module-level function by
-    # reference (module "test_dask"), which a worker can only unpickle if it
+    # reference (module "test_dask"), which a worker can unpickle only if it
     # can import this test file; a local function is pickled by value
     # (cloudpickle) and needs nothing on the worker but imbnet and Keras.
+    # The layers are seeded: with unseeded layers the weights depend on
+    # Python's global random, which the worker's event loop draws from while
+    # the model is built (see the last test), so dask and sequential differ
+    # now and then. Drop the seeds once that test passes.
     def build(meta, units=8):
+        glorot = keras.initializers.GlorotUniform
         return keras.Sequential([
             keras.Input((meta["n_features_in_"],)),
-            keras.layers.Dense(units, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
+            keras.layers.Dense(units, activation="relu", kernel_initializer=glorot(seed=1)),
+            keras.layers.Dense(1, activation="sigmoid", kernel_initializer=glorot(seed=2)),
         ])
 
     def make_search():
@@ -148,3 +159,36 @@ def test_randomized_search_over_resampled_classifier_on_dask(client):
     scores = on_dask.cv_results_["mean_test_score"]
     assert np.all(np.isfinite(scores))
     np.testing.assert_allclose(scores, sequential.cv_results_["mean_test_score"], rtol=1e-12)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="imbnet bug: keras_seeded (imbnet/_random.py) seeds the process-global "
+    "random module, from which Keras draws the seeds of unseeded layers; a draw by "
+    "another thread (a Dask worker's event loop) in between changes the weights",
+)
+def test_unseeded_builder_is_reproducible_while_another_thread_draws_random():
+    import keras
+
+    def build(meta):
+        return keras.Sequential([
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ])
+
+    def fit():
+        clf = ResampledKerasClassifier(build, epochs=1, random_state=0)
+        return clf.fit(X, y).predict_proba(X)
+
+    expected = fit()
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: [random.random() for _ in iter(stop.is_set, True)])
+    thread.start()
+    try:
+        results = [fit() for _ in range(3)]
+    finally:
+        stop.set()
+        thread.join()
+    for result in results:
+        np.testing.assert_array_equal(result, expected)

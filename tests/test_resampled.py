@@ -251,3 +251,7 @@ def test_routed_parameters_clone_and_set_params():
     copy.set_params(epochs=1).fit(X, Y)
     assert copy.model_.layers[0].units == 6
     assert float(copy.model_.optimizer.learning_rate) == pytest.approx(0.02)
+    routed_fit = ResampledKerasClassifier(build, epochs=9, fit__epochs=2).fit(X, Y)
+    assert routed_fit.n_iter_ == 2
+    with pytest.raises(TypeError, match="fit__epochs, fit__batch_size"):
+        ResampledKerasClassifier(build, fit__validation_split=0.1).fit(X, Y)
