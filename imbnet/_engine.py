@@ -10,7 +10,9 @@ XLA-compiled function (gather the batch, forward, loss, gradients, Keras
 optimizer update, in a ``while`` loop): small networks are dominated by
 per-step framework overhead, which this removes. Callbacks see epoch-level
 hooks only (``on_epoch_begin``/``on_epoch_end``, train begin/end); per-batch
-hooks are not called on this path.
+hooks cannot be called from inside the compiled loop, so a callback that
+defines one (``on_train_batch_begin``/``_end``, ``on_batch_begin``/``_end``)
+makes the fit run through ``model.fit`` instead, where Keras calls them.
 
 Compiling costs more than training a small network, and a grid search fits
 the same architecture hundreds of times. Compiled loops are therefore kept
@@ -85,7 +87,7 @@ def train(
     callbacks = [*callbacks, _FailOnNonFiniteLoss()]
     if verbose:
         callbacks.append(_EpochPrinter())
-    if keras.backend.backend() != "tensorflow":
+    if keras.backend.backend() != "tensorflow" or _wants_batch_hooks(callbacks):
         return _train_with_model_fit(
             model, source, epochs, batch_size, [*callbacks, history], validation, augment
         )
@@ -107,6 +109,18 @@ def train(
                 break
         callback_list.on_train_end()
     return history
+
+
+_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+
+
+def _wants_batch_hooks(callbacks):
+    """Whether a callback overrides a per-batch hook of ``keras.callbacks.Callback``."""
+    return any(
+        getattr(type(callback), hook) is not getattr(keras.callbacks.Callback, hook)
+        for callback in callbacks
+        for hook in _BATCH_HOOKS
+    )
 
 
 def predict_outputs(model, X, batch_size=8192):

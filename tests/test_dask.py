@@ -1,16 +1,10 @@
 """GridSearchCV / RandomizedSearchCV over imbnet estimators on a Dask cluster.
 
-The searches run through joblib's Dask backend on a LocalCluster of two worker
-processes on this machine (loopback only, no dashboard), with TensorFlow
-limited to one intra-op and one inter-op thread per worker so that n workers
-do not oversubscribe the cores. Each search is run once sequentially and once
-on the cluster: a fit with a fixed random_state is reproducible across
-processes, so the scores must agree, and Dask's task stream must show that
-the fits ran on the workers.
-
-A Dask worker's event loop draws from Python's global ``random`` while tasks
-run, which currently breaks the reproducibility of Keras models built from an
-unseeded builder (last test, an expected failure until imbnet is fixed).
+joblib's Dask backend on a LocalCluster of two worker processes (loopback, no
+dashboard), TensorFlow limited to one intra-op and one inter-op thread per
+worker. Each search runs sequentially and on the cluster: fits with a fixed
+random_state are reproducible across processes, so the scores must agree, and
+Dask's task stream must show that every fit ran on a worker.
 """
 
 import os
@@ -41,14 +35,10 @@ X, y = make_classification(
 @pytest.fixture(scope="module")
 def client():
     # env= is set in each worker process before the worker starts, so before
-    # TensorFlow is imported there (it is imported by the first task).
+    # TensorFlow is imported there (by the first task).
     cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        env={**TF_THREADS, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None, env={**TF_THREADS, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     client = distributed.Client(cluster)
     yield client
@@ -75,28 +65,22 @@ def assert_fits_ran_on_workers(client, tasks, n_fits):
 
 
 def test_workers_limit_tensorflow_threads(client):
-    def tf_threads():
-        # Defined here, so it is pickled by value (see the builder below).
-        import os
-
+    def tf_threads():  # local, so pickled by value (see the builder below)
         import tensorflow as tf
 
         tf.constant([[1.0]]) @ tf.constant([[2.0]])  # start TensorFlow's runtime
-        return (
-            {name: os.environ.get(name) for name in TF_THREADS},
-            tf.config.threading.get_intra_op_parallelism_threads(),
-            tf.config.threading.get_inter_op_parallelism_threads(),
-            os.getpid(),
-        )
+        threading = tf.config.threading
+        return ({name: os.environ.get(name) for name in TF_THREADS}, os.getpid(),
+                threading.get_intra_op_parallelism_threads(),
+                threading.get_inter_op_parallelism_threads())
 
-    results = client.run(tf_threads)
+    results = client.run(tf_threads)  # also imports TensorFlow in the workers
     assert len(results) == 2
-    for environ, intra, inter, pid in results.values():
+    for environ, pid, intra, inter in results.values():
         assert environ == TF_THREADS
-        assert pid != os.getpid()  # worker processes, not this one
-        # tf.config.threading reports only what was set through that Python
-        # API (0 = "not set there"); the environment variables are read by the
-        # C++ runtime, so these may be 0 or 1 but never another count.
+        assert pid != os.getpid()
+        # tf.config.threading reports only what its Python setters set (0:
+        # unset); the variables are read by the C++ runtime, so 0 or 1 here.
         assert intra in (0, 1) and inter in (0, 1)
 
 
@@ -123,14 +107,11 @@ def test_grid_search_on_dask_matches_sequential(client):
 def test_randomized_search_over_resampled_classifier_on_dask(client):
     import keras
 
-    # Defined inside the test: Dask pickles a module-level function by
-    # reference (module "test_dask"), which a worker can unpickle only if it
-    # can import this test file; a local function is pickled by value
-    # (cloudpickle) and needs nothing on the worker but imbnet and Keras.
-    # The layers are seeded: with unseeded layers the weights depend on
-    # Python's global random, which the worker's event loop draws from while
-    # the model is built (see the last test), so dask and sequential differ
-    # now and then. Drop the seeds once that test passes.
+    # Local: Dask pickles a module-level function by reference (module
+    # "test_dask", importable on a worker only by accident of sys.path); a
+    # local one is pickled by value (cloudpickle). Seeded layers: unseeded
+    # ones take their seeds from Python's global random, which a worker's
+    # event loop also draws from (last test). Unseed once that test passes.
     def build(meta, units=8):
         glorot = keras.initializers.GlorotUniform
         return keras.Sequential([
@@ -140,7 +121,7 @@ def test_randomized_search_over_resampled_classifier_on_dask(client):
         ])
 
     def make_search():
-        clf = ResampledKerasClassifier(build, sampler=RandomUnderSampler(), random_state=0)
+        clf = ResampledKerasClassifier(build, sampler=RandomUnderSampler(), epochs=5, random_state=0)
         return RandomizedSearchCV(
             clf,
             {"sampler__sampling_strategy": [0.3, 0.6, 1.0], "class_weight": [None, "balanced", "log"]},
@@ -163,23 +144,18 @@ def test_randomized_search_over_resampled_classifier_on_dask(client):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="imbnet bug: keras_seeded (imbnet/_random.py) seeds the process-global "
-    "random module, from which Keras draws the seeds of unseeded layers; a draw by "
-    "another thread (a Dask worker's event loop) in between changes the weights",
+    reason="imbnet bug: keras_seeded seeds the process-global random module, from "
+    "which Keras draws unseeded layers' seeds; another thread's draw (a Dask "
+    "worker's event loop) in between changes the weights",
 )
 def test_unseeded_builder_is_reproducible_while_another_thread_draws_random():
     import keras
 
     def build(meta):
-        return keras.Sequential([
-            keras.Input((meta["n_features_in_"],)),
-            keras.layers.Dense(8, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ])
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])
 
     def fit():
-        clf = ResampledKerasClassifier(build, epochs=1, random_state=0)
-        return clf.fit(X, y).predict_proba(X)
+        return ResampledKerasClassifier(build, epochs=1, random_state=0).fit(X, y).predict_proba(X)
 
     expected = fit()
     stop = threading.Event()

@@ -91,3 +91,18 @@ def test_a_diverging_fit_stops_with_a_clear_error():
     with pytest.raises(FloatingPointError, match="diverged"):
         clf.fit(X * 1e3, Y)
     assert not hasattr(clf, "model_")
+
+
+def test_a_callback_with_batch_hooks_gets_every_batch_through_model_fit():
+    class CountBatches(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.batches = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches += 1
+
+    counter = CountBatches()
+    clf = ResampledKerasClassifier(build, epochs=3, batch_size=32, callbacks=[counter],
+                                   random_state=0).fit(X, Y)
+    assert counter.batches == 3 * 10  # ceil(300 / 32) batches per epoch
+    assert len(clf.loss_curve_) == 3
