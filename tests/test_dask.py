@@ -46,22 +46,23 @@ def client():
     cluster.close()
 
 
-def search_on_dask(client, search):
-    """Fit ``search`` through joblib's Dask backend; return the fits' Dask tasks."""
+def assert_dask_matches_sequential(client, make_search, n_fits):
+    sequential = make_search().fit(X, y)
+    on_dask = make_search()
     with distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"):
-        search.fit(X, y)
-    return [task for task in stream.data if "_fit_and_score" in task["key"]]
-
-
-def assert_fits_ran_on_workers(client, tasks, n_fits):
-    # joblib submits batches of calls as tasks named "batch_of__fit_and_score_<n>_calls-...";
-    # the task stream records which worker ran each, so every fit is accounted for.
-    workers = set(client.scheduler_info()["workers"])
+        on_dask.fit(X, y)
+    # joblib submits batches of fits as tasks "batch_of__fit_and_score_<n>_calls-...";
+    # the task stream records the worker that ran each: every fit is accounted for.
+    tasks = [task for task in stream.data if "_fit_and_score" in task["key"]]
     assert tasks, "no _fit_and_score task reached the cluster"
-    assert {task["worker"] for task in tasks} <= workers
+    assert {task["worker"] for task in tasks} <= set(client.scheduler_info()["workers"])
     assert all(task["status"] == "OK" for task in tasks)
     calls = [int(re.search(r"_(\d+)_calls", task["key"]).group(1)) for task in tasks]
     assert sum(calls) == n_fits
+    scores = on_dask.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    np.testing.assert_allclose(scores, sequential.cv_results_["mean_test_score"], rtol=1e-12)
+    return sequential, on_dask
 
 
 def test_workers_limit_tensorflow_threads(client):
@@ -93,14 +94,7 @@ def test_grid_search_on_dask_matches_sequential(client):
             cv=3,
         )
 
-    sequential = make_search().fit(X, y)
-    on_dask = make_search()
-    tasks = search_on_dask(client, on_dask)
-
-    assert_fits_ran_on_workers(client, tasks, n_fits=4 * 3)
-    scores = on_dask.cv_results_["mean_test_score"]
-    assert np.all(np.isfinite(scores))
-    np.testing.assert_allclose(scores, sequential.cv_results_["mean_test_score"], rtol=1e-12)
+    sequential, on_dask = assert_dask_matches_sequential(client, make_search, n_fits=4 * 3)
     assert on_dask.best_params_ == sequential.best_params_
 
 
@@ -131,19 +125,13 @@ def test_randomized_search_over_resampled_classifier_on_dask(client):
             random_state=0,
         )
 
-    sequential = make_search().fit(X, y)
-    on_dask = make_search()
-    tasks = search_on_dask(client, on_dask)
-
-    assert_fits_ran_on_workers(client, tasks, n_fits=3 * 3)
+    sequential, on_dask = assert_dask_matches_sequential(client, make_search, n_fits=3 * 3)
     assert on_dask.cv_results_["params"] == sequential.cv_results_["params"]
-    scores = on_dask.cv_results_["mean_test_score"]
-    assert np.all(np.isfinite(scores))
-    np.testing.assert_allclose(scores, sequential.cv_results_["mean_test_score"], rtol=1e-12)
 
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="imbnet bug: keras_seeded seeds the process-global random module, from "
     "which Keras draws unseeded layers' seeds; another thread's draw (a Dask "
     "worker's event loop) in between changes the weights",
@@ -151,8 +139,8 @@ def test_randomized_search_over_resampled_classifier_on_dask(client):
 def test_unseeded_builder_is_reproducible_while_another_thread_draws_random():
     import keras
 
-    def build(meta):
-        return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])
+    def build(meta):  # one unseeded layer
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
 
     def fit():
         return ResampledKerasClassifier(build, epochs=1, random_state=0).fit(X, y).predict_proba(X)

@@ -82,6 +82,27 @@ def test_exception_in_a_user_callback_reaches_the_user_and_fitted_state_is_kept(
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
 
 
+def test_keyboard_interrupt_leaves_the_previous_fit_in_place():
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    clf = ResampledKerasClassifier(build, epochs=2, random_state=0).fit(X, Y)
+    state, proba = dict(vars(clf)), clf.predict_proba(X)
+    with pytest.raises(KeyboardInterrupt):
+        clf.set_params(callbacks=[Interrupt()], epochs=5).fit(X, Y)
+    assert clf.model_ is state["model_"] and clf.n_iter_ == 2
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+def test_an_error_in_the_model_builder_reaches_the_user_as_it_is():
+    def broken(meta):
+        raise RuntimeError("no such layer in my builder")
+
+    with pytest.raises(RuntimeError, match="no such layer in my builder"):
+        ResampledKerasClassifier(broken, epochs=1).fit(X, Y)
+
+
 def test_a_diverging_fit_stops_with_a_clear_error():
     def no_sigmoid(meta):  # a linear output under cross-entropy diverges quickly
         return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
