@@ -154,7 +154,6 @@ def _compiled_loop(model, augment):
     try:
         yield loop
     finally:
-        loop.release()
         if key is not None:
             with _cache_lock:
                 _cache[key] = loop
@@ -221,8 +220,28 @@ def _same_shapes(a, b):
     )
 
 
+# An epoch reaches the compiled loop in chunks of at most _CHUNK_BATCHES
+# batches gathered on the host: beyond the caller's arrays, a fit holds one
+# chunk in memory whatever the data size (no copy of X, resampled or not).
+# Chunks come in a few shapes (a power of two of batches), so every fit of an
+# architecture and batch size shares one XLA compilation, whatever its rows.
+_CHUNK_BATCHES = 256
+_EVAL_ROWS = 4096
+
+
+def _chunk_length(n, limit):
+    return min(limit, 1 << max(0, n - 1).bit_length())
+
+
+def _pad_to(array, length, value=0):
+    if array.shape[0] == length:
+        return array
+    padding = np.full((length - array.shape[0],) + array.shape[1:], value, array.dtype)
+    return np.concatenate([array, padding])
+
+
 class _CompiledLoop:
-    """One compiled function per epoch, and one for the validation loss.
+    """One compiled function for a chunk of batches, one for the validation loss.
 
     XLA compiles both, except with augmentation: Keras's random preprocessing
     layers use ops XLA does not compile on CPU, so that epoch runs as a plain
@@ -239,11 +258,10 @@ class _CompiledLoop:
         self.variables = model.trainable_variables
         model.optimizer.build(self.variables)
         self._augment = augment
-        self._epoch_fn = tf.function(
-            self._epoch, jit_compile=augment is None, reduce_retracing=True
+        self._steps_fn = tf.function(
+            self._steps, jit_compile=augment is None, reduce_retracing=True
         )
         self._loss_fn = tf.function(self._loss, jit_compile=True, reduce_retracing=True)
-        self._resident = (None, None)
         self._loss_built = False
 
     def load(self, model):
@@ -258,43 +276,51 @@ class _CompiledLoop:
             for target, value in zip(_state(model), _state(self.model)):
                 target.assign(value)
 
-    def release(self):
-        """Drop the fit's data, which a cached loop must not keep alive."""
-        self._resident = (None, None)
-
     def run_epoch(self, epoch, batch_size):
-        index, scale = pack_batches(epoch.order, batch_size)
+        """Train on one epoch; return the mean of its batch losses."""
         if not self._loss_built:
             # Keras builds its compiled loss on first use; do that eagerly,
             # outside the compiled function, as model.fit does.
             self._loss(epoch.X[:1], epoch.y[:1], epoch.w[:1], False)
             self._loss_built = True
-        X, y, w, rows = self._to_tensors(epoch)
+        index, scale = pack_batches(epoch.order, batch_size)
         n_batches = index.shape[0]
-        index, scale = _pad_rows(index, scale)
-        n_batches = self._tf.constant(n_batches, dtype=self._tf.int32)
-        return float(self._epoch_fn(X, y, w, rows, index, scale, n_batches))
+        chunk = _chunk_length(n_batches, _CHUNK_BATCHES)
+        total = 0.0
+        for start in range(0, n_batches, chunk):
+            rows = _pad_to(index[start : start + chunk], chunk)
+            row_scale = _pad_to(scale[start : start + chunk], chunk)
+            augment_rows = (
+                np.zeros(rows.shape, dtype=bool)
+                if epoch.augment_rows is None
+                else epoch.augment_rows[rows]
+            )
+            n_steps = min(chunk, n_batches - start)
+            total += float(
+                self._steps_fn(
+                    epoch.X[rows], epoch.y[rows], epoch.w[rows] * row_scale,
+                    augment_rows, self._tf.constant(n_steps, dtype=self._tf.int32),
+                )
+            )
+        return total / n_batches
 
     def evaluate(self, X, y, w):
+        """The weighted loss over all rows, as Keras's ``evaluate`` computes it."""
         n_rows = X.shape[0]
-        X, y, w = _pad_rows(X, y, w)
-        # Padding rows weigh 0; rescale the real ones to keep the mean over n_rows.
-        w = w * (w.shape[0] / n_rows)
-        tf = self._tf
-        return float(self._loss_fn(tf.constant(X), tf.constant(y), tf.constant(w), False))
-
-    def _to_tensors(self, epoch):
-        # Arrays that stay the same across epochs are converted once.
-        arrays = (epoch.X, epoch.y, epoch.w, epoch.augment_rows)
-        source, tensors = self._resident
-        if source is None or any(a is not b for a, b in zip(source, arrays)):
-            rows = epoch.augment_rows
-            if rows is None:
-                rows = np.zeros(epoch.X.shape[0], dtype=bool)
-            padded = _pad_rows(epoch.X, epoch.y, epoch.w, rows)
-            tensors = tuple(self._tf.constant(array) for array in padded)
-            self._resident = (arrays, tensors)
-        return tensors
+        chunk = _chunk_length(n_rows, _EVAL_ROWS)
+        total = 0.0
+        for start in range(0, n_rows, chunk):
+            n = min(chunk, n_rows - start)
+            # Padding rows weigh 0; scale the real rows so that the chunk's mean
+            # is the mean over its n real rows, then weigh chunks by their rows.
+            loss = self._loss_fn(
+                _pad_to(X[start : start + n], chunk),
+                _pad_to(y[start : start + n], chunk),
+                _pad_to(w[start : start + n] * (chunk / n), chunk),
+                False,
+            )
+            total += float(loss) * n / n_rows
+        return total
 
     def _loss(self, x, y, w, training):
         # The model's own compute_loss: its compiled loss (any form Keras
@@ -304,47 +330,24 @@ class _CompiledLoop:
             x=x, y=y, y_pred=outputs, sample_weight=w, training=training
         )
 
-    def _epoch(self, X, y, w, augment_rows, index, scale, n_batches):
+    def _steps(self, x, y, w, augment_rows, n_steps):
+        """``n_steps`` optimizer steps on batches ``x[i], y[i], w[i]``; the loss sum."""
         tf = self._tf
 
         def step(i, total):
-            rows = index[i]
-            x_batch, y_batch = tf.gather(X, rows), tf.gather(y, rows)
-            w_batch = tf.gather(w, rows) * scale[i]
+            x_batch = x[i]
             if self._augment is not None:
-                x_batch = _augment_rows(self._augment, x_batch, tf.gather(augment_rows, rows))
+                x_batch = _augment_rows(self._augment, x_batch, augment_rows[i])
             with tf.GradientTape() as tape:
-                loss = self._loss(x_batch, y_batch, w_batch, True)
+                loss = self._loss(x_batch, y[i], w[i], True)
             gradients = tape.gradient(loss, self.variables)
             self.model.optimizer.apply(gradients, self.variables)
             return i + 1, total + loss
 
         _, total = tf.while_loop(
-            lambda i, _: i < n_batches, step, (tf.constant(0), tf.constant(0.0))
+            lambda i, _: i < n_steps, step, (tf.constant(0), tf.constant(0.0))
         )
-        return total / tf.cast(n_batches, total.dtype)
-
-
-# Small arrays are padded with zero rows to a few sizes per octave, so that fits
-# on slightly different row counts (cross-validation folds, estimator checks)
-# share one XLA compilation; large arrays are used as they are, uncopied.
-_PAD_LIMIT_BYTES = 32 * 2**20
-
-
-def _padded_length(n):
-    step = 2 ** max(0, n.bit_length() - 3)  # at most 1/4 of padding
-    return -(-n // step) * step
-
-
-def _pad_rows(*arrays):
-    n = arrays[0].shape[0]
-    target = _padded_length(n)
-    if target == n or sum(array.nbytes for array in arrays) > _PAD_LIMIT_BYTES:
-        return arrays
-    return tuple(
-        np.concatenate([array, np.zeros((target - n,) + array.shape[1:], array.dtype)])
-        for array in arrays
-    )
+        return total
 
 
 def _augment_rows(augment, x_batch, row_mask):

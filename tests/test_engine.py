@@ -30,7 +30,6 @@ def test_one_compiled_loop_serves_every_fit_of_an_architecture():
                                         class_weight="balanced", learning_rate_init=0.01).fit(X, Y)
     assert list(_engine._cache.values()) == [loop]  # same loop, no new compilation
     assert first.model_ is not loop.model and second.model_ is not loop.model
-    assert loop._resident == (None, None)  # the cache keeps no training data
     CostSensitiveMLPClassifier(hidden_layer_sizes=(6,), max_iter=1).fit(X, Y)
     assert len(_engine._cache) == 2
     # The cached loop trained `second`, not a stale copy: refitting gives the same model.
