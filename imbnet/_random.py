@@ -7,6 +7,7 @@ batch order, validation split) is drawn from seeds made here.
 
 import numbers
 import random
+import threading
 from contextlib import contextmanager
 
 import keras
@@ -58,25 +59,33 @@ class SeedStream:
         return np.random.default_rng(self.seed_for(purpose))
 
 
+_keras_seeding_lock = threading.RLock()
+
+
 @contextmanager
 def keras_seeded(seed):
     """Make the unseeded random choices of Keras code in this block reproducible.
 
     A user's model builder creates layers without seeds: Keras then draws
-    initializer and dropout seeds from Python's ``random`` and from its global
-    ``SeedGenerator``. Inside this block both are seeded from ``seed``; on
-    exit both are put back exactly as they were, so the caller's random state
-    is unchanged.
+    initializer and dropout seeds through its ``make_default_seed`` (from the
+    ``random`` module) and from its global ``SeedGenerator``. Inside this
+    block both are private generators seeded from ``seed``; on exit the
+    originals are put back. Python's shared ``random`` state is never drawn
+    from or reseeded, so other threads (a Dask worker's event loop, say)
+    neither disturb the seeds nor are disturbed.
     """
     from keras.src.backend.common import global_state
-    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+    from keras.src.random import seed_generator
 
-    python_state = random.getstate()
-    generator = global_state.get_global_attribute(GLOBAL_SEED_GENERATOR)
-    random.seed(seed)
-    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, keras.random.SeedGenerator(seed))
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, generator)
+    with _keras_seeding_lock:
+        python_random = seed_generator.python_random
+        generator = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
+        seed_generator.python_random = random.Random(seed)
+        global_state.set_global_attribute(
+            seed_generator.GLOBAL_SEED_GENERATOR, keras.random.SeedGenerator(seed)
+        )
+        try:
+            yield
+        finally:
+            seed_generator.python_random = python_random
+            global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, generator)

@@ -103,15 +103,13 @@ def test_randomized_search_over_resampled_classifier_on_dask(client):
 
     # Local: Dask pickles a module-level function by reference (module
     # "test_dask", importable on a worker only by accident of sys.path); a
-    # local one is pickled by value (cloudpickle). Seeded layers: unseeded
-    # ones take their seeds from Python's global random, which a worker's
-    # event loop also draws from (last test). Unseed once that test passes.
+    # local one is pickled by value (cloudpickle). The layers are unseeded:
+    # imbnet seeds them from random_state, whatever the worker's threads do.
     def build(meta, units=8):
-        glorot = keras.initializers.GlorotUniform
         return keras.Sequential([
             keras.Input((meta["n_features_in_"],)),
-            keras.layers.Dense(units, activation="relu", kernel_initializer=glorot(seed=1)),
-            keras.layers.Dense(1, activation="sigmoid", kernel_initializer=glorot(seed=2)),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
         ])
 
     def make_search():
@@ -129,13 +127,6 @@ def test_randomized_search_over_resampled_classifier_on_dask(client):
     assert on_dask.cv_results_["params"] == sequential.cv_results_["params"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="imbnet bug: keras_seeded seeds the process-global random module, from "
-    "which Keras draws unseeded layers' seeds; another thread's draw (a Dask "
-    "worker's event loop) in between changes the weights",
-)
 def test_unseeded_builder_is_reproducible_while_another_thread_draws_random():
     import keras
 
