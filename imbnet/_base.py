@@ -57,6 +57,9 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
     trains on), ``_augmenter`` and ``_check_fit_data``.
     """
 
+    # Whether X may have more than two dimensions (images, sequences).
+    _allow_nd = False
+
     _parameter_constraints: dict = {
         "class_weight": [None, StrOptions(set(CLASS_WEIGHT_STRINGS)), dict],
         "class_weight_mu": [Interval(Real, 0, None, closed="neither")],
@@ -170,8 +173,6 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         self.loss_curve_ = self.history_["loss"]
         self.n_iter_ = len(self.loss_curve_)
         return self
-
-    _allow_nd = False
 
     def _check_fit_data(self, X, y_encoded):
         """Hook for subclass checks of the training data, before any training."""
