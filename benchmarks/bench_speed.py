@@ -131,7 +131,7 @@ def child_fixed(later):
 def part_fixed(args):
     r = run_child("fixed", later=args.later)
     median = float(np.median(r["later"]))
-    print(f"\n### 2. imbnet fixed cost per fit (fresh process)\n")
+    print("\n### 2. imbnet fixed cost per fit (fresh process)\n")
     print("| fit(max_iter=1) + predict_proba(5000 rows) | first in process (s) | "
           f"median of {args.later} later (s) |\n|---|---|---|")
     print(f"| seed task, CostSensitiveMLPClassifier | {r['first']:.2f} | {median:.3f} |")
