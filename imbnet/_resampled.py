@@ -316,14 +316,22 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
 
     def _epoch_source(self, X, y_encoded, weights, seeds):
         """Each epoch: resampled data, class-balanced batches, or plain shuffling."""
-        if self.sampler is None and self.batch_ratio is None:
-            return super()._epoch_source(X, y_encoded, weights, seeds)
         rng = seeds.rng("batches")
+        # Minority rows (to augment): every class but the most frequent one of fit's y.
         majority = np.argmax(np.bincount(y_encoded))
 
         def epoch_arrays(X_e, y_e, w_e):
             augment_rows = y_e != majority if self.augment is not None else None
             return X_e, self._encode_targets(y_e), w_e, augment_rows
+
+        if self.sampler is None and self.batch_ratio is None:
+            resident = epoch_arrays(X, y_encoded, weights)
+
+            def source(epoch):
+                order = epoch_order(X.shape[0], shuffle=self.shuffle, rng=rng)
+                return Epoch(*resident[:3], order, resident[3])
+
+            return source
 
         if self.batch_ratio is not None:
             plan = BalancedBatchPlan(y_encoded, self._batch_size(len(y_encoded)), self.batch_ratio, rng)

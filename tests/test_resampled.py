@@ -103,10 +103,11 @@ def test_balanced_batch_plan_every_batch_holds_the_ratio():
     assert two.rows_per_batch.tolist() == [24, 8]
 
 
-def test_augment_touches_minority_rows_only():
+@pytest.mark.parametrize("balancing", [dict(batch_ratio=1), dict()], ids=["balanced", "plain"])
+def test_augment_touches_minority_rows_only(balancing):
     shift = keras.layers.Lambda(lambda x: x + 0.25)
-    clf = ResampledKerasClassifier(model=counting_model(200), augment=shift, batch_ratio=1,
-                                   epochs=3, batch_size=20, random_state=0).fit(X_COUNT, Y_COUNT)
+    clf = ResampledKerasClassifier(model=counting_model(200), augment=shift, epochs=3,
+                                   batch_size=20, random_state=0, **balancing).fit(X_COUNT, Y_COUNT)
     fed, augmented = fed_counts(clf)
     minority = Y_COUNT == 1
     assert np.all(augmented[~minority] == 0)
