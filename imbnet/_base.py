@@ -32,13 +32,25 @@ from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from ._batching import epoch_order, stratified_holdout
-from ._class_weight import CLASS_WEIGHT_STRINGS, compute_class_weight, compute_sample_weight
+from ._class_weight import (
+    CLASS_WEIGHT_STRINGS,
+    compute_class_weight,
+    compute_label_sample_weight,
+    compute_label_weight,
+    compute_sample_weight,
+)
 from ._engine import Epoch, predict_outputs, train
-from ._losses import LOSSES
+from ._losses import LOSSES, LabelwiseLoss
+from ._priors import PriorTally, correct_proba, data_prior, output_bias, set_output_bias
 from ._random import SeedStream, fit_seed
 
 __all__ = ["ImbalancedKerasClassifier"]
@@ -61,7 +73,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
     _allow_nd = False
 
     _parameter_constraints: dict = {
-        "class_weight": [None, StrOptions(set(CLASS_WEIGHT_STRINGS)), dict],
+        "class_weight": [None, StrOptions(set(CLASS_WEIGHT_STRINGS)), dict, list],
         "class_weight_mu": [Interval(Real, 0, None, closed="neither")],
         "loss": [StrOptions(set(LOSSES))],
         "focal_gamma": [Interval(Real, 0, None, closed="left")],
@@ -72,6 +84,8 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "prior_correction": ["boolean"],
+        "output_bias_init": [StrOptions({"zeros", "prior"})],
     }
 
     # scikit-learn's own parameter handling, not scikeras's vars(self) one.
@@ -87,6 +101,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         tags.input_tags.allow_nan = False
+        tags.classifier_tags.multi_label = True
         return tags
 
     # ------------------------------------------------------------------ fit
@@ -97,8 +112,10 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data; NaN, infinite values and sparse matrices are refused.
-        y : array-like of shape (n_samples,)
-            Class labels of any type, at least two classes.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels of any type, at least two classes; or a multilabel
+            0/1 indicator matrix (one sigmoid output and one binary loss per
+            label).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; multiplied by the class weights. The caller's
             array is not modified.
@@ -120,48 +137,67 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
 
     def _fit(self, X, y, sample_weight):
         X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], allow_nd=self._allow_nd, reset=True
+            self, X, y, dtype=[np.float64, np.float32], allow_nd=self._allow_nd,
+            multi_output=True, reset=True,
         )
         X = X.astype(np.float32, copy=False)
-        check_classification_targets(y)
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
-        if self.classes_.shape[0] < 2:
-            raise ValueError(
-                f"y contains only one class ({self.classes_[0]!r}); a classifier "
-                "needs samples of at least two classes."
-            )
+        y, self._multilabel, self.classes_, y_encoded = _encode_labels(y)
         self.n_classes_ = self.classes_.shape[0]
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        self.class_weight_ = compute_class_weight(
-            self.class_weight, classes=self.classes_, y=y, mu=self.class_weight_mu
-        )
-        weights = compute_sample_weight(
-            [self.class_weight_[label] for label in self.classes_.tolist()],
-            y_encoded,
-            sample_weight,
-        )
+        if self._multilabel:
+            self.class_weight_ = compute_label_weight(
+                self.class_weight, Y=y_encoded, mu=self.class_weight_mu
+            )
+            weights = compute_label_sample_weight(self.class_weight_, y_encoded, sample_weight)
+        else:
+            self.class_weight_ = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y, mu=self.class_weight_mu
+            )
+            weights = compute_sample_weight(
+                [self.class_weight_[label] for label in self.classes_.tolist()],
+                y_encoded,
+                sample_weight,
+            )
         self._check_fit_data(X, y_encoded)
 
         seeds = SeedStream(fit_seed(self.random_state))
         validation = None
         if self.early_stopping:
             train_rows, valid_rows = stratified_holdout(
-                y, self.validation_fraction, seeds.rng("validation")
+                y_encoded, self.validation_fraction, seeds.rng("validation")
             )
             validation = (X[valid_rows], y_encoded[valid_rows], weights[valid_rows])
             X, y_encoded, weights = X[train_rows], y_encoded[train_rows], weights[train_rows]
+            if sample_weight is not None:
+                sample_weight = sample_weight[train_rows]
+        self.class_prior_ = data_prior(
+            y_encoded, sample_weight, n_classes=self.n_classes_, multilabel=self._multilabel
+        )
 
         self.model_ = self._build_model(self._model_meta(X), seeds)
-        self._target_encoding = _target_encoding(self.model_, self.n_classes_)
+        self._target_encoding = _target_encoding(self.model_, self.n_classes_, self._multilabel)
+        if self._multilabel and not isinstance(self.model_.loss, LabelwiseLoss):
+            # Per-entry weights need a loss per entry, whatever loss the model came with.
+            self.model_.compile(
+                optimizer=self.model_.optimizer, loss=LabelwiseLoss(self.model_.loss)
+            )
         if validation is not None:
             X_valid, y_valid, w_valid = validation
             validation = (X_valid, self._encode_targets(y_valid), w_valid)
+        source, tally = self._tallied(self._epoch_source(X, y_encoded, weights, seeds))
+        if self.output_bias_init == "prior":
+            # Start at the base rate of what the first epoch feeds the network.
+            source = _replaying(source(0), source)
+            width = self.model_.outputs[0].shape[-1]
+            set_output_bias(
+                self.model_, output_bias(tally.prior, width=width, multilabel=self._multilabel)
+            )
         history = train(
             self.model_,
-            self._epoch_source(X, y_encoded, weights, seeds),
+            source,
             epochs=self._n_epochs(),
             batch_size=self._batch_size(X.shape[0]),
             callbacks=self._fit_callbacks(),
@@ -169,10 +205,22 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             verbose=self.verbose,
             augment=self._augment_layer(),
         )
+        self.training_prior_ = tally.prior
         self.history_ = {key: list(values) for key, values in history.history.items()}
         self.loss_curve_ = self.history_["loss"]
         self.n_iter_ = len(self.loss_curve_)
         return self
+
+    def _tallied(self, source):
+        """``source``, counting the class mix of every epoch it hands out."""
+        tally = PriorTally(n_classes=self.n_classes_, multilabel=self._multilabel)
+
+        def tallied(epoch):
+            arrays = source(epoch)
+            tally.add(arrays.y, arrays.w, arrays.order, self._target_encoding)
+            return arrays
+
+        return tallied, tally
 
     def _check_fit_data(self, X, y_encoded):
         """Hook for subclass checks of the training data, before any training."""
@@ -183,6 +231,8 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
 
     def _encode_targets(self, y_encoded):
         """Targets in the form the model's output and loss expect."""
+        if self._target_encoding == "multilabel":
+            return y_encoded.astype(np.float32)
         if self._target_encoding == "one_hot":
             return np.eye(self.n_classes_, dtype=np.float32)[y_encoded]
         return y_encoded.reshape(-1, 1).astype(np.float32)
@@ -195,7 +245,10 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             "X_dtype_": X.dtype,
             "classes_": self.classes_,
             "n_classes_": self.n_classes_,
-            "target_type_": "binary" if self.n_classes_ == 2 else "multiclass",
+            "target_type_": (
+                "multilabel-indicator" if self._multilabel
+                else "binary" if self.n_classes_ == 2 else "multiclass"
+            ),
             "n_outputs_": 1,
             "n_outputs_expected_": 1,
         }
@@ -214,6 +267,10 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
     def predict_proba(self, X):
         """Class probabilities, one column per class in ``classes_`` order.
 
+        With ``prior_correction=True`` they are mapped from the class mix the
+        network trained under (``training_prior_``) back to the class prior
+        of the training data (``class_prior_``).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -221,13 +278,26 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+            For a multilabel target, shape (n_samples, n_labels): the
+            probability of each label being 1 (scikit-learn's
+            ``MLPClassifier`` convention).
         """
         check_is_fitted(self, "model_")
         X = validate_data(
             self, X, dtype=[np.float64, np.float32], allow_nd=self._allow_nd, reset=False
         )
-        outputs = predict_outputs(self.model_, X.astype(np.float32, copy=False))
-        outputs = outputs.astype(np.float64)
+        proba = self._network_proba(X.astype(np.float32, copy=False))
+        if self.prior_correction:
+            proba = correct_proba(
+                proba, self.class_prior_, self.training_prior_, multilabel=self._multilabel
+            )
+        return proba
+
+    def _network_proba(self, X):
+        """The network's probabilities for validated ``X``, uncorrected."""
+        outputs = predict_outputs(self.model_, X).astype(np.float64)
+        if self._multilabel:
+            return outputs
         if outputs.shape[1] == 1:
             positive = outputs[:, 0]
             return np.column_stack([1.0 - positive, positive])
@@ -236,6 +306,12 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
     def predict(self, X):
         """Predicted class labels, of the same type as the labels of ``y``.
 
+        The class of highest ``predict_proba`` (scikit-learn's convention):
+        cost-sensitive with class weights or resampling, or, with
+        ``prior_correction=True``, the most probable class under the data's
+        own prior (fewer minority predictions). For a decision threshold
+        tuned to a metric, use :class:`sklearn.model_selection.TunedThresholdClassifierCV`.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -243,15 +319,70 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         Returns
         -------
         ndarray of shape (n_samples,)
+            For a multilabel target, the 0/1 matrix of shape
+            (n_samples, n_labels): each label whose probability exceeds 0.5.
         """
         check_is_fitted(self, "model_")
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        if self._multilabel:
+            return (proba > 0.5).astype(np.int64)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
-def _target_encoding(model, n_classes):
+def _encode_labels(y):
+    """``(y, multilabel, classes, y_encoded)`` for the ``y`` given to fit.
+
+    Class labels become positions in ``classes`` (their sorted unique
+    values); a multilabel indicator matrix stays a 0/1 matrix with
+    ``classes = arange(n_labels)``, as in scikit-learn's ``MLPClassifier``.
+    """
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    if y.ndim == 2:
+        kind = type_of_target(y)
+        if kind != "multilabel-indicator":
+            raise ValueError(
+                f"y is 2-D but not a 0/1 indicator matrix ({kind} target): give "
+                "1-D class labels, or one 0/1 column per label for a multilabel target."
+            )
+        if hasattr(y, "toarray"):
+            y = y.toarray()
+        y = (np.asarray(y) > 0).astype(np.int64)
+        return y, True, np.arange(y.shape[1]), y
+    classes, y_encoded = np.unique(y, return_inverse=True)
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"y contains only one class ({classes[0]!r}); a classifier "
+            "needs samples of at least two classes."
+        )
+    return y, False, classes, y_encoded
+
+
+def _replaying(first, source):
+    """``source`` that hands out ``first`` for epoch 0, once, instead of redrawing it."""
+    pending = [first]
+
+    def replaying(epoch):
+        if epoch == 0 and pending:
+            return pending.pop()
+        return source(epoch)
+
+    return replaying
+
+
+def _target_encoding(model, n_classes, multilabel=False):
     """How targets must look for ``model``: "column" (one sigmoid unit, or integer
-    labels for a sparse categorical loss) or "one_hot" (one unit per class)."""
+    labels for a sparse categorical loss), "one_hot" (one unit per class) or
+    "multilabel" (one sigmoid unit per label)."""
     width = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
+    if multilabel:
+        if width != n_classes:
+            raise ValueError(
+                f"the model has {width} output units, but y has {n_classes} labels: "
+                f"a multilabel target needs {n_classes} sigmoid units, one per label."
+            )
+        return "multilabel"
     if width not in (1, n_classes):
         raise ValueError(
             f"the model has {width} output units, but y has {n_classes} classes: use "

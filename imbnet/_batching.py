@@ -50,11 +50,20 @@ def stratified_holdout(y, fraction, rng):
     least one, and keeps at least one for training, so the minority class is
     always monitored (a plain stratified split can leave a rare class out).
 
+    A multilabel indicator matrix ``y`` (2-D) has no classes to stratify by:
+    its rows are split at random, ``round(fraction * n)`` to validation (at
+    least one, and one left for training).
+
     Raises
     ------
     ValueError
         If a class has fewer than two rows.
     """
+    if np.ndim(y) == 2:
+        n_rows = y.shape[0]
+        n_valid = min(max(1, int(round(fraction * n_rows))), n_rows - 1)
+        rows = rng.permutation(n_rows)
+        return np.sort(rows[n_valid:]), np.sort(rows[:n_valid])
     train, valid = [], []
     for label in np.unique(y):
         rows = np.flatnonzero(y == label)

@@ -10,7 +10,12 @@ import numbers
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight as _sklearn_class_weight
 
-__all__ = ["compute_class_weight", "compute_sample_weight"]
+__all__ = [
+    "compute_class_weight",
+    "compute_label_weight",
+    "compute_label_sample_weight",
+    "compute_sample_weight",
+]
 
 CLASS_WEIGHT_STRINGS = ("balanced", "log")
 
@@ -77,10 +82,110 @@ def compute_class_weight(class_weight, *, classes, y, mu=0.15):
         )
     if isinstance(class_weight, dict):
         return _dict_class_weight(class_weight, labels)
+    if isinstance(class_weight, (list, tuple)):
+        raise TypeError(
+            "class_weight must be None, 'balanced', 'log' or a dict {label: weight} "
+            "for a y of one class per sample; a list (one dict per label) is for "
+            "multilabel targets."
+        )
     raise TypeError(
         "class_weight must be None, 'balanced', 'log' or a dict {label: weight}; "
         f"got {type(class_weight).__name__}."
     )
+
+
+def compute_label_weight(class_weight, *, Y, mu=0.15):
+    """Per-label class weights for a multilabel 0/1 indicator matrix.
+
+    Every label is a binary problem of its own; its negative (0) and positive
+    (1) entries get a weight each, computed on that label's column.
+
+    Parameters
+    ----------
+    class_weight : None, "balanced", "log" or list of dict
+        - ``None``: every entry weighs 1.
+        - ``"balanced"`` or ``"log"``: :func:`compute_class_weight` on each
+          column, so a label's rare positives weigh more (``"log"`` leaves the
+          frequent value at 1). A value that does not occur in a column
+          weighs 1.
+        - a list of one dict per label, ``{0: w_negative, 1: w_positive}``, as
+          scikit-learn takes multi-output class weights; missing keys weigh 1.
+    Y : ndarray of shape (n_samples, n_labels)
+        The 0/1 indicator matrix.
+    mu : float, default=0.15
+        Smoothing factor of ``"log"``.
+
+    Returns
+    -------
+    list of dict
+        ``[{0: w0, 1: w1}, ...]``, one per label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imbnet import compute_label_weight
+    >>> Y = np.array([[1, 0]] * 2 + [[0, 0]] * 6 + [[0, 1]] * 2)
+    >>> compute_label_weight("balanced", Y=Y)
+    [{0: 0.625, 1: 2.5}, {0: 0.625, 1: 2.5}]
+    >>> compute_label_weight([{1: 4}, None], Y=Y)
+    [{0: 1.0, 1: 4.0}, {0: 1.0, 1: 1.0}]
+    """
+    Y = np.asarray(Y)
+    n_labels = Y.shape[1]
+    if isinstance(class_weight, dict):
+        raise ValueError(
+            "for a multilabel y, class_weight is None, 'balanced', 'log' or a list of "
+            f"{n_labels} dicts, one per label, e.g. [{{0: 1, 1: 5}}, ...]; got a dict."
+        )
+    if class_weight is None or isinstance(class_weight, str):
+        settings = [class_weight] * n_labels
+    elif isinstance(class_weight, (list, tuple)):
+        if len(class_weight) != n_labels:
+            raise ValueError(
+                f"class_weight has {len(class_weight)} entries but y has {n_labels} "
+                "labels: give one dict {0: w_negative, 1: w_positive} per label."
+            )
+        settings = list(class_weight)
+    else:
+        raise TypeError(
+            "class_weight must be None, 'balanced', 'log' or a list of dicts; "
+            f"got {type(class_weight).__name__}."
+        )
+    weights = []
+    for position, setting in enumerate(settings):
+        column = Y[:, position]
+        resolved = {0: 1.0, 1: 1.0}
+        if isinstance(setting, dict):
+            try:
+                resolved = _dict_class_weight(setting, [0, 1])
+            except ValueError as error:
+                raise ValueError(f"class_weight[{position}] (label {position}): {error}") from None
+        elif setting is not None:
+            if not isinstance(setting, str):
+                raise TypeError(
+                    f"class_weight[{position}] must be a dict {{0: w, 1: w}} or None; "
+                    f"got {type(setting).__name__}."
+                )
+            present = np.unique(column)
+            resolved.update(compute_class_weight(setting, classes=present, y=column, mu=mu))
+        weights.append({0: float(resolved[0]), 1: float(resolved[1])})
+    return weights
+
+
+def compute_label_sample_weight(label_weight, Y, sample_weight=None):
+    """Per-entry weights of a multilabel target: the label weight of each entry
+    times the ``sample_weight`` of its row.
+
+    Returns
+    -------
+    ndarray of float32 of shape (n_samples, n_labels)
+    """
+    negative = np.array([weights[0] for weights in label_weight])
+    positive = np.array([weights[1] for weights in label_weight])
+    weights = np.where(np.asarray(Y) == 1, positive, negative)
+    if sample_weight is not None:
+        weights = weights * np.asarray(sample_weight)[:, None]
+    return weights.astype(np.float32)
 
 
 def compute_sample_weight(class_weight, y_encoded, sample_weight=None):

@@ -44,7 +44,8 @@ __all__ = ["Epoch", "train", "predict_outputs"]
 class Epoch(NamedTuple):
     """What one epoch trains on.
 
-    ``X``, ``y`` (float32, shape (n, n_outputs)) and ``w`` are the arrays,
+    ``X``, ``y`` (float32, shape (n, n_outputs)) and ``w`` (shape (n,), or
+    (n, n_labels) for per-entry weights of a multilabel target) are the arrays,
     ``order`` the flat row order read in consecutive batches, and
     ``augment_rows`` (bool, optional) marks the rows to augment. Returning the
     same arrays every epoch keeps them resident; only ``order`` changes.
@@ -296,6 +297,8 @@ class _CompiledLoop:
                 else epoch.augment_rows[rows]
             )
             n_steps = min(chunk, n_batches - start)
+            # Weights per row, or per (row, label) entry for multilabel targets.
+            row_scale = row_scale.reshape(row_scale.shape + (1,) * (epoch.w.ndim - 1))
             total += float(
                 self._steps_fn(
                     epoch.X[rows], epoch.y[rows], epoch.w[rows] * row_scale,

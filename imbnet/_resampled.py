@@ -19,9 +19,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from ._base import ImbalancedKerasClassifier
 from ._batching import BalancedBatchPlan, epoch_order
 from ._engine import Epoch
+from ._hard_negatives import row_log_loss
 from ._losses import LOSSES, make_loss
 from ._random import keras_seeded
-from ._resampling import check_sampler, resample
+from ._resampling import check_sampler, resample, takes_sample_loss
 
 __all__ = ["ResampledKerasClassifier"]
 
@@ -176,6 +177,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        prior_correction=False,
+        output_bias_init="zeros",
         **routed_params,
     ):
         self.model = model
@@ -198,6 +201,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.prior_correction = prior_correction
+        self.output_bias_init = output_bias_init
         self._routed_params = dict(routed_params)
 
     # ------------------------------------------------- routed parameters
@@ -267,6 +272,19 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
                     "sampler and batch_ratio both set: choose one way of balancing "
                     "the training data."
                 )
+            if takes_sample_loss(self.sampler) and self.resample == "once":
+                raise ValueError(
+                    f"{type(self.sampler).__name__} draws from the current loss of every "
+                    "row, which changes as the network learns: use resample='epoch'."
+                )
+        if self._multilabel:
+            for name in ("sampler", "batch_ratio", "augment"):
+                if getattr(self, name) is not None:
+                    raise ValueError(
+                        f"{name} is not defined for a multilabel y: samplers, balanced "
+                        "batches and minority augmentation work on one class per sample. "
+                        "Weigh the labels with class_weight (per label) instead."
+                    )
 
     def _build_model(self, meta, seeds):
         with keras_seeded(seeds.seed_for("model")):
@@ -307,7 +325,10 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     def _make_loss(self, model):
         if isinstance(self.loss, str) and self.loss in LOSSES:
             width = model.outputs[0].shape[-1]
-            return make_loss(self.loss, n_outputs=width, focal_gamma=self.focal_gamma)
+            return make_loss(
+                self.loss, n_outputs=width, focal_gamma=self.focal_gamma,
+                multilabel=self._multilabel,
+            )
         loss = try_to_convert_strings_to_classes(self.loss, get_loss_class_function_or_string)
         return unflatten_params(items=loss, params=self._routed("loss"))
 
@@ -318,7 +339,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         """Each epoch: resampled data, class-balanced batches, or plain shuffling."""
         rng = seeds.rng("batches")
         # Minority rows (to augment): every class but the most frequent one of fit's y.
-        majority = np.argmax(np.bincount(y_encoded))
+        majority = None if self._multilabel else np.argmax(np.bincount(y_encoded))
 
         def epoch_arrays(X_e, y_e, w_e):
             augment_rows = y_e != majority if self.augment is not None else None
@@ -346,15 +367,21 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         class_weight = [self.class_weight_[label] for label in self.classes_.tolist()]
         # Weights that differ from the bare class weights carry a sample_weight.
         user_weights = bool(np.any(weights != np.asarray(class_weight, np.float32)[y_encoded]))
+        # Hard-negative samplers draw from every row's loss under the current model.
+        mines = takes_sample_loss(self.sampler)
         cache = {}
 
         def source(epoch):
             draw = epoch if self.resample == "epoch" else 0
             if draw not in cache:
                 cache.clear()
+                sample_loss = None
+                if mines and epoch > 0:
+                    sample_loss = row_log_loss(self._network_proba(X), y_encoded)
                 resampled = resample(
                     self.sampler, X, y_encoded, weights, class_weight,
                     seed=seeds.seed_for(f"sampler{draw}"), user_weights=user_weights,
+                    sample_loss=sample_loss,
                 )
                 cache[draw] = epoch_arrays(*resampled)
             X_e, targets, w_e, augment_rows = cache[draw]

@@ -4,12 +4,13 @@ This module knows nothing of estimators: it runs one ``fit_resample`` and
 says which weight each returned row carries.
 """
 
+import inspect
 import warnings
 
 import numpy as np
 from sklearn.base import clone
 
-__all__ = ["check_sampler", "resample"]
+__all__ = ["check_sampler", "resample", "takes_sample_loss"]
 
 
 def check_sampler(sampler):
@@ -21,7 +22,15 @@ def check_sampler(sampler):
         )
 
 
-def resample(sampler, X, y, weights, class_weight, *, seed, user_weights):
+def takes_sample_loss(sampler):
+    """Whether ``sampler.fit_resample`` takes the current per-row loss as ``sample_loss``."""
+    try:
+        return "sample_loss" in inspect.signature(sampler.fit_resample).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def resample(sampler, X, y, weights, class_weight, *, seed, user_weights, sample_loss=None):
     """Resample ``(X, y)`` with a fresh clone of ``sampler`` seeded by ``seed``.
 
     ``X`` may have any rank: samplers get a 2-D view (one row per sample, all
@@ -50,6 +59,9 @@ def resample(sampler, X, y, weights, class_weight, *, seed, user_weights):
         Replaces the sampler's ``random_state``, so each call draws anew.
     user_weights : bool
         Whether ``weights`` hold a caller's ``sample_weight``.
+    sample_loss : ndarray of shape (n_samples,), default=None
+        Current loss of each row, passed to samplers that take it (see
+        :func:`takes_sample_loss`).
 
     Returns
     -------
@@ -59,7 +71,8 @@ def resample(sampler, X, y, weights, class_weight, *, seed, user_weights):
     if "random_state" in sampler.get_params(deep=False):
         sampler.set_params(random_state=seed)
     X_flat = X.reshape(X.shape[0], -1)
-    X_new, y_new = sampler.fit_resample(X_flat, y)
+    fit_params = {} if sample_loss is None else {"sample_loss": sample_loss}
+    X_new, y_new = sampler.fit_resample(X_flat, y, **fit_params)
     X_new = np.asarray(X_new, dtype=X.dtype).reshape((-1,) + X.shape[1:])
     y_new = np.asarray(y_new)
 

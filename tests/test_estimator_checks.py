@@ -38,13 +38,17 @@ def _expected_failed_checks(estimator):
 
 
 def tiny_model(meta, units=16):
-    """One hidden layer; softmax for multiclass, sigmoid for binary targets."""
+    """One hidden layer; softmax for multiclass, sigmoid for binary and multilabel targets."""
     n_classes = meta["n_classes_"]
+    if meta["target_type_"] == "multilabel-indicator":
+        width, activation = n_classes, "sigmoid"
+    else:
+        width = 1 if n_classes == 2 else n_classes
+        activation = "sigmoid" if n_classes == 2 else "softmax"
     return keras.Sequential([
         keras.Input((meta["n_features_in_"],)),
         keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(1 if n_classes == 2 else n_classes,
-                           activation="sigmoid" if n_classes == 2 else "softmax"),
+        keras.layers.Dense(width, activation=activation),
     ])
 
 
@@ -73,5 +77,6 @@ def test_tags_are_a_classifiers(estimator):
     assert is_classifier(estimator)
     assert tags.estimator_type == "classifier"
     assert tags.classifier_tags is not None and tags.classifier_tags.multi_class
+    assert tags.classifier_tags.multi_label
     assert tags.target_tags.required
     assert not tags.input_tags.sparse and not tags.input_tags.allow_nan

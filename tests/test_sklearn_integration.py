@@ -162,6 +162,8 @@ NON_DEFAULT_PARAMS = dict(
     focal_gamma=1.5,
     kernel_initializer="he_uniform",
     dropout=0.1,
+    prior_correction=True,
+    output_bias_init="prior",
 )
 
 
