@@ -42,7 +42,7 @@ def data_prior(y_encoded, sample_weight, *, n_classes, multilabel):
     """
     weight = np.ones(y_encoded.shape[0]) if sample_weight is None else sample_weight
     if multilabel:
-        return _label_rates(y_encoded, weight[:, None] * np.ones_like(y_encoded, dtype=float))
+        return (weight @ y_encoded) / weight.sum()
     return _normalised(np.bincount(y_encoded, weights=weight, minlength=n_classes))
 
 
@@ -60,8 +60,9 @@ class PriorTally:
         self.n_classes = n_classes
         self.multilabel = multilabel
         self.n_epochs = 0
-        self._positive = self._total = 0.0  # multilabel
         self._mass = np.zeros(n_classes)
+        # Multilabel: weight of the positive entries, and of all entries, per label.
+        self._positive = self._total = 0.0
 
     def add(self, targets, weights, order, encoding):
         y, w = targets[order], np.asarray(weights, dtype=np.float64)[order]
@@ -176,6 +177,3 @@ def _normalised(mass):
     total = mass.sum()
     return mass / total if total > 0 else np.full(mass.shape, 1.0 / mass.shape[0])
 
-
-def _label_rates(Y, W):
-    return (W * Y).sum(axis=0) / np.maximum(W.sum(axis=0), _EPS)

@@ -51,13 +51,22 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         (``n_features_in_``, ``n_classes_``, ``X_shape_``, ``classes_``,
         ``target_type_``, ...), ``compile_kwargs``, and routed parameters
         (``model__units=64`` reaches it as ``units=64``). The model outputs
-        probabilities: 1 sigmoid unit (binary) or one softmax unit per class.
-        A compiled model keeps its loss and optimizer; an uncompiled one is
-        compiled with ``optimizer`` and ``loss``.
+        probabilities: 1 sigmoid unit (binary) or one softmax unit per class;
+        for a multilabel target (``meta["target_type_"] ==
+        "multilabel-indicator"``) one sigmoid unit per label. A compiled model
+        keeps its loss and optimizer; an uncompiled one is compiled with
+        ``optimizer`` and ``loss``. With a multilabel target the loss is
+        evaluated per (row, label) entry (:class:`imbnet._losses.LabelwiseLoss`),
+        so that label weights apply entry by entry.
     sampler : imbalanced-learn sampler, default=None
         Any object with ``fit_resample``, cloned for each fit; its parameters
         tune as ``sampler__sampling_strategy``. Its ``random_state`` is
-        replaced by a seed drawn from this estimator's ``random_state``.
+        replaced by a seed drawn from this estimator's ``random_state``. A
+        sampler whose ``fit_resample`` takes ``sample_loss``, such as
+        :class:`imbnet.HardNegativeSampler`, gets before every epoch but the
+        first the cross-entropy of each training row under the current model
+        (one forward pass over the rows), and must be redrawn every epoch.
+        Not for multilabel targets.
     resample : {"epoch", "once"}, default="epoch"
         Re-draw the sampler every epoch (random under-sampling then sees a
         different majority subset each epoch, and over the epochs most of the
@@ -95,10 +104,11 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         random state.
     verbose : int, default=0
         Print one line per epoch.
-    class_weight : None, "balanced", "log" or dict, default=None
+    class_weight : None, "balanced", "log", dict or list of dict, default=None
         Class weights computed from the labels passed to ``fit`` (before
         resampling): with a sampler that already balances the classes,
-        "balanced" corrects twice. See :func:`imbnet.compute_class_weight`.
+        "balanced" corrects twice. See :func:`imbnet.compute_class_weight`;
+        per label for a multilabel target (:func:`imbnet.compute_label_weight`).
     class_weight_mu : float, default=0.15
         Smoothing factor of ``class_weight="log"``.
     early_stopping : bool, default=False
@@ -108,6 +118,16 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
+    prior_correction : bool, default=False
+        Map ``predict_proba`` from the class mix the network trained under
+        (``training_prior_``: shifted by the sampler, balanced batches and
+        class weights) back to the class prior of the training data
+        (``class_prior_``), as in :class:`CostSensitiveMLPClassifier`.
+    output_bias_init : {"zeros", "prior"}, default="zeros"
+        "prior" sets the bias of the model's output layer (its last
+        ``Dense`` layer, which must have a bias of the output width) to the
+        log class prior of the first epoch's training data, as in
+        :class:`CostSensitiveMLPClassifier`; otherwise a ``ValueError``.
     **routed_params
         Parameters prefixed ``model__``, ``optimizer__`` or ``loss__``, and
         ``fit__epochs``, ``fit__batch_size``, ``fit__callbacks`` (scikeras's
@@ -116,8 +136,11 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     Attributes
     ----------
     classes_, n_classes_, n_features_in_, feature_names_in_, class_weight_,
-    model_, history_, loss_curve_, n_iter_
-        As in :class:`CostSensitiveMLPClassifier`.
+    class_prior_, training_prior_, model_, history_, loss_curve_, n_iter_
+        As in :class:`CostSensitiveMLPClassifier`. ``training_prior_`` is
+        measured on what the network was fed: the rows the sampler returned
+        (averaged over the epochs with ``resample="epoch"``) or the balanced
+        batches, each with its class and sample weight.
 
     Examples
     --------
