@@ -378,12 +378,7 @@ def _train_with_model_fit(model, source, epochs, batch_size, callbacks, validati
 
 
 class _EpochDataset(keras.utils.PyDataset):
-    """Serves ``source(epoch)`` batch by batch.
-
-    An epoch's data is drawn when the epoch first asks for it, not at the end
-    of the one before: no draw is wasted after the last epoch, and a source
-    that reads the model (hard-negative mining) sees it after the last step.
-    """
+    """Serves ``source(epoch)`` batch by batch; asks for a new epoch at its end."""
 
     def __init__(self, source, batch_size, augment=None):
         super().__init__()
@@ -391,18 +386,13 @@ class _EpochDataset(keras.utils.PyDataset):
         self._batch_size = batch_size
         self._augment = augment
         self._epoch = 0
-        self._arrays = None
-
-    def _current(self):
-        if self._arrays is None:
-            self._arrays = self._source(self._epoch)
-        return self._arrays
+        self._arrays = source(0)
 
     def __len__(self):
-        return math.ceil(len(self._current().order) / self._batch_size)
+        return math.ceil(len(self._arrays.order) / self._batch_size)
 
     def __getitem__(self, batch):
-        X, y, w, order, augment_rows = self._current()
+        X, y, w, order, augment_rows = self._arrays
         rows = order[batch * self._batch_size : (batch + 1) * self._batch_size]
         x_batch = X[rows]
         if self._augment is not None and augment_rows is not None:
@@ -412,7 +402,7 @@ class _EpochDataset(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         self._epoch += 1
-        self._arrays = None
+        self._arrays = self._source(self._epoch)
 
 
 class _FailOnNonFiniteLoss(keras.callbacks.Callback):
