@@ -137,3 +137,18 @@ def test_needs_a_fresh_draw_every_epoch():
     clf = ResampledKerasClassifier(build, sampler=HardNegativeSampler(), resample="once", epochs=1)
     with pytest.raises(ValueError, match="resample='epoch'"):
         clf.fit(X, Y)
+
+
+
+def test_model_fit_path_mines_too(monkeypatch):
+    """On other backends (model.fit on a PyDataset) the sampler gets the losses too."""
+    monkeypatch.setattr("imbnet._engine.keras.backend.backend", lambda: "jax")
+    RecordingSampler.received = []
+    clf = ResampledKerasClassifier(
+        build, sampler=RecordingSampler(ratio=2), epochs=3, random_state=0
+    ).fit(X, Y)
+    assert clf.n_iter_ == 3 and RecordingSampler.received[0] is None
+    # Keras asks for the next epoch's data after each epoch, also after the last.
+    assert len(RecordingSampler.received) in (3, 4)
+    assert all(loss.shape == (len(Y),) for loss in RecordingSampler.received[1:])
+    np.testing.assert_allclose(clf.training_prior_, [2 / 3, 1 / 3], rtol=1e-6)

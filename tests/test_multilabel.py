@@ -172,3 +172,11 @@ def test_model_width_and_target_errors():
         ResampledKerasClassifier(binary_output, epochs=1).fit(X, Y)
     with pytest.raises(ValueError, match="not a 0/1 indicator matrix"):
         mlp(max_iter=1).fit(X, np.column_stack([Y[:, 0], 2 * Y[:, 1]]))
+
+
+def test_model_fit_path_weighs_entries(monkeypatch):
+    """The backend-independent path (model.fit) takes per-entry weights too."""
+    monkeypatch.setattr("imbnet._engine.keras.backend.backend", lambda: "jax")
+    clf = mlp(max_iter=5, class_weight="balanced").fit(X, Y)
+    assert clf.n_iter_ == 5 and np.all(np.isfinite(clf.loss_curve_))
+    assert roc_auc_score(Y, clf.predict_proba(X)) > 0.7
