@@ -39,6 +39,7 @@ from ._batching import epoch_order, stratified_holdout
 from ._class_weight import CLASS_WEIGHT_STRINGS, compute_class_weight, compute_sample_weight
 from ._engine import Epoch, predict_outputs, train
 from ._losses import LOSSES
+from ._persistence import keras_to_references, references_to_keras
 from ._random import SeedStream, fit_seed
 
 __all__ = ["ImbalancedKerasClassifier"]
@@ -82,6 +83,13 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
     # scikeras's incremental API does not fit this class's fit loop.
     partial_fit = available_if(_never)(BaseWrapper.partial_fit)
     initialize = available_if(_never)(BaseWrapper.initialize)
+
+    # imbnet.save / imbnet.load store Keras objects in Keras's format, not skops's.
+    def __getstate__(self):
+        return keras_to_references(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(references_to_keras(state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
