@@ -80,7 +80,8 @@ def _run_fold(name, steps, preprocessor, X, y, train, test, fold):
 class Progress:
     """A one-line progress bar on stderr (one line per step when not a terminal)."""
 
-    def __init__(self, total, stream=sys.stderr, width=30):
+    def __init__(self, total, stream=None, width=30):
+        stream = sys.stderr if stream is None else stream
         self.total, self.done, self.stream, self.width = total, 0, stream, width
         self.tty = stream.isatty()
 
