@@ -3,7 +3,9 @@
 from ._class_weight import compute_class_weight, compute_label_weight
 from ._hard_negatives import HardNegativeSampler
 from ._mlp import CostSensitiveMLPClassifier
+from ._persistence import load, save
 from ._resampled import ResampledKerasClassifier
+from ._version import __version__
 
 __all__ = [
     "CostSensitiveMLPClassifier",
@@ -11,6 +13,7 @@ __all__ = [
     "ResampledKerasClassifier",
     "compute_class_weight",
     "compute_label_weight",
+    "load",
+    "save",
+    "__version__",
 ]
-
-__version__ = "0.1.0"

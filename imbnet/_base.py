@@ -50,6 +50,7 @@ from ._class_weight import (
 )
 from ._engine import Epoch, predict_outputs, train
 from ._losses import LOSSES, LabelwiseLoss
+from ._persistence import keras_to_references, references_to_keras
 from ._priors import PriorTally, correct_proba, data_prior, output_bias, set_output_bias
 from ._random import SeedStream, fit_seed
 
@@ -96,6 +97,13 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
     # scikeras's incremental API does not fit this class's fit loop.
     partial_fit = available_if(_never)(BaseWrapper.partial_fit)
     initialize = available_if(_never)(BaseWrapper.initialize)
+
+    # imbnet.save / imbnet.load store Keras objects in Keras's format, not skops's.
+    def __getstate__(self):
+        return keras_to_references(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(references_to_keras(state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -205,6 +213,10 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             verbose=self.verbose,
             augment=self._augment_layer(),
         )
+        if self._multilabel:
+            # The per-entry wrapping only matters for training: the fitted model keeps
+            # the plain per-label loss, so that it saves with Keras's own objects only.
+            self.model_.compile(optimizer=self.model_.optimizer, loss=self.model_.loss.loss)
         self.training_prior_ = tally.prior
         self.history_ = {key: list(values) for key, values in history.history.items()}
         self.loss_curve_ = self.history_["loss"]

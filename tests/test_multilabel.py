@@ -13,6 +13,7 @@ from sklearn.model_selection import KFold, cross_val_score, train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils.class_weight import compute_class_weight as sklearn_class_weight
 
+import imbnet._base
 from imbnet import CostSensitiveMLPClassifier, HardNegativeSampler, ResampledKerasClassifier
 from imbnet._losses import LabelwiseLoss
 
@@ -59,14 +60,34 @@ def test_fits_an_indicator_matrix_with_mlpclassifiers_conventions(make):
     assert roc_auc_score(Y, clf.predict_proba(X), average=None).min() > 0.7
 
 
-def test_user_compiled_loss_is_weighted_per_entry():
+def test_user_compiled_loss_is_weighted_per_entry(monkeypatch):
     def compiled(meta):
         model = build(meta)
         model.compile(optimizer="adam", loss="binary_crossentropy")
         return model
 
+    losses = []
+    train = imbnet._base.train
+
+    def spy(model, *args, **kwargs):
+        losses.append(model.loss)
+        return train(model, *args, **kwargs)
+
+    monkeypatch.setattr(imbnet._base, "train", spy)
     clf = ResampledKerasClassifier(compiled, epochs=2, random_state=0).fit(X, Y)
-    assert isinstance(clf.model_.loss, LabelwiseLoss)
+    # Trained with the user's loss per entry; the fitted model keeps the plain loss.
+    assert isinstance(losses[0], LabelwiseLoss)
+    assert losses[0].loss is keras.losses.get("binary_crossentropy")
+    assert not isinstance(clf.model_.loss, LabelwiseLoss)
+
+
+def test_save_and_load_without_pickle(tmp_path):
+    clf = mlp(max_iter=2, class_weight="balanced", prior_correction=True).fit(X, Y)
+    imbnet.save(clf, tmp_path / "multilabel.imbnet")
+    loaded = imbnet.load(tmp_path / "multilabel.imbnet")
+    np.testing.assert_array_equal(loaded.predict_proba(X[:20]), clf.predict_proba(X[:20]))
+    np.testing.assert_array_equal(loaded.training_prior_, clf.training_prior_)
+    assert loaded.class_weight_ == clf.class_weight_
 
 
 def test_labelwise_loss_weighs_each_entry():

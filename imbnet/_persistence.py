@@ -1,0 +1,310 @@
+"""Safe saving and loading of fitted estimators and pipelines: no pickle.
+
+An ``.imbnet`` file is a zip archive of three kinds of member:
+
+- ``manifest.json``: the format name and version, the versions that wrote it and
+  the SHA-256 of every other member (a tampered or truncated file is refused);
+- ``estimator.skops``: the estimator or pipeline in skops's format (plain data
+  and arrays; loading constructs only the types it trusts), with every Keras
+  object replaced by a reference;
+- ``keras/<i>.keras``: each Keras model in Keras's own format, loaded with
+  Keras's safe mode after a scan of its configuration refuses code (``Lambda``
+  layers, lambdas, classes from outside Keras) unless the caller trusts it.
+
+This module knows nothing of imbnet's estimators: they call
+:func:`keras_to_references` / :func:`references_to_keras` from their
+``__getstate__`` / ``__setstate__``, which only act while :func:`save` or
+:func:`load` runs (pickling keeps scikeras's behaviour).
+"""
+
+import contextvars
+import hashlib
+import importlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import keras
+import sklearn
+import skops.io
+
+from ._version import __version__
+
+__all__ = ["save", "load"]
+
+FORMAT = "imbnet-model"
+FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+_ESTIMATOR = "estimator.skops"
+_MODEL_REF = "__imbnet_keras_model__"
+_OBJECT_REF = "__imbnet_keras_object__"
+# Packages whose estimators (and plain functions) are trusted without being named.
+_TRUSTED_PACKAGES = ("sklearn", "imblearn", "imbnet")
+# Plain data types that construct nothing else (a dtype: OneHotEncoder's ``dtype``).
+_TRUSTED_NAMES = ("numpy.dtype",)
+
+_active = contextvars.ContextVar("imbnet_persistence", default=None)
+
+
+class _SaveContext:
+    def __init__(self):
+        self.models = []
+
+
+class _LoadContext:
+    def __init__(self, models, safe_mode):
+        self.models = models
+        self.safe_mode = safe_mode
+
+
+def keras_to_references(state):
+    """Return ``state`` with its Keras objects replaced by references (during save)."""
+    context = _active.get()
+    if not isinstance(context, _SaveContext):
+        return state
+    return {key: _to_reference(value, context, key) for key, value in state.items()}
+
+
+def references_to_keras(state):
+    """Return ``state`` with its references replaced by Keras objects (during load)."""
+    context = _active.get()
+    if not isinstance(context, _LoadContext):
+        return state
+    return {key: _from_reference(value, context) for key, value in state.items()}
+
+
+def _to_reference(value, context, key):
+    if isinstance(value, keras.Model):
+        context.models.append(value)
+        return {_MODEL_REF: len(context.models) - 1}
+    if isinstance(value, keras.callbacks.Callback):
+        raise TypeError(
+            f"cannot save {key!r}: it holds a Keras callback ({type(value).__name__}), "
+            "which has no safe saved form; set it to None (set_params) before saving, "
+            "or pickle the estimator if the file never leaves your control"
+        )
+    if isinstance(value, (keras.layers.Layer, keras.optimizers.Optimizer, keras.losses.Loss)):
+        return {_OBJECT_REF: keras.saving.serialize_keras_object(value)}
+    if isinstance(value, dict):
+        return {k: _to_reference(v, context, key) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_reference(v, context, key) for v in value)
+    return value
+
+
+def _from_reference(value, context):
+    if isinstance(value, dict):
+        if set(value) == {_MODEL_REF}:
+            return context.models[value[_MODEL_REF]]
+        if set(value) == {_OBJECT_REF}:
+            config = value[_OBJECT_REF]
+            _refuse_code(config, "a Keras object", context.safe_mode)
+            return keras.saving.deserialize_keras_object(config, safe_mode=context.safe_mode)
+        return {k: _from_reference(v, context) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_from_reference(v, context) for v in value)
+    return value
+
+
+def save(estimator, path):
+    """Save a fitted estimator or pipeline to ``path`` without pickle.
+
+    Works for imbnet's classifiers and for scikit-learn / imbalanced-learn
+    pipelines, searches and wrappers holding them. Keras models are stored in
+    Keras's ``.keras`` format, everything else with skops. Keras callbacks have
+    no safe saved form: an estimator whose ``callbacks`` are set is refused.
+
+    Parameters
+    ----------
+    estimator : object
+        The fitted estimator (it is not modified).
+    path : str or path-like
+        Destination file, conventionally ending in ``.imbnet``; overwritten.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import make_classification
+    >>> import imbnet
+    >>> X, y = make_classification(n_samples=200, weights=[0.9], random_state=0)
+    >>> clf = imbnet.CostSensitiveMLPClassifier(
+    ...     hidden_layer_sizes=(8,), max_iter=3, class_weight="balanced",
+    ...     random_state=0).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "clf.imbnet")
+    >>> imbnet.save(clf, path)
+    >>> bool((imbnet.load(path).predict_proba(X) == clf.predict_proba(X)).all())
+    True
+    """
+    context = _SaveContext()
+    token = _active.set(context)
+    try:
+        skops_bytes = skops.io.dumps(estimator)
+    finally:
+        _active.reset(token)
+    members = {_ESTIMATOR: skops_bytes}
+    with tempfile.TemporaryDirectory() as tmp:
+        for index, model in enumerate(context.models):
+            model_path = os.path.join(tmp, f"{index}.keras")
+            model.save(model_path)
+            with open(model_path, "rb") as file:
+                members[f"keras/{index}.keras"] = file.read()
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": _versions(),
+        "keras_models": len(context.models),
+        "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in members.items()},
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_MANIFEST, json.dumps(manifest, indent=1))
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def load(path, *, trusted=(), safe_mode=True):
+    """Load an estimator saved by :func:`save`; never unpickles.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`imbnet.save`.
+    trusted : sequence of str, default=()
+        Further Python names (``"module.name"``) to allow, such as your own model
+        builder function. Classes of scikit-learn, imbalanced-learn and imbnet,
+        imbnet's functions and skops's default types are trusted already; any other
+        name in the file makes loading fail with the list of such names.
+    safe_mode : bool, default=True
+        Refuse Keras models and objects that carry code (``Lambda`` layers,
+        Python lambdas, classes from outside Keras). Pass ``False`` only for
+        files you trust: loading them can run arbitrary code.
+
+    Returns
+    -------
+    estimator : object
+
+    Raises
+    ------
+    ValueError
+        The file is not an imbnet file, is truncated or was altered, or holds
+        code or types that were not trusted.
+    """
+    members = _read_members(path)
+    named = skops.io.get_untrusted_types(data=members[_ESTIMATOR])
+    untrusted = [n for n in named if n not in trusted and not _trusted_by_package(n)]
+    if untrusted:
+        raise ValueError(
+            f"{os.fspath(path)!r} holds Python names that are not trusted: "
+            f"{untrusted}; if you trust the file's source, pass them as "
+            "imbnet.load(path, trusted=[...])"
+        )
+    models = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for index in range(len([n for n in members if n.startswith("keras/")])):
+            data = members[f"keras/{index}.keras"]
+            _refuse_code(_keras_config(data), f"its Keras model {index}", safe_mode, path)
+            model_path = os.path.join(tmp, f"{index}.keras")
+            with open(model_path, "wb") as file:
+                file.write(data)
+            models.append(keras.saving.load_model(model_path, compile=False, safe_mode=safe_mode))
+    token = _active.set(_LoadContext(models, safe_mode))
+    try:
+        return skops.io.loads(members[_ESTIMATOR], trusted=named)
+    finally:
+        _active.reset(token)
+
+
+def _read_members(path):
+    """All members of the archive, checked against the manifest's digests."""
+    name = os.fspath(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: archive.read(info) for info in archive.infolist()}
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as exc:
+        raise ValueError(
+            f"{name!r} is not an imbnet model file, or it is truncated or corrupt ({exc})"
+        ) from None
+    try:
+        manifest = json.loads(members.pop(_MANIFEST))
+        ok = manifest["format"] == FORMAT
+    except (KeyError, ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name!r} is not an imbnet model file (no imbnet manifest)")
+    if manifest["format_version"] > FORMAT_VERSION:
+        raise ValueError(
+            f"{name!r} was written by a newer imbnet (format "
+            f"{manifest['format_version']}); upgrade imbnet to load it"
+        )
+    digests = {k: hashlib.sha256(v).hexdigest() for k, v in members.items()}
+    if digests != manifest.get("sha256") or _ESTIMATOR not in members:
+        altered = sorted(set(digests.items()) ^ set(manifest.get("sha256", {}).items()))
+        raise ValueError(
+            f"{name!r} was altered or is incomplete: its members do not match the "
+            f"digests in its manifest ({sorted({k for k, _ in altered})})"
+        )
+    return members
+
+
+def _trusted_by_package(name):
+    """Classes of scikit-learn, imbalanced-learn and imbnet; imbnet's functions.
+
+    Their classes only store state (estimators, KD-trees, distance metrics);
+    functions of other packages stay untrusted (``FunctionTransformer(os.system)``).
+    """
+    module_name, _, attribute = name.rpartition(".")
+    if name in _TRUSTED_NAMES:
+        return True
+    if module_name.split(".")[0] not in _TRUSTED_PACKAGES:
+        return False
+    try:
+        obj = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        return False
+    if isinstance(obj, type):
+        return True
+    return module_name.split(".")[0] == "imbnet" and callable(obj)
+
+
+def _keras_config(data):
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ValueError(f"a Keras model in the file is unreadable ({exc})") from None
+
+
+def _refuse_code(config, what, safe_mode, path=None):
+    if not safe_mode:
+        return
+    found = sorted(set(_code_in(config)))
+    if found:
+        where = f"{os.fspath(path)!r}: " if path is not None else ""
+        raise ValueError(
+            f"{where}{what} carries code ({', '.join(found)}); loading it could run "
+            "arbitrary Python. If you trust the file's source, load it with "
+            "imbnet.load(path, safe_mode=False)"
+        )
+
+
+def _code_in(config):
+    """Names of the code-carrying entries in a Keras configuration tree."""
+    if isinstance(config, dict):
+        class_name, module = config.get("class_name"), config.get("module") or ""
+        if class_name == "Lambda":
+            yield "a Lambda layer"
+        elif class_name == "__lambda__":
+            yield "a Python lambda"
+        elif module and module.split(".")[0] not in ("keras", "builtins"):
+            name = config.get("config") if class_name == "function" else class_name
+            yield f"{module}.{name}"
+        for value in config.values():
+            yield from _code_in(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _code_in(value)
+
+
+def _versions():
+    return {"imbnet": __version__, "keras": keras.__version__, "scikit-learn": sklearn.__version__}

@@ -1,0 +1,206 @@
+"""imbnet.save / imbnet.load: exact round trips, no pickle, and refusal of code."""
+
+import io
+import os
+import pickle
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import Pipeline
+from imblearn.under_sampling import RandomUnderSampler
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import make_classification
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+import imbnet
+from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
+
+X, y = make_classification(n_samples=240, n_features=6, weights=[0.85], random_state=0)
+X = X.astype(np.float32)
+
+
+def build(meta, units=8):
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+def build_with_lambda(meta):
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Lambda(lambda t: t * 2.0),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+@keras.saving.register_keras_serializable(package="imbnet_tests")
+class Doubling(keras.layers.Layer):
+    def call(self, inputs):
+        return inputs * 2.0
+
+
+def build_with_custom_layer(meta):
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            Doubling(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+def mlp(**params):
+    return CostSensitiveMLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, **params)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return {
+        "mlp": mlp(class_weight="balanced").fit(X, y),
+        "pipeline": Pipeline(
+            [("scale", StandardScaler()), ("smote", SMOTE(random_state=0)), ("clf", mlp())]
+        ).fit(X, y),
+        "resampled": ResampledKerasClassifier(
+            build, sampler=RandomUnderSampler(), model__units=4, epochs=2, random_state=0
+        ).fit(X, y),
+        "calibrated": CalibratedClassifierCV(mlp(loss="focal"), cv=2).fit(X, y),
+    }
+
+
+@pytest.mark.parametrize("name", ["mlp", "pipeline", "resampled", "calibrated"])
+def test_round_trip_predicts_exactly_as_before(fitted, name, tmp_path, monkeypatch):
+    estimator = fitted[name]
+    before = estimator.predict_proba(X)
+    state = {k: v for k, v in vars(estimator).items()}
+    path = tmp_path / "model.imbnet"
+    imbnet.save(estimator, path)
+    # Saving leaves the estimator untouched.
+    assert {k: v for k, v in vars(estimator).items()} == state
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("imbnet.load unpickled")
+
+    monkeypatch.setattr(pickle, "loads", no_unpickling)
+    monkeypatch.setattr(pickle, "load", no_unpickling)
+    monkeypatch.setattr(pickle, "Unpickler", no_unpickling)
+    trusted = [f"{__name__}.build"] if name == "resampled" else ()
+    loaded = imbnet.load(path, trusted=trusted)
+    assert type(loaded) is type(estimator)
+    np.testing.assert_array_equal(loaded.predict_proba(X), before)
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+
+
+def test_loaded_estimator_keeps_its_parameters_and_refits(fitted, tmp_path):
+    path = tmp_path / "model.imbnet"
+    imbnet.save(fitted["resampled"], path)
+    loaded = imbnet.load(path, trusted=[f"{__name__}.build"])
+    assert loaded.get_params()["model__units"] == 4
+    assert isinstance(loaded.sampler, RandomUnderSampler)
+    assert loaded.model is build
+    refit = loaded.fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(refit, fitted["resampled"].predict_proba(X))
+
+
+def test_pickle_still_works_for_joblib_workers(fitted):
+    """n_jobs>1 pickles estimators: that path is unchanged (trusted data only)."""
+    estimator = fitted["resampled"]
+    clone = pickle.loads(pickle.dumps(estimator))
+    np.testing.assert_array_equal(clone.predict_proba(X), estimator.predict_proba(X))
+
+
+def test_untrusted_python_names_are_refused(fitted, tmp_path):
+    path = tmp_path / "model.imbnet"
+    imbnet.save(fitted["resampled"], path)
+    with pytest.raises(ValueError, match=rf"not trusted: \['{__name__}.build'\]"):
+        imbnet.load(path)
+
+
+def test_a_function_from_elsewhere_is_refused(tmp_path):
+    """A file naming os.system (say, as a FunctionTransformer's func) is not loaded."""
+    pipe = Pipeline([("f", FunctionTransformer(os.system)), ("clf", mlp())])
+    pipe.steps[0] = ("f", FunctionTransformer(os.system))
+    path = tmp_path / "evil.imbnet"
+    imbnet.save(pipe, path)
+    with pytest.raises(ValueError, match=r"not trusted: \['(posix|nt)\.system'\]"):
+        imbnet.load(path)
+
+
+@pytest.mark.parametrize(
+    "builder, code",
+    [(build_with_lambda, "a Lambda layer"), (build_with_custom_layer, "Doubling")],
+)
+def test_keras_code_needs_safe_mode_off(builder, code, tmp_path):
+    clf = ResampledKerasClassifier(builder, epochs=1, random_state=0).fit(X, y)
+    path = tmp_path / "code.imbnet"
+    imbnet.save(clf, path)
+    trusted = [f"{__name__}.{builder.__name__}"]
+    with pytest.raises(ValueError, match=f"carries code .*{code}.*safe_mode=False"):
+        imbnet.load(path, trusted=trusted)
+    loaded = imbnet.load(path, trusted=trusted, safe_mode=False)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def _rewrite(path, change):
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    change(members)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def test_tampered_truncated_and_foreign_files_are_clear_errors(fitted, tmp_path):
+    path = tmp_path / "model.imbnet"
+    imbnet.save(fitted["mlp"], path)
+    data = path.read_bytes()
+
+    truncated = tmp_path / "truncated.imbnet"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        imbnet.load(truncated)
+
+    tampered = tmp_path / "tampered.imbnet"
+    tampered.write_bytes(data)
+
+    def flip_weights(members):
+        weights = bytearray(members["keras/0.keras"])
+        weights[len(weights) // 2] ^= 0xFF
+        members["keras/0.keras"] = bytes(weights)
+
+    _rewrite(tampered, flip_weights)
+    with pytest.raises(ValueError, match=r"altered or is incomplete.*keras/0.keras"):
+        imbnet.load(tampered)
+
+    missing = tmp_path / "missing.imbnet"
+    missing.write_bytes(data)
+    _rewrite(missing, lambda members: members.pop("keras/0.keras"))
+    with pytest.raises(ValueError, match="altered or is incomplete"):
+        imbnet.load(missing)
+
+    foreign = tmp_path / "foreign.imbnet"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("data.pkl", pickle.dumps(fitted["mlp"].classes_))
+    foreign.write_bytes(buffer.getvalue())
+    with pytest.raises(ValueError, match="not an imbnet model file"):
+        imbnet.load(foreign)
+
+
+def test_callbacks_have_no_safe_form(tmp_path):
+    clf = ResampledKerasClassifier(
+        build, epochs=1, callbacks=[keras.callbacks.TerminateOnNaN()], random_state=0
+    ).fit(X, y)
+    with pytest.raises(TypeError, match="cannot save 'callbacks'.*set_params"):
+        imbnet.save(clf, tmp_path / "model.imbnet")
+    clf.set_params(callbacks=None)
+    imbnet.save(clf, tmp_path / "model.imbnet")
+    assert os.path.getsize(tmp_path / "model.imbnet") > 0
