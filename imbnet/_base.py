@@ -201,7 +201,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             source = _replaying(source(0), source)
             width = self.model_.outputs[0].shape[-1]
             set_output_bias(
-                self.model_, output_bias(tally.prior, width=width, multilabel=self._multilabel)
+                self.model_, output_bias(tally.prior(), width=width, multilabel=self._multilabel)
             )
         history = train(
             self.model_,
@@ -217,10 +217,10 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             # The per-entry wrapping only matters for training: the fitted model keeps
             # the plain per-label loss, so that it saves with Keras's own objects only.
             self.model_.compile(optimizer=self.model_.optimizer, loss=self.model_.loss.loss)
-        self.training_prior_ = tally.prior
         self.history_ = {key: list(values) for key, values in history.history.items()}
         self.loss_curve_ = self.history_["loss"]
         self.n_iter_ = len(self.loss_curve_)
+        self.training_prior_ = tally.prior(self.n_iter_)
         return self
 
     def _tallied(self, source):
@@ -229,7 +229,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
 
         def tallied(epoch):
             arrays = source(epoch)
-            tally.add(arrays.y, arrays.w, arrays.order, self._target_encoding)
+            tally.add(epoch, arrays.y, arrays.w, arrays.order, self._target_encoding)
             return arrays
 
         return tallied, tally

@@ -50,38 +50,41 @@ class PriorTally:
     """The training prior, accumulated over the epochs a network is fed.
 
     ``add`` takes what one epoch trains on, as the fit loop gets it: the
-    encoded targets ("column": a 0/1 column or integer labels; "one_hot";
-    "multilabel": the 0/1 matrix), the per-row (or per-entry) loss weights, and
-    the row order of the epoch (rows can repeat or be left out). A row counts
-    with its weight each time the epoch order feeds it.
+    epoch's number, the encoded targets ("column": a 0/1 column or integer
+    labels; "one_hot"; "multilabel": the 0/1 matrix), the per-row (or
+    per-entry) loss weights, and the row order of the epoch (rows can repeat
+    or be left out). A row counts with its weight each time the epoch order
+    feeds it. An epoch drawn again replaces its earlier draw, and
+    ``prior(n_epochs)`` counts only the epochs that were trained (a data
+    pipeline may draw ahead).
     """
 
     def __init__(self, *, n_classes, multilabel):
         self.n_classes = n_classes
         self.multilabel = multilabel
-        self.n_epochs = 0
-        self._mass = np.zeros(n_classes)
-        # Multilabel: weight of the positive entries, and of all entries, per label.
-        self._positive = self._total = 0.0
+        # Per epoch: the weight of each class (multilabel: of the positive
+        # entries and of all entries, per label).
+        self._epochs = {}
 
-    def add(self, targets, weights, order, encoding):
+    def add(self, epoch, targets, weights, order, encoding):
         y, w = targets[order], np.asarray(weights, dtype=np.float64)[order]
-        self.n_epochs += 1
         if self.multilabel:
-            self._positive = self._positive + (w * y).sum(axis=0)
-            self._total = self._total + w.sum(axis=0)
+            self._epochs[epoch] = ((w * y).sum(axis=0), w.sum(axis=0))
         elif encoding == "one_hot":
-            self._mass += w @ y
+            self._epochs[epoch] = w @ y
         else:
             ids = y[:, 0].astype(np.int64)
-            self._mass += np.bincount(ids, weights=w, minlength=self.n_classes)
+            self._epochs[epoch] = np.bincount(ids, weights=w, minlength=self.n_classes)
 
-    @property
-    def prior(self):
-        """Class shares of the weight fed so far (positive rate per label if multilabel)."""
+    def prior(self, n_epochs=None):
+        """Class shares of the weight fed in epochs ``0 .. n_epochs - 1`` (all if None);
+        the weighted positive rate of each label if multilabel."""
+        epochs = [e for e in self._epochs if n_epochs is None or e < n_epochs]
         if self.multilabel:
-            return np.asarray(self._positive / np.maximum(self._total, _EPS), dtype=np.float64)
-        return _normalised(self._mass)
+            positive = sum(self._epochs[e][0] for e in epochs)
+            total = sum(self._epochs[e][1] for e in epochs)
+            return np.asarray(positive / np.maximum(total, _EPS), dtype=np.float64)
+        return _normalised(sum(self._epochs[e] for e in epochs))
 
 
 def correct_proba(proba, prior, training_prior, *, multilabel):

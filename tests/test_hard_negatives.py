@@ -148,7 +148,7 @@ def test_model_fit_path_mines_too(monkeypatch):
         build, sampler=RecordingSampler(ratio=2), epochs=3, random_state=0
     ).fit(X, Y)
     assert clf.n_iter_ == 3 and RecordingSampler.received[0] is None
-    # Keras asks for the next epoch's data after each epoch, also after the last.
-    assert len(RecordingSampler.received) in (3, 4)
+    # Keras's data pipeline may ask for epochs beyond the last one: not counted in the prior.
+    assert len(RecordingSampler.received) >= 3
     assert all(loss.shape == (len(Y),) for loss in RecordingSampler.received[1:])
     np.testing.assert_allclose(clf.training_prior_, [2 / 3, 1 / 3], rtol=1e-6)

@@ -106,10 +106,13 @@ def test_tally_averages_the_class_mix_over_epochs():
     tally = PriorTally(n_classes=2, multilabel=False)
     targets = np.array([[0.0], [0.0], [0.0], [1.0]], dtype=np.float32)
     weights = np.ones(4)
-    tally.add(targets, weights, np.array([0, 1, 2, 3]), "column")  # 3 : 1
-    tally.add(targets, weights, np.array([0, 3, 3, 3]), "column")  # 1 : 3, row 3 fed thrice
-    np.testing.assert_allclose(tally.prior, [0.5, 0.5])
-    assert tally.n_epochs == 2
+    tally.add(0, targets, weights, np.array([0, 1, 2, 3]), "column")  # 3 : 1
+    tally.add(1, targets, weights, np.array([0, 3, 3, 3]), "column")  # 1 : 3, row 3 fed thrice
+    np.testing.assert_allclose(tally.prior(), [0.5, 0.5])
+    # An epoch drawn ahead but never trained does not count.
+    tally.add(2, targets, weights, np.array([3, 3, 3, 3]), "column")
+    np.testing.assert_allclose(tally.prior(2), [0.5, 0.5])
+    np.testing.assert_allclose(tally.prior(1), [0.75, 0.25])
 
 
 def test_multiclass_correction():
