@@ -213,10 +213,6 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             verbose=self.verbose,
             augment=self._augment_layer(),
         )
-        if self._multilabel:
-            # The per-entry wrapping only matters for training: the fitted model keeps
-            # the plain per-label loss, so that it saves with Keras's own objects only.
-            self.model_.compile(optimizer=self.model_.optimizer, loss=self.model_.loss.loss)
         self.history_ = {key: list(values) for key, values in history.history.items()}
         self.loss_curve_ = self.history_["loss"]
         self.n_iter_ = len(self.loss_curve_)

@@ -9,7 +9,7 @@ An ``.imbnet`` file is a zip archive of three kinds of member:
   object replaced by a reference;
 - ``keras/<i>.keras``: each Keras model in Keras's own format, loaded with
   Keras's safe mode after a scan of its configuration refuses code (``Lambda``
-  layers, lambdas, classes from outside Keras) unless the caller trusts it.
+  layers, lambdas, classes from outside Keras and imbnet) unless the caller trusts it.
 
 This module knows nothing of imbnet's estimators: they call
 :func:`keras_to_references` / :func:`references_to_keras` from their
@@ -177,7 +177,7 @@ def load(path, *, trusted=(), safe_mode=True):
         name in the file makes loading fail with the list of such names.
     safe_mode : bool, default=True
         Refuse Keras models and objects that carry code (``Lambda`` layers,
-        Python lambdas, classes from outside Keras). Pass ``False`` only for
+        Python lambdas, classes from outside Keras and imbnet). Pass ``False`` only for
         files you trust: loading them can run arbitrary code.
 
     Returns
@@ -296,7 +296,7 @@ def _code_in(config):
             yield "a Lambda layer"
         elif class_name == "__lambda__":
             yield "a Python lambda"
-        elif module and module.split(".")[0] not in ("keras", "builtins"):
+        elif module and module.split(".")[0] not in ("keras", "builtins", "imbnet"):
             name = config.get("config") if class_name == "function" else class_name
             yield f"{module}.{name}"
         for value in config.values():

@@ -75,10 +75,10 @@ def test_user_compiled_loss_is_weighted_per_entry(monkeypatch):
 
     monkeypatch.setattr(imbnet._base, "train", spy)
     clf = ResampledKerasClassifier(compiled, epochs=2, random_state=0).fit(X, Y)
-    # Trained with the user's loss per entry; the fitted model keeps the plain loss.
+    # Trained with the user's loss per entry.
     assert isinstance(losses[0], LabelwiseLoss)
     assert losses[0].loss is keras.losses.get("binary_crossentropy")
-    assert not isinstance(clf.model_.loss, LabelwiseLoss)
+    assert isinstance(clf.model_.loss, LabelwiseLoss)
 
 
 def test_save_and_load_without_pickle(tmp_path):
