@@ -39,6 +39,7 @@ from ._batching import epoch_order, stratified_holdout
 from ._class_weight import CLASS_WEIGHT_STRINGS, compute_class_weight, compute_sample_weight
 from ._engine import Epoch, predict_outputs, train
 from ._losses import LOSSES
+from ._naming import private_layer_names
 from ._random import SeedStream, fit_seed
 
 __all__ = ["ImbalancedKerasClassifier"]
@@ -154,21 +155,22 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             validation = (X[valid_rows], y_encoded[valid_rows], weights[valid_rows])
             X, y_encoded, weights = X[train_rows], y_encoded[train_rows], weights[train_rows]
 
-        self.model_ = self._build_model(self._model_meta(X), seeds)
-        self._target_encoding = _target_encoding(self.model_, self.n_classes_)
-        if validation is not None:
-            X_valid, y_valid, w_valid = validation
-            validation = (X_valid, self._encode_targets(y_valid), w_valid)
-        history = train(
-            self.model_,
-            self._epoch_source(X, y_encoded, weights, seeds),
-            epochs=self._n_epochs(),
-            batch_size=self._batch_size(X.shape[0]),
-            callbacks=self._fit_callbacks(),
-            validation=validation,
-            verbose=self.verbose,
-            augment=self._augment_layer(),
-        )
+        with private_layer_names():  # see _naming: repeated fits leak otherwise
+            self.model_ = self._build_model(self._model_meta(X), seeds)
+            self._target_encoding = _target_encoding(self.model_, self.n_classes_)
+            if validation is not None:
+                X_valid, y_valid, w_valid = validation
+                validation = (X_valid, self._encode_targets(y_valid), w_valid)
+            history = train(
+                self.model_,
+                self._epoch_source(X, y_encoded, weights, seeds),
+                epochs=self._n_epochs(),
+                batch_size=self._batch_size(X.shape[0]),
+                callbacks=self._fit_callbacks(),
+                validation=validation,
+                verbose=self.verbose,
+                augment=self._augment_layer(),
+            )
         self.history_ = {key: list(values) for key, values in history.history.items()}
         self.loss_curve_ = self.history_["loss"]
         self.n_iter_ = len(self.loss_curve_)
