@@ -16,7 +16,9 @@ repair:
 - Parameters: scikeras reads parameter names from ``vars(self)``; here they
   come from the ``__init__`` signature, as in scikit-learn.
 - Validation: scikit-learn's ``validate_data`` (feature names, feature count,
-  NaN/inf, sparse and dtype errors) and ``check_classification_targets``.
+  NaN/inf, sparse and dtype errors), ``_check_sample_weight`` and
+  ``check_classification_targets``, their messages completed with the fix
+  (``_validation``).
 - ``sample_weight`` is never modified in place (``KerasClassifier`` multiplies
   the caller's array by the class weights).
 - Random state: scikeras seeds the global Python/NumPy/TensorFlow generators
@@ -33,7 +35,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._batching import epoch_order, stratified_holdout
 from ._class_weight import CLASS_WEIGHT_STRINGS, compute_class_weight, compute_sample_weight
@@ -41,6 +43,7 @@ from ._engine import Epoch, predict_outputs, train
 from ._losses import LOSSES
 from ._naming import private_layer_names
 from ._random import SeedStream, fit_seed
+from ._validation import validate_fit_data, validate_predict_data
 
 __all__ = ["ImbalancedKerasClassifier"]
 
@@ -120,22 +123,16 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             raise
 
     def _fit(self, X, y, sample_weight):
-        X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], allow_nd=self._allow_nd, reset=True
-        )
-        X = X.astype(np.float32, copy=False)
+        X, y, sample_weight = validate_fit_data(self, X, y, sample_weight, allow_nd=self._allow_nd)
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
         if self.classes_.shape[0] < 2:
             raise ValueError(
-                f"y contains only one class ({self.classes_[0]!r}); a classifier "
-                "needs samples of at least two classes."
+                f"y contains only one class ({self.classes_[0].item()!r}); a classifier "
+                "needs samples of at least two classes. Pass samples of every class (in "
+                "cross-validation, StratifiedKFold puts every class in every fold)."
             )
         self.n_classes_ = self.classes_.shape[0]
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
         self.class_weight_ = compute_class_weight(
             self.class_weight, classes=self.classes_, y=y, mu=self.class_weight_mu
         )
@@ -225,10 +222,8 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self, "model_")
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], allow_nd=self._allow_nd, reset=False
-        )
-        outputs = predict_outputs(self.model_, X.astype(np.float32, copy=False))
+        X = validate_predict_data(self, X, allow_nd=self._allow_nd)
+        outputs = predict_outputs(self.model_, X)
         outputs = outputs.astype(np.float64)
         if outputs.shape[1] == 1:
             positive = outputs[:, 0]

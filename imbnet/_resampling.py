@@ -4,10 +4,13 @@ This module knows nothing of estimators: it runs one ``fit_resample`` and
 says which weight each returned row carries.
 """
 
+import numbers
 import warnings
 
 import numpy as np
 from sklearn.base import clone
+
+from ._validation import add_hint
 
 __all__ = ["check_sampler", "resample"]
 
@@ -59,7 +62,11 @@ def resample(sampler, X, y, weights, class_weight, *, seed, user_weights):
     if "random_state" in sampler.get_params(deep=False):
         sampler.set_params(random_state=seed)
     X_flat = X.reshape(X.shape[0], -1)
-    X_new, y_new = sampler.fit_resample(X_flat, y)
+    try:
+        X_new, y_new = sampler.fit_resample(X_flat, y)
+    except ValueError as error:
+        add_hint(error, [("n_neighbors", _neighbours_fix(sampler, y))])
+        raise
     X_new = np.asarray(X_new, dtype=X.dtype).reshape((-1,) + X.shape[1:])
     y_new = np.asarray(y_new)
 
@@ -80,3 +87,24 @@ def resample(sampler, X, y, weights, class_weight, *, seed, user_weights):
             stacklevel=3,
         )
     return X_new, y_new, w_new
+
+
+def _neighbours_fix(sampler, y):
+    """What to do when a class is smaller than the sampler's neighbourhood."""
+    params = sampler.get_params(deep=False)
+    setting = next((p for p in ("k_neighbors", "n_neighbors", "m_neighbors") if p in params), None)
+    smallest = int(np.bincount(y).min())
+    name = type(sampler).__name__
+    if setting is not None and isinstance(params[setting], numbers.Integral):
+        name = f"{name}({setting}={params[setting]})"
+    needs = f"{name} needs more samples in a class than neighbours it looks for"
+    if setting is not None and smallest >= 2:
+        return (
+            f"{needs}, and the smallest class here has {smallest}: lower "
+            f"sampler__{setting} to at most {smallest - 1}, or use RandomOverSampler, "
+            "which needs no neighbours."
+        )
+    return (
+        f"{needs}, and the smallest class here has {smallest}: use RandomOverSampler, "
+        "which needs no neighbours, or collect more samples of that class."
+    )
