@@ -76,6 +76,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "on_divergence": [StrOptions({"raise", "warn"})],
     }
 
     # scikit-learn's own parameter handling, not scikeras's vars(self) one.
@@ -110,8 +111,17 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         Returns
         -------
         self : object
-            The fitted estimator. If ``fit`` raises, the estimator keeps the
-            state it had before the call.
+            The fitted estimator.
+
+        Notes
+        -----
+        ``fit`` is transactional: if it raises, or is interrupted
+        (``KeyboardInterrupt``, e.g. Ctrl-C, in the middle of an epoch), the
+        estimator keeps exactly the state it had before the call: unfitted, or
+        the previous fit, which still predicts as before. Bad input is
+        refused before training starts. An exception raised in a user's model
+        builder, callback or sampler reaches the caller with its own type and
+        traceback.
         """
         self._validate_params()
         snapshot = dict(self.__dict__)
@@ -167,6 +177,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
                 validation=validation,
                 verbose=self.verbose,
                 augment=self._augment_layer(),
+                on_divergence=self.on_divergence,
             )
         self.history_ = {key: list(values) for key, values in history.history.items()}
         self.loss_curve_ = self.history_["loss"]

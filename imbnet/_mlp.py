@@ -80,6 +80,12 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         Keras initializer name of the layer weights, seeded by ``random_state``.
     dropout : float, default=0.0
         Dropout rate after each hidden layer.
+    on_divergence : {"raise", "warn"}, default="raise"
+        What happens when the training loss (or, at the end, a weight) becomes
+        NaN or infinite: "raise" stops at once with a ``FloatingPointError``
+        and the estimator keeps the state it had before ``fit``; "warn" stops
+        with a ``RuntimeWarning`` and keeps the weights of the last epoch whose
+        loss was finite (``loss_curve_`` ends with the non-finite loss).
 
     Attributes
     ----------
@@ -161,6 +167,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         focal_gamma=2.0,
         kernel_initializer="glorot_uniform",
         dropout=0.0,
+        on_divergence="raise",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -187,6 +194,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         self.focal_gamma = focal_gamma
         self.kernel_initializer = kernel_initializer
         self.dropout = dropout
+        self.on_divergence = on_divergence
 
     def _n_epochs(self):
         return self.max_iter

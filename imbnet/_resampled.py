@@ -109,6 +109,12 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
+    on_divergence : {"raise", "warn"}, default="raise"
+        What happens when the training loss (or, at the end, a weight) becomes
+        NaN or infinite: "raise" stops at once with a ``FloatingPointError``
+        and the estimator keeps the state it had before ``fit``; "warn" stops
+        with a ``RuntimeWarning`` and keeps the weights of the last epoch whose
+        loss was finite (``loss_curve_`` ends with the non-finite loss).
     **routed_params
         Parameters prefixed ``model__``, ``optimizer__`` or ``loss__``, and
         ``fit__epochs``, ``fit__batch_size``, ``fit__callbacks`` (scikeras's
@@ -178,6 +184,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        on_divergence="raise",
         **routed_params,
     ):
         self.model = model
@@ -200,6 +207,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.on_divergence = on_divergence
         self._routed_params = dict(routed_params)
 
     # ------------------------------------------------- routed parameters
