@@ -2,7 +2,6 @@
 
 import keras
 import numpy as np
-import pytest
 from sklearn.datasets import make_classification
 
 from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
