@@ -29,6 +29,7 @@ repair:
 
 from numbers import Integral, Real
 
+import keras
 import numpy as np
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -42,7 +43,7 @@ from ._class_weight import CLASS_WEIGHT_STRINGS, compute_class_weight, compute_s
 from ._engine import Epoch, predict_outputs, train
 from ._losses import LOSSES
 from ._naming import private_layer_names
-from ._random import SeedStream, fit_seed
+from ._random import SeedStream, fit_seed, reseed_layer
 from ._validation import validate_fit_data, validate_predict_data
 
 __all__ = ["ImbalancedKerasClassifier"]
@@ -168,6 +169,9 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             if validation is not None:
                 X_valid, y_valid, w_valid = validation
                 validation = (X_valid, self._encode_targets(y_valid), w_valid)
+            augment = self._augment_layer()
+            if isinstance(augment, keras.layers.Layer):
+                reseed_layer(augment, seeds.seed_for("augment"))
             history = train(
                 self.model_,
                 self._epoch_source(X, y_encoded, weights, seeds),
@@ -176,7 +180,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
                 callbacks=self._fit_callbacks(),
                 validation=validation,
                 verbose=self.verbose,
-                augment=self._augment_layer(),
+                augment=augment,
                 on_divergence=self.on_divergence,
             )
         self.history_ = {key: list(values) for key, values in history.history.items()}

@@ -73,7 +73,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         Applied to the minority-class rows (every class but the most frequent)
         of each training batch: a Keras preprocessing layer (``RandomFlip``,
         ``GaussianNoise``, ...) or a callable on tensors written with
-        ``keras.ops``.
+        ``keras.ops``. The random streams of a Keras layer are restarted from
+        ``random_state`` at every fit (the layer's own seed is replaced).
     optimizer : str or keras optimizer, default="adam"
         Optimizer of an uncompiled model; ``optimizer__learning_rate=...`` sets
         its parameters.
