@@ -16,7 +16,9 @@ repair:
 - Parameters: scikeras reads parameter names from ``vars(self)``; here they
   come from the ``__init__`` signature, as in scikit-learn.
 - Validation: scikit-learn's ``validate_data`` (feature names, feature count,
-  NaN/inf, sparse and dtype errors) and ``check_classification_targets``.
+  NaN/inf, sparse and dtype errors), ``_check_sample_weight`` and
+  ``check_classification_targets``, their messages completed with the fix
+  (``_validation``).
 - ``sample_weight`` is never modified in place (``KerasClassifier`` multiplies
   the caller's array by the class weights).
 - Random state: scikeras seeds the global Python/NumPy/TensorFlow generators
@@ -27,18 +29,14 @@ repair:
 
 from numbers import Integral, Real
 
+import keras
 import numpy as np
 from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._batching import epoch_order, stratified_holdout
 from ._class_weight import (
@@ -50,9 +48,11 @@ from ._class_weight import (
 )
 from ._engine import Epoch, predict_outputs, train
 from ._losses import LOSSES, LabelwiseLoss
+from ._naming import private_layer_names
 from ._persistence import keras_to_references, references_to_keras
 from ._priors import PriorTally, correct_proba, data_prior, output_bias, set_output_bias
-from ._random import SeedStream, fit_seed
+from ._random import SeedStream, fit_seed, reseed_layer
+from ._validation import validate_fit_data, validate_predict_data
 
 __all__ = ["ImbalancedKerasClassifier"]
 
@@ -87,6 +87,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "prior_correction": ["boolean"],
         "output_bias_init": [StrOptions({"zeros", "prior"})],
+        "on_divergence": [StrOptions({"raise", "warn"})],
     }
 
     # scikit-learn's own parameter handling, not scikeras's vars(self) one.
@@ -131,8 +132,17 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         Returns
         -------
         self : object
-            The fitted estimator. If ``fit`` raises, the estimator keeps the
-            state it had before the call.
+            The fitted estimator.
+
+        Notes
+        -----
+        ``fit`` is transactional: if it raises, or is interrupted
+        (``KeyboardInterrupt``, e.g. Ctrl-C, in the middle of an epoch), the
+        estimator keeps exactly the state it had before the call: unfitted, or
+        the previous fit, which still predicts as before. Bad input is
+        refused before training starts. An exception raised in a user's model
+        builder, callback or sampler reaches the caller with its own type and
+        traceback.
         """
         self._validate_params()
         snapshot = dict(self.__dict__)
@@ -144,17 +154,9 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             raise
 
     def _fit(self, X, y, sample_weight):
-        X, y = validate_data(
-            self, X, y, dtype=[np.float64, np.float32], allow_nd=self._allow_nd,
-            multi_output=True, reset=True,
-        )
-        X = X.astype(np.float32, copy=False)
+        X, y, sample_weight = validate_fit_data(self, X, y, sample_weight, allow_nd=self._allow_nd)
         y, self._multilabel, self.classes_, y_encoded = _encode_labels(y)
         self.n_classes_ = self.classes_.shape[0]
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
         if self._multilabel:
             self.class_weight_ = compute_label_weight(
                 self.class_weight, Y=y_encoded, mu=self.class_weight_mu
@@ -185,34 +187,42 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             y_encoded, sample_weight, n_classes=self.n_classes_, multilabel=self._multilabel
         )
 
-        self.model_ = self._build_model(self._model_meta(X), seeds)
-        self._target_encoding = _target_encoding(self.model_, self.n_classes_, self._multilabel)
-        if self._multilabel and not isinstance(self.model_.loss, LabelwiseLoss):
-            # Per-entry weights need a loss per entry, whatever loss the model came with.
-            self.model_.compile(
-                optimizer=self.model_.optimizer, loss=LabelwiseLoss(self.model_.loss)
+        with private_layer_names():  # see _naming: repeated fits leak otherwise
+            self.model_ = self._build_model(self._model_meta(X), seeds)
+            self._target_encoding = _target_encoding(
+                self.model_, self.n_classes_, self._multilabel
             )
-        if validation is not None:
-            X_valid, y_valid, w_valid = validation
-            validation = (X_valid, self._encode_targets(y_valid), w_valid)
-        source, tally = self._tallied(self._epoch_source(X, y_encoded, weights, seeds))
-        if self.output_bias_init == "prior":
-            # Start at the base rate of what the first epoch feeds the network.
-            source = _replaying(source(0), source)
-            width = self.model_.outputs[0].shape[-1]
-            set_output_bias(
-                self.model_, output_bias(tally.prior(), width=width, multilabel=self._multilabel)
+            if self._multilabel and not isinstance(self.model_.loss, LabelwiseLoss):
+                # Per-entry weights need a loss per entry, whatever loss the model came with.
+                self.model_.compile(
+                    optimizer=self.model_.optimizer, loss=LabelwiseLoss(self.model_.loss)
+                )
+            if validation is not None:
+                X_valid, y_valid, w_valid = validation
+                validation = (X_valid, self._encode_targets(y_valid), w_valid)
+            source, tally = self._tallied(self._epoch_source(X, y_encoded, weights, seeds))
+            if self.output_bias_init == "prior":
+                # Start at the base rate of what the first epoch feeds the network.
+                source = _replaying(source(0), source)
+                width = self.model_.outputs[0].shape[-1]
+                set_output_bias(
+                    self.model_,
+                    output_bias(tally.prior(), width=width, multilabel=self._multilabel),
+                )
+            augment = self._augment_layer()
+            if isinstance(augment, keras.layers.Layer):
+                reseed_layer(augment, seeds.seed_for("augment"))
+            history = train(
+                self.model_,
+                source,
+                epochs=self._n_epochs(),
+                batch_size=self._batch_size(X.shape[0]),
+                callbacks=self._fit_callbacks(),
+                validation=validation,
+                verbose=self.verbose,
+                augment=augment,
+                on_divergence=self.on_divergence,
             )
-        history = train(
-            self.model_,
-            source,
-            epochs=self._n_epochs(),
-            batch_size=self._batch_size(X.shape[0]),
-            callbacks=self._fit_callbacks(),
-            validation=validation,
-            verbose=self.verbose,
-            augment=self._augment_layer(),
-        )
         self.history_ = {key: list(values) for key, values in history.history.items()}
         self.loss_curve_ = self.history_["loss"]
         self.n_iter_ = len(self.loss_curve_)
@@ -291,10 +301,8 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             ``MLPClassifier`` convention).
         """
         check_is_fitted(self, "model_")
-        X = validate_data(
-            self, X, dtype=[np.float64, np.float32], allow_nd=self._allow_nd, reset=False
-        )
-        proba = self._network_proba(X.astype(np.float32, copy=False))
+        X = validate_predict_data(self, X, allow_nd=self._allow_nd)
+        proba = self._network_proba(X)
         if self.prior_correction:
             proba = correct_proba(
                 proba, self.class_prior_, self.training_prior_, multilabel=self._multilabel
@@ -361,8 +369,9 @@ def _encode_labels(y):
     classes, y_encoded = np.unique(y, return_inverse=True)
     if classes.shape[0] < 2:
         raise ValueError(
-            f"y contains only one class ({classes[0]!r}); a classifier "
-            "needs samples of at least two classes."
+            f"y contains only one class ({classes[0].item()!r}); a classifier "
+            "needs samples of at least two classes. Pass samples of every class (in "
+            "cross-validation, StratifiedKFold puts every class in every fold)."
         )
     return y, False, classes, y_encoded
 

@@ -226,18 +226,20 @@ def _dict_class_weight(class_weight, labels):
     if unknown:
         raise ValueError(
             f"class_weight has labels {unknown!r} that are not classes of y; "
-            f"the classes are {labels!r}."
+            f"the classes are {labels!r}: key the dict by these labels."
         )
     resolved = {}
     for label in labels:
         weight = class_weight.get(label, 1.0)
         if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
             raise ValueError(
-                f"class_weight[{label!r}] must be a number; got {weight!r}."
+                f"class_weight[{label!r}] must be a number; got {weight!r}. "
+                "Give each class a positive number, e.g. {label: 10.0}."
             )
         if not (math.isfinite(weight) and weight > 0):
             raise ValueError(
-                f"class_weight[{label!r}] must be positive and finite; got {weight!r}."
+                f"class_weight[{label!r}] must be positive and finite; got {weight!r}. "
+                "Give each class a weight > 0 (to leave a class out, drop its samples)."
             )
         resolved[label] = float(weight)
     return resolved

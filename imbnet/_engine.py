@@ -28,6 +28,7 @@ through ``model.fit`` on a ``keras.utils.PyDataset`` that redraws every epoch.
 import json
 import math
 import threading
+import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -59,7 +60,16 @@ class Epoch(NamedTuple):
 
 
 def train(
-    model, source, *, epochs, batch_size, callbacks=(), validation=None, verbose=0, augment=None
+    model,
+    source,
+    *,
+    epochs,
+    batch_size,
+    callbacks=(),
+    validation=None,
+    verbose=0,
+    augment=None,
+    on_divergence="raise",
 ):
     """Train ``model`` (compiled with a loss and an optimizer) for ``epochs``.
 
@@ -79,13 +89,17 @@ def train(
     augment : keras layer, callable or None
         Applied, with ``training=True``, to the rows of each batch that the
         epoch's ``augment_rows`` marks.
+    on_divergence : {"raise", "warn"}
+        When an epoch's loss or the final weights are not finite: raise
+        ``FloatingPointError``, or warn (``RuntimeWarning``), stop, and put
+        back the weights and optimizer state of the last finite epoch.
 
     Returns
     -------
     keras.callbacks.History
     """
     history = keras.callbacks.History()
-    callbacks = [*callbacks, _FailOnNonFiniteLoss()]
+    callbacks = [*callbacks, _DivergenceGuard(on_divergence)]
     if verbose:
         callbacks.append(_EpochPrinter())
     if keras.backend.backend() != "tensorflow" or _wants_batch_hooks(callbacks):
@@ -405,17 +419,56 @@ class _EpochDataset(keras.utils.PyDataset):
         self._arrays = self._source(self._epoch)
 
 
-class _FailOnNonFiniteLoss(keras.callbacks.Callback):
-    """Stop with a clear error when the loss diverges, instead of a NaN model."""
+class _DivergenceGuard(keras.callbacks.Callback):
+    """Never leave a model that predicts NaN: stop when the loss diverges.
+
+    Checks every epoch's loss, and the weights when training ends (a last
+    step can overflow the weights after a finite loss). ``"raise"`` raises a
+    ``FloatingPointError`` at once; ``"warn"`` warns, stops, and restores the
+    weights and optimizer state after the last finite epoch (the initial ones
+    if the first epoch diverged).
+    """
+
+    def __init__(self, on_divergence="raise"):
+        super().__init__()
+        self.on_divergence = on_divergence
+        self._good = None
+
+    def _keep(self):
+        if self.on_divergence == "warn":
+            # The optimizer's variables too, where it has built them already.
+            self._good = [(v, keras.ops.convert_to_numpy(v)) for v in _state(self.model)]
+
+    def _diverged(self, problem):
+        if self.on_divergence != "warn":
+            raise FloatingPointError(
+                f"{problem}: the optimisation diverged. Lower the learning rate, scale "
+                "the features, or reduce extreme class or sample weights."
+            )
+        for variable, value in self._good:
+            variable.assign(value)
+        self.model.stop_training = True
+        warnings.warn(
+            f"{problem}: the optimisation diverged; training stopped and the model "
+            "keeps the weights of the last epoch with a finite loss. Lower the learning "
+            "rate, scale the features, or reduce extreme class or sample weights.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+    def on_train_begin(self, logs=None):
+        self._keep()
 
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            raise FloatingPointError(
-                f"training loss became {loss} in epoch {epoch + 1}: the optimisation "
-                "diverged. Lower the learning rate, scale the features, or reduce "
-                "extreme class or sample weights."
-            )
+            self._diverged(f"training loss became {loss} in epoch {epoch + 1}")
+        else:
+            self._keep()
+
+    def on_train_end(self, logs=None):
+        if not all(np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in self.model.weights):
+            self._diverged("the weights are no longer finite after training")
 
 
 class _EpochPrinter(keras.callbacks.Callback):

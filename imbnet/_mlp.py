@@ -103,6 +103,12 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         ``log π'_c`` for softmax, the log-odds per label for multilabel), so
         that training starts from the base rate instead of spending its first
         epochs learning it.
+    on_divergence : {"raise", "warn"}, default="raise"
+        What happens when the training loss (or, at the end, a weight) becomes
+        NaN or infinite: "raise" stops at once with a ``FloatingPointError``
+        and the estimator keeps the state it had before ``fit``; "warn" stops
+        with a ``RuntimeWarning`` and keeps the weights of the last epoch whose
+        loss was finite (``loss_curve_`` ends with the non-finite loss).
 
     Attributes
     ----------
@@ -195,6 +201,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         dropout=0.0,
         prior_correction=False,
         output_bias_init="zeros",
+        on_divergence="raise",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -223,6 +230,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         self.dropout = dropout
         self.prior_correction = prior_correction
         self.output_bias_init = output_bias_init
+        self.on_divergence = on_divergence
 
     def _n_epochs(self):
         return self.max_iter

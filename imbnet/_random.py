@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 
-__all__ = ["fit_seed", "SeedStream", "keras_seeded"]
+__all__ = ["fit_seed", "SeedStream", "keras_seeded", "reseed_layer"]
 
 
 def fit_seed(random_state):
@@ -89,3 +89,18 @@ def keras_seeded(seed):
         finally:
             seed_generator.python_random = python_random
             global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, generator)
+
+
+def reseed_layer(layer, seed):
+    """Restart the random streams of ``layer`` and its sublayers from ``seed``.
+
+    A Keras random layer (``GaussianNoise``, ``RandomFlip``, ...) draws from
+    a ``SeedGenerator`` whose state it carries along: used in two fits, it
+    would continue its stream instead of starting from the fit's seed. Each
+    generator state (listed in ``layer.variables``) is set to a seed of its own.
+    """
+    stream = SeedStream(seed)
+    generators = [v for v in layer.variables if v.name == "seed_generator_state"]
+    for position, state in enumerate(generators):
+        value = np.array([stream.seed_for(f"generator{position}"), 0])
+        state.assign(value.astype(keras.backend.standardize_dtype(state.dtype)))

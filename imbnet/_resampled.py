@@ -1,5 +1,6 @@
 """``ResampledKerasClassifier``: any Keras model, with resampling inside fit."""
 
+import inspect
 from numbers import Integral, Real
 
 import keras
@@ -23,6 +24,7 @@ from ._hard_negatives import row_log_loss
 from ._losses import LOSSES, make_loss
 from ._random import keras_seeded
 from ._resampling import check_sampler, resample, takes_sample_loss
+from ._validation import add_hint, did_you_mean
 
 __all__ = ["ResampledKerasClassifier"]
 
@@ -81,7 +83,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         Applied to the minority-class rows (every class but the most frequent)
         of each training batch: a Keras preprocessing layer (``RandomFlip``,
         ``GaussianNoise``, ...) or a callable on tensors written with
-        ``keras.ops``.
+        ``keras.ops``. The random streams of a Keras layer are restarted from
+        ``random_state`` at every fit (the layer's own seed is replaced).
     optimizer : str or keras optimizer, default="adam"
         Optimizer of an uncompiled model; ``optimizer__learning_rate=...`` sets
         its parameters.
@@ -128,6 +131,12 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         ``Dense`` layer, which must have a bias of the output width) to the
         log class prior of the first epoch's training data, as in
         :class:`CostSensitiveMLPClassifier`; otherwise a ``ValueError``.
+    on_divergence : {"raise", "warn"}, default="raise"
+        What happens when the training loss (or, at the end, a weight) becomes
+        NaN or infinite: "raise" stops at once with a ``FloatingPointError``
+        and the estimator keeps the state it had before ``fit``; "warn" stops
+        with a ``RuntimeWarning`` and keeps the weights of the last epoch whose
+        loss was finite (``loss_curve_`` ends with the non-finite loss).
     **routed_params
         Parameters prefixed ``model__``, ``optimizer__`` or ``loss__``, and
         ``fit__epochs``, ``fit__batch_size``, ``fit__callbacks`` (scikeras's
@@ -202,6 +211,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         tol=1e-4,
         prior_correction=False,
         output_bias_init="zeros",
+        on_divergence="raise",
         **routed_params,
     ):
         self.model = model
@@ -226,6 +236,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         self.tol = tol
         self.prior_correction = prior_correction
         self.output_bias_init = output_bias_init
+        self.on_divergence = on_divergence
         self._routed_params = dict(routed_params)
 
     # ------------------------------------------------- routed parameters
@@ -282,12 +293,12 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         return callbacks
 
     def _check_fit_data(self, X, y_encoded):
-        _check_routed(self._routed_params)
         if self.model is None:
             raise ValueError(
                 "model is required: a keras.Model or a function building one, "
                 "e.g. ResampledKerasClassifier(model=build)."
             )
+        self._check_routed()
         if self.sampler is not None:
             check_sampler(self.sampler)
             if self.batch_ratio is not None:
@@ -309,13 +320,60 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
                         "Weigh the labels with class_weight (per label) instead."
                     )
 
+    def _check_routed(self):
+        """Every routed parameter reaches something that takes it; else a TypeError."""
+        builder = _builder_parameters(self.model)
+        own = BaseEstimator._get_param_names.__func__(type(self))
+        for name in self._routed_params:
+            prefix, _, rest = name.partition("__")
+            if prefix == "fit" and rest not in FIT_ROUTED:
+                raise TypeError(
+                    f"{name!r} is not a routed fit setting; the ones there are: "
+                    + ", ".join(f"fit__{setting}" for setting in FIT_ROUTED)
+                    + ". imbnet runs its own fit loop rather than model.fit."
+                    + did_you_mean(name, [f"fit__{setting}" for setting in FIT_ROUTED])
+                )
+            if not _is_routed(name):
+                hint = (
+                    f" Did you mean 'model__{name}'?"
+                    if builder and name in builder
+                    else did_you_mean(name, own)
+                )
+                raise TypeError(
+                    f"ResampledKerasClassifier got an unexpected parameter {name!r}. "
+                    "Parameters for the model builder, optimizer or loss take a prefix: "
+                    f"model__{name.split('__')[-1]}, optimizer__..., loss__...{hint}"
+                )
+            if prefix == "model" and isinstance(self.model, keras.Model):
+                raise TypeError(
+                    f"{name!r} is routed to a model builder, but model is a keras.Model, "
+                    "which is cloned as it is. Pass a function that builds the model, "
+                    f"e.g. def build(meta, {rest}): ..., as model=build."
+                )
+            if prefix == "model" and builder is not None and rest not in builder:
+                raise TypeError(
+                    f"{name!r} is not a parameter of the model builder "
+                    f"{getattr(self.model, '__name__', 'model')}({', '.join(builder)})."
+                    + did_you_mean(name, [f"model__{param}" for param in builder])
+                    + " Add the parameter to the builder or fix the name."
+                )
+            if prefix == "loss" and isinstance(self.loss, str) and self.loss in LOSSES:
+                raise TypeError(
+                    f"{name!r} is routed to the loss, but loss={self.loss!r} is imbnet's "
+                    "and takes no routed parameters (focal_gamma sets the focal loss). "
+                    "To configure a Keras loss, pass it: loss='binary_crossentropy', "
+                    f"{name}=..."
+                )
+
     def _build_model(self, meta, seeds):
         with keras_seeded(seeds.seed_for("model")):
             model = self._instantiate_model(meta)
             if not model.built:
                 model.build((None,) + tuple(meta["X_shape_"][1:]))
         if not model.compiled:
-            model.compile(optimizer=self._make_optimizer(), loss=self._make_loss(model))
+            model.compile(
+                optimizer=self._make_optimizer(), loss=self._make_loss(model.outputs[0].shape[-1])
+            )
         return model
 
     def _instantiate_model(self, meta):
@@ -333,7 +391,13 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         if has_param(build, "meta") or accepts_kwargs(build):
             kwargs["meta"] = meta
         if has_param(build, "compile_kwargs") or accepts_kwargs(build):
-            kwargs["compile_kwargs"] = {"optimizer": self._make_optimizer(), "loss": self.loss}
+            # The loss for the output the builder is asked for: 1 sigmoid unit
+            # (binary) or one softmax unit per class.
+            width = 1 if meta["n_classes_"] == 2 else meta["n_classes_"]
+            kwargs["compile_kwargs"] = {
+                "optimizer": self._make_optimizer(),
+                "loss": self._make_loss(width),
+            }
         model = build(**kwargs)
         if not isinstance(model, keras.Model):
             raise TypeError(
@@ -342,18 +406,28 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         return model
 
     def _make_optimizer(self):
-        optimizer = try_to_convert_strings_to_classes(self.optimizer, get_optimizer_class)
-        return unflatten_params(items=optimizer, params=self._routed("optimizer"))
+        routed = self._routed("optimizer")
+        try:
+            optimizer = try_to_convert_strings_to_classes(self.optimizer, get_optimizer_class)
+            return unflatten_params(items=optimizer, params=routed)
+        except (ValueError, TypeError) as error:
+            add_hint(error, _routed_hints("optimizer", self.optimizer, routed, _OPTIMIZER_FIX))
+            raise
 
-    def _make_loss(self, model):
+    def _make_loss(self, width):
+        """The loss of an uncompiled model whose output has ``width`` units."""
         if isinstance(self.loss, str) and self.loss in LOSSES:
-            width = model.outputs[0].shape[-1]
             return make_loss(
                 self.loss, n_outputs=width, focal_gamma=self.focal_gamma,
                 multilabel=self._multilabel,
             )
-        loss = try_to_convert_strings_to_classes(self.loss, get_loss_class_function_or_string)
-        return unflatten_params(items=loss, params=self._routed("loss"))
+        routed = self._routed("loss")
+        try:
+            loss = try_to_convert_strings_to_classes(self.loss, get_loss_class_function_or_string)
+            return unflatten_params(items=loss, params=routed)
+        except (ValueError, TypeError) as error:
+            add_hint(error, _routed_hints("loss", self.loss, routed, _LOSS_FIX))
+            raise
 
     def _augment_layer(self):
         return self.augment
@@ -394,12 +468,11 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         mines = takes_sample_loss(self.sampler)
         cache = {}
 
-        def source(epoch):
-            draw = epoch if self.resample == "epoch" else 0
+        def drawn(draw):
             if draw not in cache:
                 cache.clear()
                 sample_loss = None
-                if mines and epoch > 0:
+                if mines and draw > 0:
                     sample_loss = row_log_loss(self._network_proba(X), y_encoded)
                 resampled = resample(
                     self.sampler, X, y_encoded, weights, class_weight,
@@ -407,7 +480,12 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
                     sample_loss=sample_loss,
                 )
                 cache[draw] = epoch_arrays(*resampled)
-            X_e, targets, w_e, augment_rows = cache[draw]
+            return cache[draw]
+
+        drawn(0)  # now: a sampler that cannot resample this data fails before training
+
+        def source(epoch):
+            X_e, targets, w_e, augment_rows = drawn(epoch if self.resample == "epoch" else 0)
             order = epoch_order(X_e.shape[0], shuffle=self.shuffle, rng=rng)
             return Epoch(X_e, targets, w_e, order, augment_rows)
 
@@ -419,18 +497,49 @@ def _is_routed(name):
     return bool(separator) and bool(rest) and prefix in ROUTING_PREFIXES
 
 
-def _check_routed(params):
-    for name in params:
-        prefix, _, rest = name.partition("__")
-        if prefix == "fit" and rest not in FIT_ROUTED:
-            raise TypeError(
-                f"{name!r} is not a routed fit setting; the ones there are: "
-                + ", ".join(f"fit__{setting}" for setting in FIT_ROUTED)
-                + ". imbnet runs its own fit loop rather than model.fit."
-            )
-        if not _is_routed(name):
-            raise TypeError(
-                f"ResampledKerasClassifier got an unexpected parameter {name!r}. "
-                f"Parameters for the model builder, optimizer or loss take a prefix: "
-                f"model__{name.split('__')[-1]}, optimizer__..., loss__..."
-            )
+# Arguments imbnet itself passes to a model builder.
+_BUILDER_FILLED = ("meta", "compile_kwargs")
+_OPTIMIZER_FIX = (
+    "Could not interpret optimizer",
+    "optimizer must be a Keras optimizer name ('adam', 'sgd', 'rmsprop', 'adamw', ...), "
+    "class or instance.",
+)
+_LOSS_FIX = (
+    "Could not interpret loss",
+    "loss must be 'log_loss', 'focal', a Keras loss name ('binary_crossentropy', "
+    "'categorical_crossentropy', ...), class, instance or function.",
+)
+
+
+def _builder_parameters(model):
+    """Names a model builder takes as routed parameters; None if it takes any."""
+    if model is None or isinstance(model, keras.Model) or accepts_kwargs(model):
+        return None
+    try:
+        parameters = inspect.signature(model).parameters.values()
+    except (TypeError, ValueError):  # a callable without a signature
+        return None
+    return [
+        p.name for p in parameters
+        if p.name not in _BUILDER_FILLED and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+
+
+def _routed_hints(kind, target, routed, unknown_name_fix):
+    """Fixes for an error making ``target`` (the optimizer or loss setting) from
+    routed ``{kind}__*`` parameters: a bad name, or a misspelt parameter."""
+    getter = get_optimizer_class if kind == "optimizer" else get_loss_class_function_or_string
+    try:
+        target_class = getter(target) if isinstance(target, str) else target
+    except ValueError:
+        target_class = None
+    if not inspect.isclass(target_class):
+        return [unknown_name_fix]
+    accepted = [name for name in inspect.signature(target_class).parameters if name != "kwargs"]
+    unknown = [name for name in routed if "__" not in name and name not in accepted]
+    if not unknown:
+        return [unknown_name_fix]
+    fix = f"{kind}__{unknown[0]} is not a parameter of {target_class.__name__}." + did_you_mean(
+        f"{kind}__{unknown[0]}", [f"{kind}__{name}" for name in accepted]
+    )
+    return [unknown_name_fix, ("not recognized", fix), ("unexpected keyword", fix)]

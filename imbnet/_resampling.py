@@ -5,10 +5,13 @@ says which weight each returned row carries.
 """
 
 import inspect
+import numbers
 import warnings
 
 import numpy as np
 from sklearn.base import clone
+
+from ._validation import add_hint
 
 __all__ = ["check_sampler", "resample", "takes_sample_loss"]
 
@@ -72,7 +75,11 @@ def resample(sampler, X, y, weights, class_weight, *, seed, user_weights, sample
         sampler.set_params(random_state=seed)
     X_flat = X.reshape(X.shape[0], -1)
     fit_params = {} if sample_loss is None else {"sample_loss": sample_loss}
-    X_new, y_new = sampler.fit_resample(X_flat, y, **fit_params)
+    try:
+        X_new, y_new = sampler.fit_resample(X_flat, y, **fit_params)
+    except ValueError as error:
+        add_hint(error, [("n_neighbors", _neighbours_fix(sampler, y))])
+        raise
     X_new = np.asarray(X_new, dtype=X.dtype).reshape((-1,) + X.shape[1:])
     y_new = np.asarray(y_new)
 
@@ -93,3 +100,24 @@ def resample(sampler, X, y, weights, class_weight, *, seed, user_weights, sample
             stacklevel=3,
         )
     return X_new, y_new, w_new
+
+
+def _neighbours_fix(sampler, y):
+    """What to do when a class is smaller than the sampler's neighbourhood."""
+    params = sampler.get_params(deep=False)
+    setting = next((p for p in ("k_neighbors", "n_neighbors", "m_neighbors") if p in params), None)
+    smallest = int(np.bincount(y).min())
+    name = type(sampler).__name__
+    if setting is not None and isinstance(params[setting], numbers.Integral):
+        name = f"{name}({setting}={params[setting]})"
+    needs = f"{name} needs more samples in a class than neighbours it looks for"
+    if setting is not None and smallest >= 2:
+        return (
+            f"{needs}, and the smallest class here has {smallest}: lower "
+            f"sampler__{setting} to at most {smallest - 1}, or use RandomOverSampler, "
+            "which needs no neighbours."
+        )
+    return (
+        f"{needs}, and the smallest class here has {smallest}: use RandomOverSampler, "
+        "which needs no neighbours, or collect more samples of that class."
+    )

@@ -1,8 +1,7 @@
-"""The fit loop: batch packing, the compiled-loop cache, callbacks, divergence."""
+"""The fit loop: batch packing, the compiled-loop cache, callbacks (faults: test_faults.py)."""
 
 import keras
 import numpy as np
-import pytest
 from sklearn.datasets import make_classification
 
 from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
@@ -67,50 +66,6 @@ def test_learning_rate_changed_by_a_callback_takes_effect():
     weights = [w for _, _, w in record.seen]
     assert not np.array_equal(weights[0], weights[1])
     np.testing.assert_array_equal(weights[2], weights[3])  # rate 0 from epoch 2: frozen
-
-
-def test_exception_in_a_user_callback_reaches_the_user_and_fitted_state_is_kept():
-    class Boom(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise RuntimeError("boom from the callback")
-
-    clf = ResampledKerasClassifier(build, epochs=2, random_state=0).fit(X, Y)
-    proba = clf.predict_proba(X)
-    with pytest.raises(RuntimeError, match="boom from the callback"):
-        clf.set_params(callbacks=[Boom()]).fit(X, Y)
-    np.testing.assert_array_equal(clf.predict_proba(X), proba)
-
-
-def test_keyboard_interrupt_leaves_the_previous_fit_in_place():
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt
-
-    clf = ResampledKerasClassifier(build, epochs=2, random_state=0).fit(X, Y)
-    state, proba = dict(vars(clf)), clf.predict_proba(X)
-    with pytest.raises(KeyboardInterrupt):
-        clf.set_params(callbacks=[Interrupt()], epochs=5).fit(X, Y)
-    assert clf.model_ is state["model_"] and clf.n_iter_ == 2
-    np.testing.assert_array_equal(clf.predict_proba(X), proba)
-
-
-def test_an_error_in_the_model_builder_reaches_the_user_as_it_is():
-    def broken(meta):
-        raise RuntimeError("no such layer in my builder")
-
-    with pytest.raises(RuntimeError, match="no such layer in my builder"):
-        ResampledKerasClassifier(broken, epochs=1).fit(X, Y)
-
-
-def test_a_diverging_fit_stops_with_a_clear_error():
-    def no_sigmoid(meta):  # a linear output under cross-entropy diverges quickly
-        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-
-    clf = ResampledKerasClassifier(no_sigmoid, loss="mean_squared_error", epochs=50,
-                                   optimizer="sgd", optimizer__learning_rate=1e6, random_state=0)
-    with pytest.raises(FloatingPointError, match="diverged"):
-        clf.fit(X * 1e3, Y)
-    assert not hasattr(clf, "model_")
 
 
 def test_a_callback_with_batch_hooks_gets_every_batch_through_model_fit():

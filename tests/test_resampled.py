@@ -227,22 +227,6 @@ def test_user_model_instance_is_cloned_fresh_and_seeded():
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
 
 
-def test_wrong_output_width_and_bad_settings_are_clear_errors():
-    def three_units(meta):
-        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
-
-    with pytest.raises(ValueError, match="3 output units, but y has 2 classes"):
-        ResampledKerasClassifier(three_units, epochs=1).fit(X, Y)
-    with pytest.raises(ValueError, match="model is required"):
-        ResampledKerasClassifier(epochs=1).fit(X, Y)
-    with pytest.raises(TypeError, match="fit_resample"):
-        ResampledKerasClassifier(build, sampler=object(), epochs=1).fit(X, Y)
-    with pytest.raises(ValueError, match="choose one"):
-        ResampledKerasClassifier(build, sampler=SMOTE(), batch_ratio=2, epochs=1).fit(X, Y)
-    with pytest.raises(TypeError, match="model__units"):
-        ResampledKerasClassifier(build, units=4, epochs=1).fit(X, Y)
-
-
 def test_routed_parameters_clone_and_set_params():
     clf = ResampledKerasClassifier(build, model__units=5, optimizer__learning_rate=0.02)
     clf.set_params(model__units=6)
@@ -254,5 +238,16 @@ def test_routed_parameters_clone_and_set_params():
     assert float(copy.model_.optimizer.learning_rate) == pytest.approx(0.02)
     routed_fit = ResampledKerasClassifier(build, epochs=9, fit__epochs=2).fit(X, Y)
     assert routed_fit.n_iter_ == 2
-    with pytest.raises(TypeError, match="fit__epochs, fit__batch_size"):
-        ResampledKerasClassifier(build, fit__validation_split=0.1).fit(X, Y)
+
+
+def test_a_builder_compiling_with_compile_kwargs_gets_keras_objects():
+    def compiled(meta, compile_kwargs):
+        model = build(meta)
+        model.compile(**compile_kwargs)
+        return model
+
+    clf = ResampledKerasClassifier(compiled, loss="focal", optimizer="sgd",
+                                   optimizer__learning_rate=0.05, epochs=2, random_state=0).fit(X, Y)
+    assert type(clf.model_.loss).__name__ == "BinaryFocalCrossentropy"
+    assert isinstance(clf.model_.optimizer, keras.optimizers.SGD)
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.05)

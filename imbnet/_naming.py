@@ -1,0 +1,38 @@
+"""Keras layer names private to a fit, so that repeated fits do not leak memory.
+
+Keras names every unnamed layer from one process-wide counter ("dense",
+"dense_1", ..., "dense_4711"), and optimizer variables are named after the
+layers' variables ("dense_4711_kernel_momentum"). On TensorFlow each variable
+name becomes an attribute of the op creating the variable, and TensorFlow's
+eager kernel cache keeps one kernel per distinct attribute value for the
+life of the process: with ever-new names, every fit in a grid search left
+about half a megabyte behind. Clearing that cache would also reset the
+caller's stateful random ops, so instead a fit names its layers from a
+counter of its own, which gives the same names, and so reuses the same
+cached kernels, every time.
+"""
+
+import collections
+from contextlib import contextmanager
+
+__all__ = ["private_layer_names"]
+
+_NAME_COUNTER = "object_name_uids"  # Keras's global_state attribute (thread-local)
+
+
+@contextmanager
+def private_layer_names():
+    """Inside this block Keras names unnamed layers from a fresh counter.
+
+    The caller's counter is put back on exit, so layers created outside the
+    block are named exactly as if no fit had run. Keras keeps the counter per
+    thread, so other threads are not affected.
+    """
+    from keras.src.backend.common import global_state
+
+    caller = global_state.get_global_attribute(_NAME_COUNTER)
+    global_state.set_global_attribute(_NAME_COUNTER, collections.defaultdict(int))
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute(_NAME_COUNTER, caller)

@@ -1,0 +1,97 @@
+"""Input checks: scikit-learn's own, with the fix added where its message lacks one.
+
+scikit-learn's ``validate_data`` and ``_check_sample_weight`` find the
+problems (NaN, infinity, strings, sparse matrices, length mismatches,
+negative weights, feature names); their messages name the problem but not
+always what to do. The same exception object is raised, its message extended
+by one sentence.
+"""
+
+import difflib
+
+import numpy as np
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+__all__ = ["add_hint", "did_you_mean", "validate_fit_data", "validate_predict_data"]
+
+# (text in scikit-learn's message, the fix to add); the first match applies.
+_X_Y_HINTS = (
+    ("X contains infinity", "Replace or clip the infinite values before fitting, e.g. with np.clip."),
+    ("y contains NaN", "Drop the samples whose label is missing, e.g. X[~np.isnan(y)], y[~np.isnan(y)]."),
+    ("y contains infinity", "Class labels must be finite values."),
+    ("inconsistent numbers of samples", "X and y need one row per sample: filter or split them together."),
+    ("could not convert", "X must be numeric: encode string or categorical columns first, e.g. "
+     "with OneHotEncoder or OrdinalEncoder in a ColumnTransformer or Pipeline."),
+    ("is not compatible with arrays of bytes/strings", "X must be numeric: encode string or "
+     "categorical columns first, e.g. with OneHotEncoder or OrdinalEncoder."),
+    ("0 sample(s)", "Pass a non-empty X with samples of at least two classes."),
+)
+_PREDICT_HINTS = (
+    ("X contains infinity", "Replace or clip the infinite values, as for the training data."),
+    ("features, but", "Pass the same columns, in the same order, as at fit."),
+    ("feature names should match", "Pass the same columns, in the same order, as at fit."),
+) + _X_Y_HINTS[4:]
+_WEIGHT_HINTS = (
+    ("sample_weight.shape", "Pass one weight per sample of X (or None)."),
+    ("Negative values", "Weights must be >= 0; to ignore a sample give it weight 0."),
+    ("contains NaN", "Give every sample a finite weight >= 0."),
+    ("contains infinity", "Give every sample a finite weight >= 0."),
+    ("at least one non-zero", "Give at least one sample a positive weight."),
+    ("must be 1D", "Pass one weight per sample of X, as a 1-D array."),
+)
+
+
+def add_hint(error, hints):
+    """Append to ``error``'s message the fix of the first matching hint; return it."""
+    message = str(error.args[0]) if error.args else ""
+    for text, fix in hints:
+        if text in message:
+            if fix not in message:
+                message = message.rstrip()
+                separator = " " if message.endswith((".", "!", "?", ":")) else ". "
+                error.args = (f"{message}{separator}{fix}",) + tuple(error.args[1:])
+            break
+    return error
+
+
+def did_you_mean(name, candidates):
+    """`` Did you mean 'x'?`` for the closest of ``candidates``, or ``""``."""
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def validate_fit_data(estimator, X, y, sample_weight, *, allow_nd):
+    """``validate_data`` and ``_check_sample_weight`` with fixes in their messages.
+
+    Returns X (float32), y and sample_weight (float64 or None). Resets
+    ``n_features_in_`` and ``feature_names_in_``.
+    """
+    try:
+        X, y = validate_data(
+            estimator, X, y, dtype=[np.float64, np.float32], allow_nd=allow_nd,
+            multi_output=True, reset=True,
+        )
+    except (ValueError, TypeError) as error:
+        add_hint(error, _X_Y_HINTS)
+        raise
+    if sample_weight is not None:
+        try:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        except (ValueError, TypeError) as error:
+            add_hint(error, _WEIGHT_HINTS)
+            raise
+    return X.astype(np.float32, copy=False), y, sample_weight
+
+
+def validate_predict_data(estimator, X, *, allow_nd):
+    """``validate_data`` against what fit saw, with fixes in its messages."""
+    try:
+        X = validate_data(
+            estimator, X, dtype=[np.float64, np.float32], allow_nd=allow_nd, reset=False
+        )
+    except (ValueError, TypeError) as error:
+        add_hint(error, _PREDICT_HINTS)
+        raise
+    return X.astype(np.float32, copy=False)

@@ -1,0 +1,73 @@
+"""Memory under load: many consecutive fits in one process, as a grid search makes them.
+
+The full measurement (100 fits, against plain Keras and scikeras) is
+benchmarks/memory_growth.py; here a lighter one, and the mechanism behind it:
+every fit names its layers, and so its TensorFlow variables, the same way, so
+TensorFlow's kernel cache does not grow with each new model (see imbnet._naming).
+"""
+
+import gc
+import re
+
+import keras
+import numpy as np
+import pytest
+from imblearn.under_sampling import RandomUnderSampler
+from sklearn.datasets import make_classification
+
+from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
+
+X, Y = make_classification(n_samples=200, n_features=6, weights=[0.85], random_state=0)
+
+
+def build(meta):
+    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(6, activation="relu"),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+MAKERS = {
+    "mlp": lambda i: CostSensitiveMLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=i),
+    "resampled": lambda i: ResampledKerasClassifier(build, sampler=RandomUnderSampler(), epochs=2,
+                                                    random_state=i),
+}
+
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    pytest.skip("no /proc/self/status")
+
+
+def variable_names(clf):
+    return [v.name for v in clf.model_.variables] + [v.name for v in clf.model_.optimizer.variables]
+
+
+@pytest.mark.parametrize("kind", list(MAKERS))
+def test_every_fit_names_its_variables_alike_and_leaves_the_callers_names_alone(kind):
+    def suffix(name):
+        match = re.fullmatch(r"dense(?:_(\d+))?", name)
+        return int(match.group(1) or 0)
+
+    before = keras.layers.Dense(1).name
+    first = MAKERS[kind](0).fit(X, Y)
+    second = MAKERS[kind](1).fit(X, Y)
+    after = keras.layers.Dense(1).name
+    assert variable_names(first) == variable_names(second)
+    assert any("kernel_" in name for name in variable_names(first))  # optimizer slots included
+    assert suffix(after) == suffix(before) + 1  # the caller's layer naming is untouched
+
+
+def test_thirty_fits_grow_resident_memory_by_less_than_50_mb():
+    def fit(i):
+        MAKERS["mlp" if i % 2 else "resampled"](i).fit(X, Y).predict_proba(X)
+        gc.collect()
+
+    for i in range(5):  # warm-up: compilation, first allocations
+        fit(i)
+    start = peak = rss_mb()
+    for i in range(5, 35):
+        fit(i)
+        peak = max(peak, rss_mb())
+    assert peak - start <= 50.0, f"RSS grew by {peak - start:.1f} MB over 30 fits"
