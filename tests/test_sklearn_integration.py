@@ -164,6 +164,7 @@ NON_DEFAULT_PARAMS = dict(
     dropout=0.1,
     prior_correction=True,
     output_bias_init="prior",
+    on_divergence="warn",
 )
 
 
