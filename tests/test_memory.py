@@ -77,3 +77,16 @@ def test_thirty_fits_grow_resident_memory_at_most_as_50_mb_per_100_fits():
         fit(i)
         peak = max(peak, rss_mb())
     assert peak - start <= 50.0 * 30 / 100, f"RSS grew by {peak - start:.1f} MB over 30 fits"
+
+
+def test_a_builder_may_share_a_layer_made_before_the_fit():
+    shared = keras.layers.Dense(3, activation="relu")  # named from the caller's counter
+
+    def builder(meta):
+        inputs = keras.Input((6,))
+        hidden = shared(keras.layers.Dense(3)(inputs))
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Dense(3)(hidden)))
+
+    clf = ResampledKerasClassifier(builder, epochs=1, random_state=0).fit(X, Y)
+    names = [layer.name for layer in clf.model_.layers]
+    assert shared.name in names and len(set(names)) == len(names)
