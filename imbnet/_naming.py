@@ -7,9 +7,11 @@ name becomes an attribute of the op creating the variable, and TensorFlow's
 eager kernel cache keeps one kernel per distinct attribute value for the
 life of the process: with ever-new names, every fit in a grid search left
 about half a megabyte behind. Clearing that cache would also reset the
-caller's stateful random ops, so instead a fit names its layers from a
-counter of its own, which gives the same names, and so reuses the same
-cached kernels, every time.
+caller's stateful random ops. Instead, a fit counts names on a copy of the
+caller's counter, which is put back afterwards: the names a fit gives never
+clash with layers made before it (a shared layer a model builder uses), and
+consecutive fits give the same names, so they reuse the same cached kernels.
+The caller's next layers are named as if no fit had run.
 """
 
 import collections
@@ -22,16 +24,15 @@ _NAME_COUNTER = "object_name_uids"  # Keras's global_state attribute (thread-loc
 
 @contextmanager
 def private_layer_names():
-    """Inside this block Keras names unnamed layers from a fresh counter.
+    """Inside this block Keras names unnamed layers on a copy of its counter.
 
-    The caller's counter is put back on exit, so layers created outside the
-    block are named exactly as if no fit had run. Keras keeps the counter per
-    thread, so other threads are not affected.
+    The caller's counter is put back on exit, unchanged. Keras keeps the
+    counter per thread, so other threads are not affected.
     """
     from keras.src.backend.common import global_state
 
     caller = global_state.get_global_attribute(_NAME_COUNTER)
-    global_state.set_global_attribute(_NAME_COUNTER, collections.defaultdict(int))
+    global_state.set_global_attribute(_NAME_COUNTER, collections.defaultdict(int, caller or {}))
     try:
         yield
     finally:

@@ -87,7 +87,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         ``random_state`` at every fit (the layer's own seed is replaced).
     optimizer : str or keras optimizer, default="adam"
         Optimizer of an uncompiled model; ``optimizer__learning_rate=...`` sets
-        its parameters.
+        its parameters. An optimizer instance is copied for each fit.
     loss : "log_loss", "focal" or a Keras loss, default="log_loss"
         Loss of an uncompiled model: cross-entropy or focal cross-entropy
         matched to the output (binary or categorical), or any Keras loss.
@@ -409,7 +409,12 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         routed = self._routed("optimizer")
         try:
             optimizer = try_to_convert_strings_to_classes(self.optimizer, get_optimizer_class)
-            return unflatten_params(items=optimizer, params=routed)
+            optimizer = unflatten_params(items=optimizer, params=routed)
+            if isinstance(optimizer, keras.optimizers.Optimizer):
+                # A fresh copy: the user's instance would carry its state (step
+                # count, moments) from one fit into the next.
+                optimizer = type(optimizer).from_config(optimizer.get_config())
+            return optimizer
         except (ValueError, TypeError) as error:
             add_hint(error, _routed_hints("optimizer", self.optimizer, routed, _OPTIMIZER_FIX))
             raise

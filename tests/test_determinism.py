@@ -82,6 +82,16 @@ def test_same_seed_same_model_different_seed_different_model(seed0, name):
     assert not np.allclose(CONFIGS[name](1).fit(X, Y).predict_proba(X), seed0[name])
 
 
+def test_refitting_one_estimator_gives_the_same_model_and_leaves_its_parameters_alone():
+    optimizer = keras.optimizers.Adam(0.01)
+    noise = keras.layers.GaussianNoise(0.3)
+    clf = ResampledKerasClassifier(build, optimizer=optimizer, augment=noise,
+                                   sampler=RandomUnderSampler(), epochs=2, random_state=0)
+    first = clf.fit(X, Y).predict_proba(X)
+    np.testing.assert_array_equal(clf.fit(X, Y).predict_proba(X), first)
+    assert clf.model_.optimizer is not optimizer and int(optimizer.iterations.numpy()) == 0
+
+
 def test_same_seed_same_model_in_a_new_process(seed0, tmp_path):
     """One child process fits every configuration; its arrays must be equal, bit for bit."""
     out = tmp_path / "proba.npz"
