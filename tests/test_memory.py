@@ -11,7 +11,6 @@ import gc
 import re
 
 import keras
-import numpy as np
 import pytest
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.datasets import make_classification
