@@ -49,6 +49,7 @@ ROWS = {
     "imbnet-resampled-smote": "imbnet ResampledKerasClassifier + SMOTE (re-drawn every epoch)",
     "imbnet-gridsearch": "imbnet GridSearchCV(cv=5) over 20 candidates of CostSensitiveMLPClassifier, twice",
     "imbnet-gridsearch-architectures": "imbnet GridSearchCV(cv=5) over 20 hidden_layer_sizes, twice",
+    "imbnet-gridsearch-architectures": "imbnet GridSearchCV(cv=5) over 20 hidden_layer_sizes, twice",
     "imbnet-global-names": "imbnet CostSensitiveMLPClassifier, Keras's global layer names (before the fix)",
     ANCHOR: "anchor: Keras, new model + model.fit each time, no cleanup",
     "scikeras": "anchor: scikeras KerasClassifier, no cleanup",
@@ -112,8 +113,7 @@ def child(row, fits, warmup):
         "imbnet-mlp": lambda i: mlp(i).fit(X, y).predict_proba(X),
         "imbnet-resampled": fit_resampled,
         "imbnet-resampled-smote": lambda i: fit_resampled(i, sampler=_smote()),
-        "imbnet-gridsearch-architectures": "imbnet GridSearchCV(cv=5) over 20 hidden_layer_sizes, twice",
-    "imbnet-global-names": lambda i: mlp(i).fit(X, y).predict_proba(X),
+        "imbnet-global-names": lambda i: mlp(i).fit(X, y).predict_proba(X),
         ANCHOR: fit_keras,
         "scikeras": fit_scikeras,
     }
