@@ -49,7 +49,6 @@ ROWS = {
     "imbnet-resampled-smote": "imbnet ResampledKerasClassifier + SMOTE (re-drawn every epoch)",
     "imbnet-gridsearch": "imbnet GridSearchCV(cv=5) over 20 candidates of CostSensitiveMLPClassifier, twice",
     "imbnet-gridsearch-architectures": "imbnet GridSearchCV(cv=5) over 20 hidden_layer_sizes, twice",
-    "imbnet-gridsearch-architectures": "imbnet GridSearchCV(cv=5) over 20 hidden_layer_sizes, twice",
     "imbnet-global-names": "imbnet CostSensitiveMLPClassifier, Keras's global layer names (before the fix)",
     ANCHOR: "anchor: Keras, new model + model.fit each time, no cleanup",
     "scikeras": "anchor: scikeras KerasClassifier, no cleanup",
