@@ -15,10 +15,14 @@ defines one (``on_train_batch_begin``/``_end``, ``on_batch_begin``/``_end``)
 makes the fit run through ``model.fit`` instead, where Keras calls them.
 
 Compiling costs more than training a small network, and a grid search fits
-the same architecture hundreds of times. Compiled loops are therefore kept
-(a few, least recently used first out) keyed by what determines the compiled
-graph: the model's architecture, optimizer, loss and data shapes, but not
-its weights, seeds or learning rate. A cached loop runs on its own copy of
+the same architecture hundreds of times. Compiled loops are therefore kept,
+keyed by what determines the compiled graph: the model's architecture,
+optimizer, loss and data shapes, but not its weights, seeds or learning rate.
+TensorFlow never frees an XLA compilation (about 7-9 MB for a small network,
+kept for the life of the process even when its function is gone), so an
+architecture compiled again after being dropped costs that memory again:
+the cache holds many loops (least recently used first out), bounded by
+their number and by the bytes of the model and optimizer copies they hold. A cached loop runs on its own copy of
 the model; the fitted model's variables (and its optimizer's) are copied in
 before each epoch and out after it, so between epochs the fitted model is
 always current and callbacks act on it as usual. On other backends the same loop runs
@@ -147,7 +151,8 @@ def predict_outputs(model, X, batch_size=8192):
     return np.concatenate(chunks, axis=0)
 
 
-_CACHE_SIZE = 8
+_CACHE_SIZE = 64  # loops
+_CACHE_BYTES = 256 * 2**20  # of model and optimizer variables held by cached loops
 _cache = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -172,7 +177,9 @@ def _compiled_loop(model, augment):
         if key is not None:
             with _cache_lock:
                 _cache[key] = loop
-                while len(_cache) > _CACHE_SIZE:
+                while len(_cache) > _CACHE_SIZE or (
+                    len(_cache) > 1 and sum(c.nbytes for c in _cache.values()) > _CACHE_BYTES
+                ):
                     _cache.popitem(last=False)
 
 
@@ -278,6 +285,10 @@ class _CompiledLoop:
         )
         self._loss_fn = tf.function(self._loss, jit_compile=True, reduce_retracing=True)
         self._loss_built = False
+        self.nbytes = sum(
+            math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
+            for v in _state(model)
+        )
 
     def load(self, model):
         """Copy ``model``'s weights and optimizer state into the loop's model."""

@@ -89,3 +89,22 @@ def test_a_builder_may_share_a_layer_made_before_the_fit():
     clf = ResampledKerasClassifier(builder, epochs=1, random_state=0).fit(X, Y)
     names = [layer.name for layer in clf.model_.layers]
     assert shared.name in names and len(set(names)) == len(names)
+
+
+def test_a_second_pass_over_nine_architectures_compiles_nothing_again(monkeypatch):
+    """TensorFlow keeps every XLA compilation, so recompiling costs memory each time."""
+    from imbnet import _engine
+
+    compiled = []
+    real_loop = _engine._CompiledLoop
+
+    def counting_loop(*args, **kwargs):
+        compiled.append(1)
+        return real_loop(*args, **kwargs)
+
+    monkeypatch.setattr(_engine, "_CompiledLoop", counting_loop)
+    sizes = [(units,) for units in range(11, 20)]  # more than a few: an LRU of 8 recompiled all
+    for _ in range(2):
+        for size in sizes:
+            CostSensitiveMLPClassifier(hidden_layer_sizes=size, max_iter=1, random_state=0).fit(X, Y)
+    assert len(compiled) == len(sizes)
