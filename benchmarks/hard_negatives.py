@@ -40,7 +40,7 @@ import time
 import keras
 import numpy as np
 from imblearn.under_sampling import RandomUnderSampler
-from seed_table import header
+from seed_table import header, mean_sd
 from sklearn.datasets import make_classification
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -74,11 +74,6 @@ def samplers(ratio):
         f"RandomUnderSampler, {ratio}:1": RandomUnderSampler(sampling_strategy=1 / ratio),
         f"HardNegativeSampler, {ratio}:1": HardNegativeSampler(ratio=ratio),
     }
-
-
-def mean_sd(values):
-    values = np.asarray(values)
-    return f"{values.mean():.3f} ± {values.std(ddof=1 if len(values) > 1 else 0):.3f}"
 
 
 def main():

@@ -29,7 +29,7 @@ import argparse
 import keras
 import numpy as np
 from imblearn.under_sampling import RandomUnderSampler
-from seed_table import header
+from seed_table import header, mean_sd
 from sklearn.datasets import make_classification
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -65,12 +65,6 @@ def rows(epochs):
     }
 
 
-def mean_sd(values, digits=4):
-    values = np.asarray(values)
-    sd = values.std(ddof=1 if len(values) > 1 else 0)
-    return f"{values.mean():.{digits}f} ± {sd:.{digits}f}"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds, 0..N-1")
@@ -102,11 +96,11 @@ def main():
         change = np.max(np.abs(np.subtract(scores[True]["auc"], scores[False]["auc"])))
         for flag in (False, True):
             s = scores[flag]
-            print(f"| {name} | {'on' if flag else 'off'} | {mean_sd(s['brier'])} "
-                  f"| {mean_sd(s['log'])} | {mean_sd(s['mean'])} | {mean_sd(s['auc'], 3)} "
+            print(f"| {name} | {'on' if flag else 'off'} | {mean_sd(s['brier'], 4)} "
+                  f"| {mean_sd(s['log'], 4)} | {mean_sd(s['mean'], 4)} | {mean_sd(s['auc'], 3)} "
                   f"| {change:.1e} |" if flag else
-                  f"| {name} | off | {mean_sd(s['brier'])} | {mean_sd(s['log'])} "
-                  f"| {mean_sd(s['mean'])} | {mean_sd(s['auc'], 3)} | |", flush=True)
+                  f"| {name} | off | {mean_sd(s['brier'], 4)} | {mean_sd(s['log'], 4)} "
+                  f"| {mean_sd(s['mean'], 4)} | {mean_sd(s['auc'], 3)} | |", flush=True)
     rate = np.mean([split[3].mean() for split in splits])
     print(f"\nTest positive rate: {rate:.4f}. {args.seeds} seeds, {args.epochs} epochs.\n")
 
@@ -125,7 +119,7 @@ def main():
                    for seed, split in enumerate(splits)]
             for init in ("zeros", "prior")
         }
-        print(f"| {name} | {mean_sd(losses['zeros'])} | {mean_sd(losses['prior'])} |")
+        print(f"| {name} | {mean_sd(losses['zeros'], 4)} | {mean_sd(losses['prior'], 4)} |")
 
 
 if __name__ == "__main__":

@@ -133,6 +133,13 @@ def imbnet_commit():
     return commit + ("+dirty" if dirty else "")
 
 
+def mean_sd(values, digits=3):
+    """``mean ± sd`` of ``values`` (sample sd; 0 for a single value)."""
+    values = np.asarray(values)
+    sd = values.std(ddof=1 if len(values) > 1 else 0)
+    return f"{values.mean():.{digits}f} ± {sd:.{digits}f}"
+
+
 def header():
     return "\n".join([
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
@@ -177,11 +184,9 @@ def main():
     print("\n| model | ROC AUC | average precision | median fit (s) | fit time / imbnet weighted |")
     print("|---|---|---|---|---|")
     for name, r in results.items():
-        auc, ap, seconds = (np.array(r[key]) for key in ("auc", "ap", "time"))
-        sd = 1 if len(auc) > 1 else 0  # sample sd; 0 with a single seed
+        seconds = np.array(r["time"])
         print(
-            f"| {name} | {auc.mean():.3f} ± {auc.std(ddof=sd):.3f} "
-            f"| {ap.mean():.3f} ± {ap.std(ddof=sd):.3f} "
+            f"| {name} | {mean_sd(r['auc'])} | {mean_sd(r['ap'])} "
             f"| {np.median(seconds):.1f} | {np.median(seconds / reference):.2f} |"
         )
     print(f"\n{args.seeds} seeds (0..{args.seeds - 1}), {args.epochs} epochs, "
