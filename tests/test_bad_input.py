@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pytest
 import scipy.sparse
+from _networks import build
 from imblearn.over_sampling import SMOTE
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
@@ -28,14 +29,6 @@ ONE_RARE = np.where(np.arange(120) == 0, 1, 0)  # a class of one sample
 THREE_RARE = np.where(np.arange(120) < 3, 1, 0)  # a class of three samples
 
 
-def build(meta, units=4):
-    n_classes = meta["n_classes_"]
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(1 if n_classes == 2 else n_classes,
-                           activation="sigmoid" if n_classes == 2 else "softmax"),
-    ])
 
 
 def three_softmax_units(meta):

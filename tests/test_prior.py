@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from _networks import build
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import make_classification
@@ -20,14 +21,6 @@ X, Y = make_classification(
 X_TRAIN, X_TEST, Y_TRAIN, Y_TEST = train_test_split(X, Y, stratify=Y, test_size=0.5, random_state=0)
 
 
-def build(meta, units=8):
-    n_classes = meta["n_classes_"]
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(1 if n_classes == 2 else n_classes,
-                           activation="sigmoid" if n_classes == 2 else "softmax"),
-    ])
 
 
 def mlp(**params):

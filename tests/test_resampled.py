@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from _networks import build
 from imblearn.over_sampling import SMOTE, BorderlineSMOTE, RandomOverSampler
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import NearMiss, RandomUnderSampler
@@ -20,13 +21,6 @@ X, Y = make_classification(
 )
 
 
-def build(meta, units=8):
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(1 if meta["n_classes_"] == 2 else meta["n_classes_"],
-                           activation="sigmoid" if meta["n_classes_"] == 2 else "softmax"),
-    ])
 
 
 class FeedCounter(keras.layers.Layer):
