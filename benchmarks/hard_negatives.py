@@ -18,7 +18,7 @@ every epoch:
 
 - ``RandomUnderSampler(sampling_strategy=1/r)``: r negatives per positive,
   drawn uniformly;
-- ``HardNegativeSampler(ratio=r)`` (power 1, floor 0.1): r negatives per
+- ``HardNegativeSampler(sampling_strategy=1/r)`` (power 1, floor 0.1): r negatives per
   positive, drawn with probability rising with their loss under the current
   model (uniformly in the first epoch).
 
@@ -72,7 +72,7 @@ def network(meta, units=32):
 def samplers(ratio):
     return {
         f"RandomUnderSampler, {ratio}:1": RandomUnderSampler(sampling_strategy=1 / ratio),
-        f"HardNegativeSampler, {ratio}:1": HardNegativeSampler(ratio=ratio),
+        f"HardNegativeSampler, {ratio}:1": HardNegativeSampler(sampling_strategy=1 / ratio),
     }
 
 

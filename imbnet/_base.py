@@ -1,77 +1,69 @@
-"""Shared base of imbnet's Keras classifiers.
+"""Shared base of imbnet's Keras classifiers: the fit, in named steps.
 
-Built on scikeras's ``BaseWrapper`` (the Keras wrapping: model building from a
-``model`` callable with ``meta``, routed parameters, pickling of Keras models),
-with the repairs scikeras 0.13 needs on scikit-learn >= 1.6 and the imbalance
-handling both estimators share (class weights, sample weights, focal loss,
-stratified early stopping, seeded fits). What is broken in scikeras, and the
-repair:
+A scikit-learn classifier (``ClassifierMixin, BaseEstimator``: tags, cloning,
+``get_params``/``set_params``, ``__repr__`` are scikit-learn's) whose ``fit``
+reads top to bottom as a few steps a subclass can override:
 
-- Tags: ``KerasClassifier(BaseWrapper, ClassifierMixin)`` puts
-  ``ClassifierMixin`` right of ``BaseEstimator`` in the MRO, so its tags report
-  no estimator type: ``is_classifier`` is False, ``cv=5`` becomes plain KFold
-  and ``roc_auc`` scores are NaN. A subclass cannot reorder that MRO, so this
-  base derives from ``BaseWrapper`` with ``ClassifierMixin`` on the left, as
-  scikit-learn requires, and keeps none of ``KerasClassifier``.
-- Parameters: scikeras reads parameter names from ``vars(self)``; here they
-  come from the ``__init__`` signature, as in scikit-learn.
-- Validation: scikit-learn's ``validate_data`` (feature names, feature count,
-  NaN/inf, sparse and dtype errors), ``_check_sample_weight`` and
-  ``check_classification_targets``, their messages completed with the fix
-  (``_validation``).
-- ``sample_weight`` is never modified in place (``KerasClassifier`` multiplies
-  the caller's array by the class weights).
-- Random state: scikeras seeds the global Python/NumPy/TensorFlow generators
-  during fit; here every random choice gets its own seed and global state is
-  left alone.
-- ``__repr__`` and ``set_params`` are scikit-learn's.
+1. :meth:`_prepare_data`: validate ``X``, ``y`` and ``sample_weight``; make
+   the target object (:mod:`imbnet._targets`), which owns everything that
+   depends on the kind of target; the class and row weights; the
+   early-stopping hold-out; the class prior.
+2. :meth:`_initialize_model`: build the Keras model (subclasses:
+   ``_build_model``) and bind it to the target.
+3. :meth:`_initialize_epochs`: the epoch source, what every epoch trains on
+   (:mod:`imbnet._epochs`); then the output bias, if asked for, from the
+   class mix of the first epoch.
+4. :meth:`_fit_loop`: the training loop (:func:`imbnet._engine.train`), with
+   scikit-learn's stopping rule on the training or validation loss.
+5. :meth:`_record_fit`: the fitted attributes (history, priors).
+
+What scikeras's ``KerasClassifier`` gets wrong and this base does not: it
+is a classifier to scikit-learn >= 1.6 (``ClassifierMixin`` left of the
+base); parameters come from the ``__init__`` signature, not ``vars(self)``;
+the caller's ``sample_weight`` is never modified; global random state is
+never seeded.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import keras
 import numpy as np
-from scikeras.wrappers import BaseWrapper
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
 
-from ._batching import epoch_order, stratified_holdout
-from ._class_weight import (
-    CLASS_WEIGHT_STRINGS,
-    compute_class_weight,
-    compute_label_sample_weight,
-    compute_label_weight,
-    compute_sample_weight,
-)
-from ._engine import Epoch, predict_outputs, train
-from ._losses import LOSSES, LabelwiseLoss
+from ._class_weight import CLASS_WEIGHT_STRINGS
+from ._compat import Interval, StrOptions
+from ._engine import Stopping, predict_outputs, train
+from ._epochs import FitData, PlainEpochs
+from ._losses import LOSSES
 from ._naming import private_layer_names
 from ._persistence import keras_to_references, references_to_keras
-from ._priors import PriorTally, correct_proba, data_prior, output_bias, set_output_bias
+from ._priors import set_output_bias
 from ._random import SeedStream, fit_seed, reseed_layer
+from ._targets import make_target
 from ._validation import validate_fit_data, validate_predict_data
 
 __all__ = ["ImbalancedKerasClassifier"]
 
 
-def _never(estimator):
-    return False
-
-
-class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
+class ImbalancedKerasClassifier(ClassifierMixin, BaseEstimator):
     """Base class of imbnet's classifiers; not for direct use.
 
     Subclasses implement ``_build_model(meta, seeds)`` returning a compiled
     Keras model, ``_n_epochs()``, ``_batch_size(n_samples)`` and
-    ``_fit_callbacks()``; they may override ``_epoch_source`` (what each epoch
-    trains on), ``_augmenter`` and ``_check_fit_data``.
+    ``_fit_callbacks()``; they may override any step of the fit
+    (``_prepare_data``, ``_check_fit_data``, ``_initialize_model``,
+    ``_initialize_epochs``, ``_fit_loop``, ``_record_fit``) and
+    ``_augment_layer``.
     """
 
     # Whether X may have more than two dimensions (images, sequences).
     _allow_nd = False
+    # Whether tol / n_iter_no_change stop training on the training loss
+    # (scikit-learn's MLP does; a Keras user's `epochs` is a fixed count).
+    _tol_stops_training = True
 
     _parameter_constraints: dict = {
         "class_weight": [None, StrOptions(set(CLASS_WEIGHT_STRINGS)), dict, list],
@@ -89,15 +81,6 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         "output_bias_init": [StrOptions({"zeros", "prior"})],
         "on_divergence": [StrOptions({"raise", "warn"})],
     }
-
-    # scikit-learn's own parameter handling, not scikeras's vars(self) one.
-    _get_param_names = classmethod(BaseEstimator._get_param_names.__func__)
-    set_params = BaseEstimator.set_params
-    __repr__ = BaseEstimator.__repr__
-
-    # scikeras's incremental API does not fit this class's fit loop.
-    partial_fit = available_if(_never)(BaseWrapper.partial_fit)
-    initialize = available_if(_never)(BaseWrapper.initialize)
 
     # imbnet.save / imbnet.load store Keras objects in Keras's format, not skops's.
     def __getstate__(self):
@@ -154,106 +137,122 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             raise
 
     def _fit(self, X, y, sample_weight):
-        X, y, sample_weight = validate_fit_data(self, X, y, sample_weight, allow_nd=self._allow_nd)
-        y, self._multilabel, self.classes_, y_encoded = _encode_labels(y)
-        self.n_classes_ = self.classes_.shape[0]
-        if self._multilabel:
-            self.class_weight_ = compute_label_weight(
-                self.class_weight, Y=y_encoded, mu=self.class_weight_mu
-            )
-            weights = compute_label_sample_weight(self.class_weight_, y_encoded, sample_weight)
-        else:
-            self.class_weight_ = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y, mu=self.class_weight_mu
-            )
-            weights = compute_sample_weight(
-                [self.class_weight_[label] for label in self.classes_.tolist()],
-                y_encoded,
-                sample_weight,
-            )
-        self._check_fit_data(X, y_encoded)
+        data, validation = self._prepare_data(X, y, sample_weight)
+        with private_layer_names():  # see _naming: repeated fits leak otherwise
+            self._initialize_model(data)
+            data = data._replace(targets=self._target.encode(data.y))
+            if validation is not None:
+                X_val, y_val, w_val = validation
+                validation = (X_val, self._target.encode(y_val), w_val)
+            source = self._initialize_epochs(data)
+            result = self._fit_loop(source, validation, data)
+        self._record_fit(result, source)
+        return self
 
+    def _prepare_data(self, X, y, sample_weight):
+        """Step 1: validated data, target, weights, hold-out and class prior.
+
+        Returns ``(data, validation)``: a :class:`imbnet._epochs.FitData` of
+        the training rows (``targets`` not yet encoded: that needs the model)
+        and ``(X, y_encoded, weights)`` of the hold-out, or None.
+        """
+        X, y, sample_weight = validate_fit_data(self, X, y, sample_weight, allow_nd=self._allow_nd)
+        target, y_encoded = make_target(y)
+        self._target = target
+        self.classes_ = target.classes_
+        self.n_classes_ = target.n_classes
+        self.class_weight_ = target.class_weight(self.class_weight, y_encoded, mu=self.class_weight_mu)
+        weights = target.row_weights(self.class_weight_, y_encoded, sample_weight)
+        self._check_fit_data(X, y_encoded)
         seeds = SeedStream(fit_seed(self.random_state))
         validation = None
         if self.early_stopping:
-            train_rows, valid_rows = stratified_holdout(
+            train_rows, valid_rows = target.holdout(
                 y_encoded, self.validation_fraction, seeds.rng("validation")
             )
             validation = (X[valid_rows], y_encoded[valid_rows], weights[valid_rows])
             X, y_encoded, weights = X[train_rows], y_encoded[train_rows], weights[train_rows]
             if sample_weight is not None:
                 sample_weight = sample_weight[train_rows]
-        self.class_prior_ = data_prior(
-            y_encoded, sample_weight, n_classes=self.n_classes_, multilabel=self._multilabel
+        self.class_prior_ = target.prior(y_encoded, sample_weight)
+        data = FitData(
+            X=X, y=y_encoded, targets=None, weights=weights,
+            class_weight=target.class_weight_vector(self.class_weight_),
+            sample_weight=sample_weight, target=target, seeds=seeds,
         )
-
-        with private_layer_names():  # see _naming: repeated fits leak otherwise
-            self.model_ = self._build_model(self._model_meta(X), seeds)
-            self._target_encoding = _target_encoding(
-                self.model_, self.n_classes_, self._multilabel
-            )
-            if self._multilabel and not isinstance(self.model_.loss, LabelwiseLoss):
-                # Per-entry weights need a loss per entry, whatever loss the model came with.
-                self.model_.compile(
-                    optimizer=self.model_.optimizer, loss=LabelwiseLoss(self.model_.loss)
-                )
-            if validation is not None:
-                X_valid, y_valid, w_valid = validation
-                validation = (X_valid, self._encode_targets(y_valid), w_valid)
-            source, tally = self._tallied(self._epoch_source(X, y_encoded, weights, seeds))
-            if self.output_bias_init == "prior":
-                # Start at the base rate of what the first epoch feeds the network.
-                source = _replaying(source(0), source)
-                width = self.model_.outputs[0].shape[-1]
-                set_output_bias(
-                    self.model_,
-                    output_bias(tally.prior(), width=width, multilabel=self._multilabel),
-                )
-            augment = self._augment_layer()
-            if isinstance(augment, keras.layers.Layer):
-                reseed_layer(augment, seeds.seed_for("augment"))
-            history = train(
-                self.model_,
-                source,
-                epochs=self._n_epochs(),
-                batch_size=self._batch_size(X.shape[0]),
-                callbacks=self._fit_callbacks(),
-                validation=validation,
-                verbose=self.verbose,
-                augment=augment,
-                on_divergence=self.on_divergence,
-            )
-        self.history_ = {key: list(values) for key, values in history.history.items()}
-        self.loss_curve_ = self.history_["loss"]
-        self.n_iter_ = len(self.loss_curve_)
-        self.training_prior_ = tally.prior(self.n_iter_)
-        return self
-
-    def _tallied(self, source):
-        """``source``, counting the class mix of every epoch it hands out."""
-        tally = PriorTally(n_classes=self.n_classes_, multilabel=self._multilabel)
-
-        def tallied(epoch):
-            arrays = source(epoch)
-            tally.add(epoch, arrays.y, arrays.w, arrays.order, self._target_encoding)
-            return arrays
-
-        return tallied, tally
+        return data, validation
 
     def _check_fit_data(self, X, y_encoded):
         """Hook for subclass checks of the training data, before any training."""
 
+    def _initialize_model(self, data):
+        """Step 2: build ``model_`` and bind it to the target (output width, loss)."""
+        self.model_ = self._target.bind(self._build_model(self._model_meta(data.X), data.seeds))
+
+    def _initialize_epochs(self, data):
+        """Step 3: the epoch source; the output bias from the first epoch's class mix."""
+        source = self._epoch_source(data)
+        if self.output_bias_init == "prior":
+            first = source(0)
+            tally = data.target.tally()
+            tally.add(0, first.y, first.w, first.order, data.target.encoding)
+            width = self.model_.outputs[0].shape[-1]
+            set_output_bias(self.model_, data.target.output_bias(tally.prior(), width))
+        augment = self._augment_layer()
+        if isinstance(augment, keras.layers.Layer):
+            reseed_layer(augment, data.seeds.seed_for("augment"))
+        return source
+
+    def _epoch_source(self, data):
+        """Every epoch: the training arrays in a fresh row order."""
+        return PlainEpochs(data, shuffle=self.shuffle)
+
+    def _fit_loop(self, source, validation, data):
+        """Step 4: train; returns :class:`imbnet._engine.TrainResult`."""
+        return train(
+            self.model_,
+            source,
+            epochs=self._n_epochs(),
+            batch_size=self._batch_size(data.X.shape[0]),
+            callbacks=self._fit_callbacks(),
+            validation=validation,
+            stopping=self._stopping(),
+            verbose=self.verbose,
+            augment=self._augment_layer(),
+            on_divergence=self.on_divergence,
+        )
+
+    def _stopping(self):
+        """scikit-learn's rule, on the validation loss with early stopping."""
+        if self.early_stopping:
+            monitor = "val_loss"
+        elif self._tol_stops_training:
+            monitor = "loss"
+        else:
+            monitor = None
+        return Stopping(monitor, float(self.tol), int(self.n_iter_no_change))
+
+    def _record_fit(self, result, source):
+        """Step 5: history, loss curve, epochs run and the training prior."""
+        self.history_ = result.history
+        self.loss_curve_ = self.history_["loss"]
+        self.n_iter_ = len(self.loss_curve_)
+        self.training_prior_ = source.tally.prior(self.n_iter_)
+        if (
+            self._tol_stops_training
+            and not result.converged
+            and self.n_iter_ == self._n_epochs()
+        ):
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.n_iter_}) reached and "
+                "the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
     def _augment_layer(self):
         """Hook: a layer applied to the rows an epoch marks in ``augment_rows``."""
         return None
-
-    def _encode_targets(self, y_encoded):
-        """Targets in the form the model's output and loss expect."""
-        if self._target_encoding == "multilabel":
-            return y_encoded.astype(np.float32)
-        if self._target_encoding == "one_hot":
-            return np.eye(self.n_classes_, dtype=np.float32)[y_encoded]
-        return y_encoded.reshape(-1, 1).astype(np.float32)
 
     def _model_meta(self, X):
         """What a model builder may know of the data, named as in scikeras's ``meta``."""
@@ -263,23 +262,10 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             "X_dtype_": X.dtype,
             "classes_": self.classes_,
             "n_classes_": self.n_classes_,
-            "target_type_": (
-                "multilabel-indicator" if self._multilabel
-                else "binary" if self.n_classes_ == 2 else "multiclass"
-            ),
+            "target_type_": self._target.type_name,
             "n_outputs_": 1,
             "n_outputs_expected_": 1,
         }
-
-    def _epoch_source(self, X, y_encoded, weights, seeds):
-        """Every epoch: the resident training arrays and a fresh row order."""
-        targets = self._encode_targets(y_encoded)
-        rng = seeds.rng("batches")
-
-        def source(epoch):
-            return Epoch(X, targets, weights, epoch_order(X.shape[0], shuffle=self.shuffle, rng=rng))
-
-        return source
 
     # -------------------------------------------------------------- predict
     def predict_proba(self, X):
@@ -304,20 +290,26 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         X = validate_predict_data(self, X, allow_nd=self._allow_nd)
         proba = self._network_proba(X)
         if self.prior_correction:
-            proba = correct_proba(
-                proba, self.class_prior_, self.training_prior_, multilabel=self._multilabel
-            )
+            proba = self._target.correct(proba, self.class_prior_, self.training_prior_)
         return proba
+
+    def predict_log_proba(self, X):
+        """The logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of the shape of ``predict_proba(X)``
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
 
     def _network_proba(self, X):
         """The network's probabilities for validated ``X``, uncorrected."""
-        outputs = predict_outputs(self.model_, X).astype(np.float64)
-        if self._multilabel:
-            return outputs
-        if outputs.shape[1] == 1:
-            positive = outputs[:, 0]
-            return np.column_stack([1.0 - positive, positive])
-        return outputs / outputs.sum(axis=1, keepdims=True)
+        return self._target.proba(predict_outputs(self.model_, X))
 
     def predict(self, X):
         """Predicted class labels, of the same type as the labels of ``y``.
@@ -339,79 +331,4 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             (n_samples, n_labels): each label whose probability exceeds 0.5.
         """
         check_is_fitted(self, "model_")
-        proba = self.predict_proba(X)
-        if self._multilabel:
-            return (proba > 0.5).astype(np.int64)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-
-def _encode_labels(y):
-    """``(y, multilabel, classes, y_encoded)`` for the ``y`` given to fit.
-
-    Class labels become positions in ``classes`` (their sorted unique
-    values); a multilabel indicator matrix stays a 0/1 matrix with
-    ``classes = arange(n_labels)``, as in scikit-learn's ``MLPClassifier``.
-    """
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
-    if y.ndim == 2:
-        kind = type_of_target(y)
-        if kind != "multilabel-indicator":
-            raise ValueError(
-                f"y is 2-D but not a 0/1 indicator matrix ({kind} target): give "
-                "1-D class labels, or one 0/1 column per label for a multilabel target."
-            )
-        if hasattr(y, "toarray"):
-            y = y.toarray()
-        y = (np.asarray(y) > 0).astype(np.int64)
-        return y, True, np.arange(y.shape[1]), y
-    classes, y_encoded = np.unique(y, return_inverse=True)
-    if classes.shape[0] < 2:
-        raise ValueError(
-            f"y contains only one class ({classes[0].item()!r}); a classifier "
-            "needs samples of at least two classes. Pass samples of every class (in "
-            "cross-validation, StratifiedKFold puts every class in every fold)."
-        )
-    return y, False, classes, y_encoded
-
-
-def _replaying(first, source):
-    """``source`` that hands out ``first`` for epoch 0, once, instead of redrawing it."""
-    pending = [first]
-
-    def replaying(epoch):
-        if epoch == 0 and pending:
-            return pending.pop()
-        return source(epoch)
-
-    return replaying
-
-
-def _target_encoding(model, n_classes, multilabel=False):
-    """How targets must look for ``model``: "column" (one sigmoid unit, or integer
-    labels for a sparse categorical loss), "one_hot" (one unit per class) or
-    "multilabel" (one sigmoid unit per label)."""
-    width = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
-    if multilabel:
-        if width != n_classes:
-            raise ValueError(
-                f"the model has {width} output units, but y has {n_classes} labels: "
-                f"a multilabel target needs {n_classes} sigmoid units, one per label."
-            )
-        return "multilabel"
-    if width not in (1, n_classes):
-        raise ValueError(
-            f"the model has {width} output units, but y has {n_classes} classes: use "
-            f"1 sigmoid unit (binary only) or {n_classes} softmax units."
-        )
-    if width == 1:
-        if n_classes != 2:
-            raise ValueError(
-                f"the model has 1 output unit, but y has {n_classes} classes: use "
-                f"{n_classes} softmax units."
-            )
-        return "column"
-    loss = model.loss
-    name = loss if isinstance(loss, str) else type(loss).__name__
-    return "column" if "sparse" in name.lower() else "one_hot"
+        return self._target.decide(self.predict_proba(X))

@@ -3,10 +3,9 @@
 from numbers import Integral, Real
 
 import keras
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import ImbalancedKerasClassifier
-from ._losses import make_loss
+from ._compat import Interval, StrOptions
 
 __all__ = ["CostSensitiveMLPClassifier"]
 
@@ -241,16 +240,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         return min(self.batch_size, n_samples)
 
     def _fit_callbacks(self):
-        # scikit-learn stops after n_iter_no_change + 1 epochs without an
-        # improvement of tol; Keras's EarlyStopping after `patience` epochs.
-        return [
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss" if self.early_stopping else "loss",
-                min_delta=self.tol,
-                patience=self.n_iter_no_change + 1,
-                restore_best_weights=self.early_stopping,
-            )
-        ]
+        return []
 
     def _build_model(self, meta, seeds):
         layer_sizes = _check_layer_sizes(self.hidden_layer_sizes)
@@ -282,12 +272,11 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
                 layers.append(
                     keras.layers.Dropout(self.dropout, seed=seeds.seed_for(f"dropout{position}"))
                 )
-        multilabel = meta["target_type_"] == "multilabel-indicator"
-        n_outputs = 1 if meta["n_classes_"] == 2 and not multilabel else meta["n_classes_"]
+        target = self._target
         layers.append(
             keras.layers.Dense(
-                n_outputs,
-                activation="sigmoid" if n_outputs == 1 or multilabel else "softmax",
+                target.output_width,
+                activation=target.output_activation,
                 kernel_initializer=initializer(len(layer_sizes)),
                 kernel_regularizer=regularizer,
             )
@@ -295,9 +284,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         model = keras.Sequential(layers)
         model.compile(
             optimizer=self._make_optimizer(),
-            loss=make_loss(
-                self.loss, n_outputs=n_outputs, focal_gamma=self.focal_gamma, multilabel=multilabel
-            ),
+            loss=target.loss(self.loss, focal_gamma=self.focal_gamma),
         )
         return model
 

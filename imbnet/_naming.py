@@ -17,6 +17,8 @@ The caller's next layers are named as if no fit had run.
 import collections
 from contextlib import contextmanager
 
+from ._compat import keras_global_state
+
 __all__ = ["private_layer_names"]
 
 _NAME_COUNTER = "object_name_uids"  # Keras's global_state attribute (thread-local)
@@ -29,8 +31,7 @@ def private_layer_names():
     The caller's counter is put back on exit, unchanged. Keras keeps the
     counter per thread, so other threads are not affected.
     """
-    from keras.src.backend.common import global_state
-
+    global_state = keras_global_state()
     caller = global_state.get_global_attribute(_NAME_COUNTER)
     global_state.set_global_attribute(_NAME_COUNTER, collections.defaultdict(int, caller or {}))
     try:

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 import keras
 import numpy as np
 
+from ._compat import keras_global_state, keras_seed_generator_module
+
 __all__ = ["fit_seed", "SeedStream", "keras_seeded", "reseed_layer"]
 
 
@@ -74,9 +76,8 @@ def keras_seeded(seed):
     from or reseeded, so other threads (a Dask worker's event loop, say)
     neither disturb the seeds nor are disturbed.
     """
-    from keras.src.backend.common import global_state
-    from keras.src.random import seed_generator
-
+    global_state = keras_global_state()
+    seed_generator = keras_seed_generator_module()
     with _keras_seeding_lock:
         python_random = seed_generator.python_random
         generator = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)

@@ -1,39 +1,28 @@
 """``ResampledKerasClassifier``: any Keras model, with resampling inside fit."""
 
-import inspect
 from numbers import Integral, Real
 
 import keras
 import numpy as np
-from scikeras._utils import (
-    accepts_kwargs,
-    get_loss_class_function_or_string,
-    get_optimizer_class,
-    has_param,
-    route_params,
-    try_to_convert_strings_to_classes,
-    unflatten_params,
-)
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import ImbalancedKerasClassifier
-from ._batching import BalancedBatchPlan, epoch_order
-from ._engine import Epoch
-from ._hard_negatives import row_log_loss
-from ._losses import LOSSES, make_loss
+from ._compat import HasMethods, Interval, StrOptions
+from ._epochs import BalancedBatchEpochs, PlainEpochs, SamplerEpochs
+from ._losses import LOSSES
 from ._random import keras_seeded
-from ._resampling import check_sampler, resample, takes_sample_loss
-from ._validation import add_hint, did_you_mean
+from ._routing import (
+    FIT_ROUTED,
+    call_builder,
+    check_routed,
+    is_routed,
+    make_keras_loss,
+    make_optimizer,
+    routed,
+)
+from ._samplers import check_sampler, takes_sample_loss
 
 __all__ = ["ResampledKerasClassifier"]
-
-# Prefixes of routed parameters, as in scikeras: model__units=64 reaches the
-# model builder as units=64, optimizer__learning_rate the optimizer, loss__x the
-# loss, and fit__epochs / fit__batch_size / fit__callbacks override the fit settings.
-ROUTING_PREFIXES = ("model", "optimizer", "loss", "fit")
-FIT_ROUTED = ("epochs", "batch_size", "callbacks")
-
 
 class ResampledKerasClassifier(ImbalancedKerasClassifier):
     """Any Keras classifier, with imbalance handling inside ``fit``.
@@ -239,6 +228,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         self.on_divergence = on_divergence
         self._routed_params = dict(routed_params)
 
+    _tol_stops_training = False
+
     # ------------------------------------------------- routed parameters
     # Routed parameters live in one private dict, not as attributes: they are
     # parameters to get_params, set_params and clone like any other, and
@@ -248,25 +239,91 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         return sorted([*names, *self.__dict__.get("_routed_params", {})])
 
     def __getattr__(self, name):
-        routed = self.__dict__.get("_routed_params", {})
-        if name in routed:
-            return routed[name]
+        routed_params = self.__dict__.get("_routed_params", {})
+        if name in routed_params:
+            return routed_params[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def set_params(self, **params):
         """Set parameters, routed ones (``model__units=...``) included."""
-        routed = {
+        routed_params = {
             name: value
             for name, value in params.items()
-            if _is_routed(name) or name in self._routed_params
+            if is_routed(name) or name in self._routed_params
         }
-        self._routed_params.update(routed)
+        self._routed_params.update(routed_params)
         return super().set_params(
-            **{name: value for name, value in params.items() if name not in routed}
+            **{name: value for name, value in params.items() if name not in routed_params}
         )
 
-    def _routed(self, prefix):
-        return route_params(self.get_params(), destination=prefix, pass_filter=set(), strict=True)
+    @classmethod
+    def from_scikeras(cls, estimator, **params):
+        """An imbnet estimator doing what a scikeras ``KerasClassifier`` does.
+
+        The migration path from scikeras: the model (instance or builder),
+        its routed parameters (``model__*``, ``optimizer__*``, ``loss__*``),
+        optimizer, loss, epochs, batch size, callbacks, shuffle, verbosity,
+        class weight and random state are carried over; ``params`` set
+        imbnet's own (``sampler``, ``batch_ratio``, ``prior_correction``, ...).
+        A scikeras ``fit__*`` routed setting becomes imbnet's equivalent where
+        there is one (epochs, batch_size, callbacks); others raise a
+        ``TypeError`` naming them.
+
+        Parameters
+        ----------
+        estimator : scikeras.wrappers.KerasClassifier
+            Fitted or not; only its parameters are read.
+        **params
+            Further parameters of :class:`ResampledKerasClassifier`.
+
+        Returns
+        -------
+        ResampledKerasClassifier
+            Unfitted.
+
+        Examples
+        --------
+        >>> import keras
+        >>> from scikeras.wrappers import KerasClassifier
+        >>> from imblearn.under_sampling import RandomUnderSampler
+        >>> from imbnet import ResampledKerasClassifier
+        >>> def build(meta, hidden=16):
+        ...     return keras.Sequential([
+        ...         keras.Input((meta["n_features_in_"],)),
+        ...         keras.layers.Dense(hidden, activation="relu"),
+        ...         keras.layers.Dense(1, activation="sigmoid")])
+        >>> kc = KerasClassifier(build, model__hidden=8, loss="binary_crossentropy",
+        ...                      epochs=5, optimizer__learning_rate=0.01)
+        >>> clf = ResampledKerasClassifier.from_scikeras(kc, sampler=RandomUnderSampler())
+        >>> clf.get_params()["model__hidden"], clf.epochs
+        (8, 5)
+        """
+        source = estimator.get_params(deep=False)
+        own = set(BaseEstimator._get_param_names.__func__(cls))
+        settings = {}
+        for name in ("optimizer", "loss", "epochs", "batch_size", "callbacks", "shuffle",
+                     "verbose", "class_weight", "random_state"):
+            if source.get(name) is not None:
+                settings[name] = source[name]
+        for name, value in source.items():
+            prefix, _, rest = name.partition("__")
+            if not rest:
+                continue
+            if prefix in ("model", "optimizer", "loss"):
+                settings[name] = value
+            elif prefix == "fit":
+                if rest not in FIT_ROUTED:
+                    raise TypeError(
+                        f"{name!r} has no imbnet equivalent: imbnet runs its own fit loop. "
+                        "Remove it, or set the matching imbnet parameter."
+                    )
+                settings[rest] = value
+            elif prefix == "callbacks":
+                raise TypeError(f"{name!r}: pass the callback instances in callbacks=[...].")
+        unknown = [name for name in params if name not in own and not is_routed(name)]
+        if unknown:
+            raise TypeError(f"unknown parameters for ResampledKerasClassifier: {unknown}")
+        return cls(source["model"], **{**settings, **params})
 
     # --------------------------------------------------------------- fit
     def _fit_setting(self, name):
@@ -280,17 +337,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         return min(self._fit_setting("batch_size"), n_samples)
 
     def _fit_callbacks(self):
-        callbacks = list(self._fit_setting("callbacks") or [])
-        if self.early_stopping:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss",
-                    min_delta=self.tol,
-                    patience=self.n_iter_no_change,
-                    restore_best_weights=True,
-                )
-            )
-        return callbacks
+        return list(self._fit_setting("callbacks") or [])
 
     def _check_fit_data(self, X, y_encoded):
         if self.model is None:
@@ -298,7 +345,10 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
                 "model is required: a keras.Model or a function building one, "
                 "e.g. ResampledKerasClassifier(model=build)."
             )
-        self._check_routed()
+        check_routed(
+            self._routed_params, model=self.model, loss=self.loss,
+            own=BaseEstimator._get_param_names.__func__(type(self)), imbnet_losses=LOSSES,
+        )
         if self.sampler is not None:
             check_sampler(self.sampler)
             if self.batch_ratio is not None:
@@ -311,7 +361,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
                     f"{type(self.sampler).__name__} draws from the current loss of every "
                     "row, which changes as the network learns: use resample='epoch'."
                 )
-        if self._multilabel:
+        if self._target.multilabel:
             for name in ("sampler", "batch_ratio", "augment"):
                 if getattr(self, name) is not None:
                     raise ValueError(
@@ -319,51 +369,6 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
                         "batches and minority augmentation work on one class per sample. "
                         "Weigh the labels with class_weight (per label) instead."
                     )
-
-    def _check_routed(self):
-        """Every routed parameter reaches something that takes it; else a TypeError."""
-        builder = _builder_parameters(self.model)
-        own = BaseEstimator._get_param_names.__func__(type(self))
-        for name in self._routed_params:
-            prefix, _, rest = name.partition("__")
-            if prefix == "fit" and rest not in FIT_ROUTED:
-                raise TypeError(
-                    f"{name!r} is not a routed fit setting; the ones there are: "
-                    + ", ".join(f"fit__{setting}" for setting in FIT_ROUTED)
-                    + ". imbnet runs its own fit loop rather than model.fit."
-                    + did_you_mean(name, [f"fit__{setting}" for setting in FIT_ROUTED])
-                )
-            if not _is_routed(name):
-                hint = (
-                    f" Did you mean 'model__{name}'?"
-                    if builder and name in builder
-                    else did_you_mean(name, own)
-                )
-                raise TypeError(
-                    f"ResampledKerasClassifier got an unexpected parameter {name!r}. "
-                    "Parameters for the model builder, optimizer or loss take a prefix: "
-                    f"model__{name.split('__')[-1]}, optimizer__..., loss__...{hint}"
-                )
-            if prefix == "model" and isinstance(self.model, keras.Model):
-                raise TypeError(
-                    f"{name!r} is routed to a model builder, but model is a keras.Model, "
-                    "which is cloned as it is. Pass a function that builds the model, "
-                    f"e.g. def build(meta, {rest}): ..., as model=build."
-                )
-            if prefix == "model" and builder is not None and rest not in builder:
-                raise TypeError(
-                    f"{name!r} is not a parameter of the model builder "
-                    f"{getattr(self.model, '__name__', 'model')}({', '.join(builder)})."
-                    + did_you_mean(name, [f"model__{param}" for param in builder])
-                    + " Add the parameter to the builder or fix the name."
-                )
-            if prefix == "loss" and isinstance(self.loss, str) and self.loss in LOSSES:
-                raise TypeError(
-                    f"{name!r} is routed to the loss, but loss={self.loss!r} is imbnet's "
-                    "and takes no routed parameters (focal_gamma sets the focal loss). "
-                    "To configure a Keras loss, pass it: loss='binary_crossentropy', "
-                    f"{name}=..."
-                )
 
     def _build_model(self, meta, seeds):
         with keras_seeded(seeds.seed_for("model")):
@@ -386,165 +391,52 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
                     loss=self.model.loss,
                 )
             return model
-        build = self.model
-        kwargs = self._routed("model")
-        if has_param(build, "meta") or accepts_kwargs(build):
-            kwargs["meta"] = meta
-        if has_param(build, "compile_kwargs") or accepts_kwargs(build):
-            # The loss for the output the builder is asked for: 1 sigmoid unit
-            # (binary) or one softmax unit per class.
-            width = 1 if meta["n_classes_"] == 2 else meta["n_classes_"]
-            kwargs["compile_kwargs"] = {
+
+        def compile_kwargs():
+            # The loss for the output the builder is asked for.
+            return {
                 "optimizer": self._make_optimizer(),
-                "loss": self._make_loss(width),
+                "loss": self._make_loss(self._target.output_width),
             }
-        model = build(**kwargs)
-        if not isinstance(model, keras.Model):
-            raise TypeError(
-                f"the model builder returned {type(model).__name__}, not a keras.Model."
-            )
-        return model
+
+        return call_builder(self.model, routed(self.get_params(), "model"), meta, compile_kwargs)
 
     def _make_optimizer(self):
-        routed = self._routed("optimizer")
-        try:
-            optimizer = try_to_convert_strings_to_classes(self.optimizer, get_optimizer_class)
-            optimizer = unflatten_params(items=optimizer, params=routed)
-            if isinstance(optimizer, keras.optimizers.Optimizer):
-                # A fresh copy: the user's instance would carry its state (step
-                # count, moments) from one fit into the next.
-                optimizer = type(optimizer).from_config(optimizer.get_config())
-            return optimizer
-        except (ValueError, TypeError) as error:
-            add_hint(error, _routed_hints("optimizer", self.optimizer, routed, _OPTIMIZER_FIX))
-            raise
+        return make_optimizer(self.optimizer, routed(self.get_params(), "optimizer"))
 
     def _make_loss(self, width):
         """The loss of an uncompiled model whose output has ``width`` units."""
         if isinstance(self.loss, str) and self.loss in LOSSES:
-            return make_loss(
-                self.loss, n_outputs=width, focal_gamma=self.focal_gamma,
-                multilabel=self._multilabel,
-            )
-        routed = self._routed("loss")
-        try:
-            loss = try_to_convert_strings_to_classes(self.loss, get_loss_class_function_or_string)
-            return unflatten_params(items=loss, params=routed)
-        except (ValueError, TypeError) as error:
-            add_hint(error, _routed_hints("loss", self.loss, routed, _LOSS_FIX))
-            raise
+            return self._target.loss(self.loss, width=width, focal_gamma=self.focal_gamma)
+        return make_keras_loss(self.loss, routed(self.get_params(), "loss"))
 
     def _augment_layer(self):
         return self.augment
 
-    def _epoch_source(self, X, y_encoded, weights, seeds):
+    def _epoch_source(self, data):
         """Each epoch: resampled data, class-balanced batches, or plain shuffling."""
-        rng = seeds.rng("batches")
-        # Minority rows (to augment): every class but the most frequent one of fit's y.
-        majority = None if self._multilabel else np.argmax(np.bincount(y_encoded))
+        target = data.target
+        minority = None
+        if self.augment is not None:
+            majority = np.argmax(np.bincount(data.y, minlength=target.n_classes))
 
-        def epoch_arrays(X_e, y_e, w_e):
-            augment_rows = y_e != majority if self.augment is not None else None
-            return X_e, self._encode_targets(y_e), w_e, augment_rows
+            def minority(y):  # every class but the most frequent one of fit's y
+                return y != majority
 
-        if self.sampler is None and self.batch_ratio is None:
-            resident = epoch_arrays(X, y_encoded, weights)
-
-            def source(epoch):
-                order = epoch_order(X.shape[0], shuffle=self.shuffle, rng=rng)
-                return Epoch(*resident[:3], order, resident[3])
-
-            return source
-
+            data = data._replace(augment_rows=minority(data.y))
         if self.batch_ratio is not None:
-            plan = BalancedBatchPlan(y_encoded, self._batch_size(len(y_encoded)), self.batch_ratio, rng)
-            resident = epoch_arrays(X, y_encoded, weights)
+            return BalancedBatchEpochs(
+                data, batch_size=self._batch_size(data.X.shape[0]), ratio=self.batch_ratio
+            )
+        if self.sampler is None:
+            return PlainEpochs(data, shuffle=self.shuffle)
+        current_loss = None
+        if takes_sample_loss(self.sampler):
+            # Hard-negative samplers draw from every row's loss under the current model.
+            def current_loss():
+                return target.row_loss(self._network_proba(data.X), data.y)
 
-            def source(epoch):
-                X_e, targets, w_e, augment_rows = resident
-                return Epoch(X_e, targets, w_e, plan.epoch(), augment_rows)
-
-            return source
-
-        class_weight = [self.class_weight_[label] for label in self.classes_.tolist()]
-        # Weights that differ from the bare class weights carry a sample_weight.
-        user_weights = bool(np.any(weights != np.asarray(class_weight, np.float32)[y_encoded]))
-        # Hard-negative samplers draw from every row's loss under the current model.
-        mines = takes_sample_loss(self.sampler)
-        cache = {}
-
-        def drawn(draw):
-            if draw not in cache:
-                cache.clear()
-                sample_loss = None
-                if mines and draw > 0:
-                    sample_loss = row_log_loss(self._network_proba(X), y_encoded)
-                resampled = resample(
-                    self.sampler, X, y_encoded, weights, class_weight,
-                    seed=seeds.seed_for(f"sampler{draw}"), user_weights=user_weights,
-                    sample_loss=sample_loss,
-                )
-                cache[draw] = epoch_arrays(*resampled)
-            return cache[draw]
-
-        drawn(0)  # now: a sampler that cannot resample this data fails before training
-
-        def source(epoch):
-            X_e, targets, w_e, augment_rows = drawn(epoch if self.resample == "epoch" else 0)
-            order = epoch_order(X_e.shape[0], shuffle=self.shuffle, rng=rng)
-            return Epoch(X_e, targets, w_e, order, augment_rows)
-
-        return source
-
-
-def _is_routed(name):
-    prefix, separator, rest = name.partition("__")
-    return bool(separator) and bool(rest) and prefix in ROUTING_PREFIXES
-
-
-# Arguments imbnet itself passes to a model builder.
-_BUILDER_FILLED = ("meta", "compile_kwargs")
-_OPTIMIZER_FIX = (
-    "Could not interpret optimizer",
-    "optimizer must be a Keras optimizer name ('adam', 'sgd', 'rmsprop', 'adamw', ...), "
-    "class or instance.",
-)
-_LOSS_FIX = (
-    "Could not interpret loss",
-    "loss must be 'log_loss', 'focal', a Keras loss name ('binary_crossentropy', "
-    "'categorical_crossentropy', ...), class, instance or function.",
-)
-
-
-def _builder_parameters(model):
-    """Names a model builder takes as routed parameters; None if it takes any."""
-    if model is None or isinstance(model, keras.Model) or accepts_kwargs(model):
-        return None
-    try:
-        parameters = inspect.signature(model).parameters.values()
-    except (TypeError, ValueError):  # a callable without a signature
-        return None
-    return [
-        p.name for p in parameters
-        if p.name not in _BUILDER_FILLED and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-
-
-def _routed_hints(kind, target, routed, unknown_name_fix):
-    """Fixes for an error making ``target`` (the optimizer or loss setting) from
-    routed ``{kind}__*`` parameters: a bad name, or a misspelt parameter."""
-    getter = get_optimizer_class if kind == "optimizer" else get_loss_class_function_or_string
-    try:
-        target_class = getter(target) if isinstance(target, str) else target
-    except ValueError:
-        target_class = None
-    if not inspect.isclass(target_class):
-        return [unknown_name_fix]
-    accepted = [name for name in inspect.signature(target_class).parameters if name != "kwargs"]
-    unknown = [name for name in routed if "__" not in name and name not in accepted]
-    if not unknown:
-        return [unknown_name_fix]
-    fix = f"{kind}__{unknown[0]} is not a parameter of {target_class.__name__}." + did_you_mean(
-        f"{kind}__{unknown[0]}", [f"{kind}__{name}" for name in accepted]
-    )
-    return [unknown_name_fix, ("not recognized", fix), ("unexpected keyword", fix)]
+        return SamplerEpochs(
+            data, sampler=self.sampler, per_epoch=self.resample == "epoch",
+            shuffle=self.shuffle, current_loss=current_loss, minority_rows=minority,
+        )

@@ -10,7 +10,9 @@ by one sentence.
 import difflib
 
 import numpy as np
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
+
+from ._compat import check_sample_weight
 
 __all__ = ["add_hint", "did_you_mean", "validate_fit_data", "validate_predict_data"]
 
@@ -76,7 +78,7 @@ def validate_fit_data(estimator, X, y, sample_weight, *, allow_nd):
         raise
     if sample_weight is not None:
         try:
-            sample_weight = _check_sample_weight(
+            sample_weight = check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
         except (ValueError, TypeError) as error:

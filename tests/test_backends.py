@@ -30,12 +30,7 @@ from sklearn.model_selection import train_test_split
 
 from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
 
-def build(meta, units=8):
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+from _networks import build
 
 X, y = make_classification(n_samples=2000, n_features=6, n_informative=4, n_redundant=2,
                            weights=[0.9], class_sep=2.0, random_state=0)

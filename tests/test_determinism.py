@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _networks as networks
 import keras
 import numpy as np
 import pytest
@@ -30,12 +31,7 @@ X, Y = make_classification(
 
 def build(meta, units=6):
     """Unseeded layers and dropout: their seeds must come from random_state."""
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dropout(0.2),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    return networks.build(meta, units, dropout=0.2)
 
 
 class CountBatches(keras.callbacks.Callback):

@@ -1,30 +1,50 @@
-"""The fit loop: batch packing, the compiled-loop cache, callbacks (faults: test_faults.py)."""
+"""The fit loop: one compiled call per fit, the program cache, callbacks (faults: test_faults.py)."""
 
 import keras
+from _networks import build
 import numpy as np
 from sklearn.datasets import make_classification
 
 from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
 from imbnet import _engine
-from imbnet._batching import pack_batches
 
 X, Y = make_classification(n_samples=300, n_features=4, weights=[0.9], random_state=0)
 
 
-def test_pack_batches_pads_the_last_batch_without_changing_its_loss():
-    index, scale = pack_batches(np.arange(10), 4)
-    assert index.shape == scale.shape == (3, 4)
-    np.testing.assert_array_equal(index[2], [8, 9, 0, 0])
-    np.testing.assert_array_equal(scale[2], [2.0, 2.0, 0.0, 0.0])
-    losses = np.arange(10, dtype=float) + 1.0
-    padded = (losses[index] * scale).mean(axis=1)  # mean over all batch slots
-    np.testing.assert_allclose(padded, [losses[0:4].mean(), losses[4:8].mean(), losses[8:].mean()])
+def count_calls(monkeypatch):
+    calls = []
+    real = _engine.Program.run
+
+    def counting(self, chunk, *args):
+        calls.append(chunk.n_epochs)
+        return real(self, chunk, *args)
+
+    monkeypatch.setattr(_engine.Program, "run", counting)
+    return calls
+
+
+def test_a_fit_without_callbacks_is_one_compiled_call(monkeypatch):
+    calls = count_calls(monkeypatch)
+    clf = CostSensitiveMLPClassifier(hidden_layer_sizes=(5,), max_iter=60, tol=0, random_state=0)
+    clf.fit(X, Y)
+    assert calls == [60] and clf.n_iter_ == 60
+
+
+def test_an_epoch_callback_gets_every_epoch_and_changes_nothing(monkeypatch):
+    """With a callback the program runs one epoch per call; same seed, same model."""
+    calls = count_calls(monkeypatch)
+    params = dict(model=build, epochs=6, random_state=0)
+    plain = ResampledKerasClassifier(**params).fit(X, Y)
+    record = RecordEpochs()
+    watched = ResampledKerasClassifier(**params, callbacks=[record]).fit(X, Y)
+    assert calls == [6, 1, 1, 1, 1, 1, 1]
+    np.testing.assert_array_equal(plain.predict_proba(X), watched.predict_proba(X))
 
 
 def test_one_compiled_loop_serves_every_fit_of_an_architecture():
     _engine._cache.clear()
     first = CostSensitiveMLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, Y)
-    (loop,) = _engine._cache.values()
+    (loop,) = _engine._cache.values()  # one compiled program
     second = CostSensitiveMLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=1,
                                         class_weight="balanced", learning_rate_init=0.01).fit(X, Y)
     assert list(_engine._cache.values()) == [loop]  # same loop, no new compilation
@@ -45,9 +65,6 @@ class RecordEpochs(keras.callbacks.Callback):
         self.seen.append((epoch, logs["loss"], self.model.get_weights()[0].copy()))
 
 
-def build(meta):
-    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="relu"),
-                             keras.layers.Dense(1, activation="sigmoid")])
 
 
 def test_user_callbacks_see_every_epoch_and_the_current_weights():
@@ -81,3 +98,11 @@ def test_a_callback_with_batch_hooks_gets_every_batch_through_model_fit():
                                    random_state=0).fit(X, Y)
     assert counter.batches == 3 * 10  # ceil(300 / 32) batches per epoch
     assert len(clf.loss_curve_) == 3
+
+
+def test_a_lambda_callback_batch_hook_is_called():
+    """LambdaCallback sets its hooks on the instance, not the class."""
+    batches = []
+    hook = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(batch))
+    ResampledKerasClassifier(build, epochs=2, batch_size=100, callbacks=[hook], random_state=0).fit(X, Y)
+    assert batches == [0, 1, 2, 0, 1, 2]

@@ -1,7 +1,7 @@
 """scikit-learn's own estimator checks: the proof that the scikeras repairs hold."""
 
-import keras
 import pytest
+from _networks import build
 from sklearn.base import is_classifier
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -37,19 +37,6 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS
 
 
-def tiny_model(meta, units=16):
-    """One hidden layer; softmax for multiclass, sigmoid for binary and multilabel targets."""
-    n_classes = meta["n_classes_"]
-    if meta["target_type_"] == "multilabel-indicator":
-        width, activation = n_classes, "sigmoid"
-    else:
-        width = 1 if n_classes == 2 else n_classes
-        activation = "sigmoid" if n_classes == 2 else "softmax"
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(width, activation=activation),
-    ])
 
 
 @parametrize_with_checks(
@@ -62,7 +49,7 @@ def tiny_model(meta, units=16):
             random_state=0,
         ),
         ResampledKerasClassifier(
-            tiny_model, epochs=40, batch_size=64, optimizer__learning_rate=0.05, random_state=0
+            build, model__units=16, epochs=40, batch_size=64, optimizer__learning_rate=0.05, random_state=0
         ),
     ],
     expected_failed_checks=_expected_failed_checks,

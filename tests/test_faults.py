@@ -7,6 +7,7 @@ Both estimators, on both paths of the engine: the compiled loop, and
 from contextlib import contextmanager
 
 import keras
+from _networks import build
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
@@ -18,9 +19,6 @@ from imbnet import _engine
 X, Y = make_classification(n_samples=200, n_features=4, weights=[0.8], random_state=0)
 
 
-def build(meta):
-    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="relu"),
-                             keras.layers.Dense(1, activation="sigmoid")])
 
 
 def linear_output(meta):  # under a huge learning rate a linear output diverges at once

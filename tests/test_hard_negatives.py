@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
@@ -16,22 +17,18 @@ X, Y = make_classification(
 N_POS = int(Y.sum())
 
 
-def build(meta, units=8):
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+from _networks import build  # noqa: E402
 
 
 # ------------------------------------------------------------------ the sampler
-def test_keeps_every_minority_row_and_draws_ratio_negatives():
-    sampler = HardNegativeSampler(ratio=2.5, random_state=0)
+def test_keeps_every_minority_row_and_draws_as_many_negatives_as_imblearn():
+    sampler = HardNegativeSampler(sampling_strategy=1 / 2.5, random_state=0)
     X_res, y_res = sampler.fit_resample(X, Y, sample_loss=np.ones(len(Y)))
     kept = sampler.sample_indices_
     assert np.all(np.diff(kept) > 0)  # sorted, no repeats
     assert set(np.flatnonzero(Y == 1)) <= set(kept)
-    assert np.count_nonzero(y_res == 0) == round(2.5 * N_POS)
+    _, y_random = RandomUnderSampler(sampling_strategy=1 / 2.5).fit_resample(X, Y)
+    assert np.count_nonzero(y_res == 0) == np.count_nonzero(y_random == 0) == int(2.5 * N_POS)
     np.testing.assert_array_equal(X_res, X[kept])
     np.testing.assert_array_equal(y_res, Y[kept])
 
@@ -44,7 +41,7 @@ def test_draws_the_high_loss_negatives_most_often():
     easy = negatives[loss[negatives] < np.quantile(loss[negatives], 0.1)]
     drawn = np.zeros(len(Y))
     for seed in range(50):
-        sampler = HardNegativeSampler(ratio=1, power=2, floor=0.1, random_state=seed)
+        sampler = HardNegativeSampler(power=2, floor=0.1, random_state=seed)
         sampler.fit_resample(X, Y, sample_loss=loss)
         drawn[sampler.sample_indices_] += 1
     assert drawn[hard].mean() > 5 * drawn[easy].mean()
@@ -54,14 +51,14 @@ def test_draws_the_high_loss_negatives_most_often():
 
 def test_floor_zero_never_draws_a_zero_loss_negative_and_no_loss_is_uniform():
     loss = np.where(np.arange(len(Y)) % 2 == 0, 1.0, 0.0)
-    sampler = HardNegativeSampler(ratio=1, floor=0.0, random_state=0)
+    sampler = HardNegativeSampler(floor=0.0, random_state=0)
     sampler.fit_resample(X, Y, sample_loss=loss)
     drawn = sampler.sample_indices_[Y[sampler.sample_indices_] == 0]
     assert np.all(loss[drawn] == 1.0)
     # Without losses every negative has the same chance (here: about half are even rows).
     counts = np.zeros(len(Y))
     for seed in range(40):
-        sampler = HardNegativeSampler(ratio=1, floor=0.0, random_state=seed)
+        sampler = HardNegativeSampler(floor=0.0, random_state=seed)
         sampler.fit_resample(X, Y)
         counts[sampler.sample_indices_] += 1
     even_share = counts[(Y == 0) & (loss == 1.0)].sum() / counts[Y == 0].sum()
@@ -84,7 +81,7 @@ def test_same_random_state_same_draw():
         (HardNegativeSampler(), np.column_stack([Y, Y]), None, ValueError, "1-D class labels"),
         (HardNegativeSampler(), Y, np.ones(5), ValueError, "one loss per row"),
         (HardNegativeSampler(), Y, -np.ones(len(Y)), ValueError, "non-negative"),
-        (HardNegativeSampler(ratio=0), Y, None, ValueError, "ratio"),
+        (HardNegativeSampler(sampling_strategy=0.0), Y, None, ValueError, "sampling_strategy"),
         (HardNegativeSampler(floor=2), Y, None, ValueError, "floor"),
     ],
 )
@@ -107,7 +104,7 @@ class RecordingSampler(HardNegativeSampler):
 def test_estimator_feeds_the_current_per_row_loss_before_each_epoch():
     RecordingSampler.received = []
     clf = ResampledKerasClassifier(
-        build, sampler=RecordingSampler(ratio=2), epochs=4, random_state=0
+        build, sampler=RecordingSampler(sampling_strategy=0.5), epochs=4, random_state=0
     ).fit(X, Y)
     received = RecordingSampler.received
     assert len(received) == 4 and received[0] is None  # the first epoch draws uniformly
@@ -124,11 +121,11 @@ def test_estimator_feeds_the_current_per_row_loss_before_each_epoch():
 
 def test_estimator_is_reproducible_and_clones_for_grid_search():
     clf = ResampledKerasClassifier(
-        build, sampler=HardNegativeSampler(ratio=2), epochs=3, random_state=0
+        build, sampler=HardNegativeSampler(sampling_strategy=0.5), epochs=3, random_state=0
     )
     first = clone(clf).fit(X, Y).predict_proba(X)
     np.testing.assert_array_equal(clone(clf).fit(X, Y).predict_proba(X), first)
-    search = GridSearchCV(clf, {"sampler__ratio": [1, 3]}, scoring="roc_auc", cv=2).fit(X, Y)
+    search = GridSearchCV(clf, {"sampler__sampling_strategy": [1.0, 0.5]}, scoring="roc_auc", cv=2).fit(X, Y)
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     assert search.best_estimator_.sampler.ratio in (1, 3)
 
@@ -145,7 +142,7 @@ def test_model_fit_path_mines_too(monkeypatch):
     monkeypatch.setattr("imbnet._engine.keras.backend.backend", lambda: "jax")
     RecordingSampler.received = []
     clf = ResampledKerasClassifier(
-        build, sampler=RecordingSampler(ratio=2), epochs=3, random_state=0
+        build, sampler=RecordingSampler(sampling_strategy=0.5), epochs=3, random_state=0
     ).fit(X, Y)
     assert clf.n_iter_ == 3 and RecordingSampler.received[0] is None
     # Keras's data pipeline may ask for epochs beyond the last one: not counted in the prior.

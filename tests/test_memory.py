@@ -20,14 +20,12 @@ from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
 X, Y = make_classification(n_samples=200, n_features=6, weights=[0.85], random_state=0)
 
 
-def build(meta):
-    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(6, activation="relu"),
-                             keras.layers.Dense(1, activation="sigmoid")])
+from _networks import build  # noqa: E402
 
 
 MAKERS = {
     "mlp": lambda i: CostSensitiveMLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=i),
-    "resampled": lambda i: ResampledKerasClassifier(build, sampler=RandomUnderSampler(), epochs=2,
+    "resampled": lambda i: ResampledKerasClassifier(build, model__units=6, sampler=RandomUnderSampler(), epochs=2,
                                                     random_state=i),
 }
 
@@ -96,13 +94,13 @@ def test_a_second_pass_over_nine_architectures_compiles_nothing_again(monkeypatc
     from imbnet import _engine
 
     compiled = []
-    real_loop = _engine._CompiledLoop
+    real_loop = _engine.Program
 
     def counting_loop(*args, **kwargs):
         compiled.append(1)
         return real_loop(*args, **kwargs)
 
-    monkeypatch.setattr(_engine, "_CompiledLoop", counting_loop)
+    monkeypatch.setattr(_engine, "Program", counting_loop)
     sizes = [(units,) for units in range(11, 20)]  # more than a few: an LRU of 8 recompiled all
     for _ in range(2):
         for size in sizes:

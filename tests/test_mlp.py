@@ -1,7 +1,5 @@
 """CostSensitiveMLPClassifier: what a user relies on, with real Keras training."""
 
-import pickle
-
 import keras
 import numpy as np
 import pytest
@@ -10,8 +8,9 @@ from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.neural_network import MLPClassifier
 
 from imbnet import CostSensitiveMLPClassifier
-from imbnet._batching import stratified_holdout
+from imbnet import _stopping
 from imbnet._random import SeedStream
+from imbnet._targets import make_target
 
 X, Y = make_classification(
     n_samples=600, n_features=4, n_informative=3, n_redundant=0,
@@ -28,11 +27,6 @@ def small(**params):
     defaults = dict(hidden_layer_sizes=(8,), max_iter=30, learning_rate_init=0.02,
                     batch_size=32, random_state=0)
     return CostSensitiveMLPClassifier(**{**defaults, **params})
-
-
-@pytest.fixture(scope="module")
-def fitted():
-    return small().fit(X, Y)
 
 
 def test_seed_tutorial_model_is_expressible_and_weighting_raises_recall():
@@ -89,13 +83,18 @@ def test_focal_loss_trains(data):
     assert score > 0.85
 
 
+def holdout(y, fraction, rng):
+    target, y_encoded = make_target(y)
+    return target.holdout(y_encoded, fraction, rng)
+
+
 def test_stratified_holdout_keeps_every_class_in_validation():
     y = np.array([0] * 200 + [1] * 3)
-    train, valid = stratified_holdout(y, 0.1, np.random.default_rng(0))
+    train, valid = holdout(y, 0.1, np.random.default_rng(0))
     assert set(y[valid]) == {0, 1} and set(y[train]) == {0, 1}
     assert len(np.intersect1d(train, valid)) == 0 and len(train) + len(valid) == len(y)
     with pytest.raises(ValueError, match="at least 2 samples of every class"):
-        stratified_holdout(np.array([0, 0, 0, 1]), 0.1, np.random.default_rng(0))
+        holdout(np.array([0, 0, 0, 1]), 0.1, np.random.default_rng(0))
 
 
 def test_early_stopping_monitors_validation_and_restores_best_weights():
@@ -103,7 +102,7 @@ def test_early_stopping_monitors_validation_and_restores_best_weights():
     clf.fit(X, Y)
     assert clf.n_iter_ < 300 and len(clf.history_["val_loss"]) == clf.n_iter_
     seeds = SeedStream(0)
-    _, valid = stratified_holdout(Y, 0.1, seeds.rng("validation"))
+    _, valid = holdout(Y, 0.1, seeds.rng("validation"))
     targets = Y[valid].reshape(-1, 1).astype("float32")
     loss = clf.model_.evaluate(X[valid].astype("float32"), targets, verbose=0)
     assert loss == pytest.approx(min(clf.history_["val_loss"]), rel=1e-4)
@@ -131,10 +130,51 @@ def test_pandas_feature_names_are_kept():
     np.testing.assert_array_equal(clf.predict_proba(frame), clf.predict_proba(X))
 
 
-def test_dropout_and_alpha_change_the_network():
-    clf = small(dropout=0.3, alpha=0.01).fit(X, Y)
+def test_dropout_is_a_layer_of_the_network():
+    clf = small(dropout=0.3).fit(X, Y)
     assert any(isinstance(layer, keras.layers.Dropout) for layer in clf.model_.layers)
-    assert clf.model_.layers[0].kernel_regularizer is not None
+
+
+def _frozen_fit(X_, y_, sample_weight=None, **params):
+    """One epoch at a learning rate too small to move the weights: the epoch loss
+    is then a function of the initial weights only."""
+    return small(solver="sgd", momentum=0.0, learning_rate_init=1e-12, max_iter=1,
+                 batch_size=200, **params).fit(X_, y_, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_epoch_loss_is_the_weighted_mean_over_rows_plus_sklearns_l2(weighted):
+    """224 rows in batches of 200: a partial last batch of 24 rows. The epoch loss
+    is sum(w * loss) / sum(w) over all rows (scikit-learn's quantity), not the
+    mean of the two batch losses; alpha adds 0.5 * alpha * ||W||^2 / batch_size."""
+    X_, y_ = X[:224], Y[:224]
+    sample_weight = np.where(y_ == 1, 12.0, 0.5) if weighted else None
+    alpha = 0.3
+    clf = _frozen_fit(X_, y_, sample_weight, alpha=alpha)
+    p = clf.predict_proba(X_)[:, 1].astype(np.float64)
+    row_loss = -(y_ * np.log(p) + (1 - y_) * np.log(1 - p))
+    w = np.ones(len(y_)) if sample_weight is None else sample_weight
+    kernels = [layer.kernel.numpy() for layer in clf.model_.layers if isinstance(layer, keras.layers.Dense)]
+    l2 = 0.5 * alpha * sum(float((k.astype(np.float64) ** 2).sum()) for k in kernels) / 200
+    assert clf.loss_curve_[0] == pytest.approx(np.average(row_loss, weights=w) + l2, rel=1e-4)
+
+
+def test_stopping_rule_is_sklearns():
+    """The same losses stop the same epoch as scikit-learn's own rule, which also
+    lowers the best loss by less than tol and counts n_iter_no_change + 1 epochs."""
+    losses = [1.0, 0.9, 0.8999, 0.89985, 0.8998, 0.8997, 0.8996, 0.5, 0.4999, 0.4999, 0.4999]
+    reference = MLPClassifier(tol=1e-3, n_iter_no_change=2, early_stopping=False)
+    reference.best_loss_, reference._no_improvement_count, reference.loss_curve_ = np.inf, 0, []
+    state, ours, theirs = _stopping.initial_state(), None, None
+    for epoch, loss in enumerate(losses, start=1):
+        reference.loss_curve_.append(loss)
+        reference._update_no_improvement_count(False, None, None, None)
+        if theirs is None and reference._no_improvement_count > 2:
+            theirs = epoch
+        state, _, stop = _stopping.update(state, loss, tol=1e-3, n_iter_no_change=2)
+        if ours is None and stop:
+            ours = epoch
+    assert ours == theirs == 5
 
 
 def test_model_fit_path_for_other_backends(monkeypatch):
@@ -143,8 +183,3 @@ def test_model_fit_path_for_other_backends(monkeypatch):
     clf = small(max_iter=10, class_weight="balanced").fit(X, Y)
     assert len(clf.loss_curve_) == 10
     assert roc_auc_score(Y, clf.predict_proba(X)[:, 1]) > 0.85
-
-
-def test_pickle_keeps_predictions(fitted):
-    restored = pickle.loads(pickle.dumps(fitted))
-    np.testing.assert_array_equal(restored.predict_proba(X), fitted.predict_proba(X))

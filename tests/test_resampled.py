@@ -146,7 +146,7 @@ def test_sample_weight_follows_the_kept_rows():
 
 
 def test_sampler_weights_via_sample_indices():
-    from imbnet._resampling import resample
+    from imbnet._samplers import resample
 
     weights = np.arange(len(Y), dtype=np.float32)
     X_new, y_new, w_new = resample(RandomUnderSampler(), X, Y, weights, [1.0, 5.0],
@@ -245,3 +245,41 @@ def test_a_builder_compiling_with_compile_kwargs_gets_keras_objects():
     assert type(clf.model_.loss).__name__ == "BinaryFocalCrossentropy"
     assert isinstance(clf.model_.optimizer, keras.optimizers.SGD)
     assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.05)
+
+
+# ------------------------------------------------------------ from scikeras
+def _scikeras_model(meta, hidden_layer_sizes=(16,), dropout=0.0):
+    """scikeras's documented MLP builder (its "MLPClassifier" tutorial), binary."""
+    model = keras.Sequential([keras.Input((meta["n_features_in_"],))])
+    for units in hidden_layer_sizes:
+        model.add(keras.layers.Dense(units, activation="relu"))
+        model.add(keras.layers.Dropout(dropout))
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    return model
+
+
+def test_from_scikeras_carries_the_model_routed_parameters_and_fit_settings():
+    from scikeras.wrappers import KerasClassifier
+
+    scikeras_clf = KerasClassifier(
+        _scikeras_model, model__hidden_layer_sizes=(8,), loss="binary_crossentropy",
+        optimizer="adam", optimizer__learning_rate=0.01, epochs=7, batch_size=64,
+        random_state=0, verbose=0,
+    )
+    clf = ResampledKerasClassifier.from_scikeras(scikeras_clf, batch_ratio=2)
+    params = clf.get_params()
+    assert params["model__hidden_layer_sizes"] == (8,)
+    assert params["optimizer__learning_rate"] == 0.01
+    assert (clf.epochs, clf.batch_size, clf.loss, clf.batch_ratio) == (7, 64, "binary_crossentropy", 2)
+    clf.fit(X, Y)
+    assert clf.n_iter_ == 7 and clf.model_.optimizer.learning_rate.numpy() == pytest.approx(0.01)
+    assert roc_auc_score(Y, clf.predict_proba(X)[:, 1]) > 0.8
+
+
+def test_from_scikeras_refuses_a_fit_setting_imbnet_has_no_equivalent_for():
+    from scikeras.wrappers import KerasClassifier
+
+    with pytest.raises(TypeError, match="fit__validation_split"):
+        ResampledKerasClassifier.from_scikeras(
+            KerasClassifier(_scikeras_model, fit__validation_split=0.2)
+        )

@@ -1,0 +1,148 @@
+"""What each epoch trains on: the epoch sources.
+
+A fit gathers its data once into a :class:`FitData` (the training rows, their
+encoded labels, network targets and loss weights, and the fit's seeds); an
+epoch source made from it hands the training loop one
+:class:`imbnet._engine.Epoch` per epoch:
+
+- :class:`PlainEpochs`: the same arrays every epoch, rows in a fresh order;
+- :class:`BalancedBatchEpochs`: the same arrays, batches that each hold the
+  classes at a capped ratio (:class:`imbnet._batching.BalancedBatchPlan`);
+- :class:`SamplerEpochs`: an imbalanced-learn sampler's draw, redrawn every
+  epoch (or once), so the arrays themselves change.
+
+A source answers the same epoch twice with the same draw (the loop may look
+ahead, and the output-bias initialisation looks at epoch 0 first), and
+tallies the class mix it hands out (:class:`imbnet._priors.PriorTally`).
+This module knows nothing of estimators.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._batching import BalancedBatchPlan, epoch_order
+from ._engine import Epoch
+from ._samplers import resample
+
+__all__ = ["FitData", "PlainEpochs", "BalancedBatchEpochs", "SamplerEpochs"]
+
+
+class FitData(NamedTuple):
+    """One fit's training data, as the epoch sources need it.
+
+    ``y`` holds the encoded labels, ``targets`` what the network is trained
+    to output for them (:meth:`encode` of the target), ``weights`` the loss
+    weight of every row (class weight × sample weight; per entry for a
+    multilabel target), ``class_weight`` the weight of each encoded class
+    (None for multilabel), ``sample_weight`` the caller's weights or None.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    class_weight: np.ndarray
+    sample_weight: np.ndarray
+    target: object
+    seeds: object
+    augment_rows: np.ndarray = None
+
+
+class _EpochSource:
+    """Base of the sources: memoised draws and the tally of the class mix."""
+
+    redraws = False
+
+    def __init__(self, data):
+        self.data = data
+        self.tally = data.target.tally()
+        self._drawn = {}
+
+    def __call__(self, epoch):
+        if epoch not in self._drawn:
+            arrays = self._drawn[epoch] = self._draw(epoch)
+            self.tally.add(epoch, arrays.y, arrays.w, arrays.order, self.data.target.encoding)
+            for old in [e for e in self._drawn if e < epoch - 1]:
+                del self._drawn[old]
+        return self._drawn[epoch]
+
+    def _draw(self, epoch):
+        raise NotImplementedError
+
+
+class PlainEpochs(_EpochSource):
+    """The training arrays every epoch, in a fresh row order (or in order)."""
+
+    def __init__(self, data, *, shuffle):
+        super().__init__(data)
+        self.shuffle = shuffle
+        self._rng = data.seeds.rng("batches")
+
+    def _draw(self, epoch):
+        d = self.data
+        order = epoch_order(d.X.shape[0], shuffle=self.shuffle, rng=self._rng)
+        return Epoch(d.X, d.targets, d.weights, order, d.augment_rows)
+
+
+class BalancedBatchEpochs(_EpochSource):
+    """The training arrays every epoch, in class-balanced batches."""
+
+    def __init__(self, data, *, batch_size, ratio):
+        super().__init__(data)
+        self._plan = BalancedBatchPlan(data.y, batch_size, ratio, data.seeds.rng("batches"))
+
+    def _draw(self, epoch):
+        d = self.data
+        return Epoch(d.X, d.targets, d.weights, self._plan.epoch(), d.augment_rows)
+
+
+class SamplerEpochs(_EpochSource):
+    """An imbalanced-learn sampler's draw, new every epoch (``per_epoch``) or once.
+
+    Parameters
+    ----------
+    data : FitData
+    sampler : object with ``fit_resample``
+        Cloned for every draw, its ``random_state`` set from the fit's seeds.
+    per_epoch : bool
+    shuffle : bool
+    current_loss : callable or None
+        ``current_loss() -> ndarray (n_samples,)``: every training row's loss
+        under the model as trained so far, for samplers whose
+        ``fit_resample`` takes ``sample_loss`` (hard-negative mining); drawn
+        before every epoch but the first.
+    minority_rows : callable or None
+        ``minority_rows(y) -> bool mask`` of the rows to augment.
+    """
+
+    redraws = True
+
+    def __init__(self, data, *, sampler, per_epoch, shuffle, current_loss=None, minority_rows=None):
+        super().__init__(data)
+        self.sampler = sampler
+        self.per_epoch = per_epoch
+        self.shuffle = shuffle
+        self.current_loss = current_loss
+        self.minority_rows = minority_rows
+        self._rng = data.seeds.rng("batches")
+        self._resampled = {}
+        self._resampled_arrays(0)  # now: a sampler that cannot resample this data fails before training
+
+    def _resampled_arrays(self, draw):
+        if draw not in self._resampled:
+            d = self.data
+            sample_loss = self.current_loss() if self.current_loss is not None and draw > 0 else None
+            X, y, w = resample(
+                self.sampler, d.X, d.y, d.weights, d.class_weight,
+                seed=d.seeds.seed_for(f"sampler{draw}"),
+                user_weights=d.sample_weight is not None, sample_loss=sample_loss,
+            )
+            augment = self.minority_rows(y) if self.minority_rows is not None else None
+            self._resampled = {draw: (X, d.target.encode(y), w, augment)}
+        return self._resampled[draw]
+
+    def _draw(self, epoch):
+        X, targets, w, augment = self._resampled_arrays(epoch if self.per_epoch else 0)
+        order = epoch_order(X.shape[0], shuffle=self.shuffle, rng=self._rng)
+        return Epoch(X, targets, w, order, augment)

@@ -1,0 +1,346 @@
+"""The compiled training program: epochs of mini-batch steps in one call.
+
+:class:`Program` is compiled once per architecture (see the cache in
+:mod:`imbnet._engine`) and trains a :class:`Chunk` of epochs per call: the
+resident arrays, and each epoch's batches as row indices. Inside, for every
+epoch: the batches' steps, the epoch loss (the weighted mean over the epoch's
+rows), the validation loss, scikit-learn's stopping rule
+(:mod:`imbnet._stopping`), the best-weights snapshot and the divergence check.
+"""
+
+import math
+from typing import NamedTuple
+
+import keras
+import numpy as np
+
+from . import _stopping
+
+__all__ = ["Chunk", "Program", "augment_rows", "model_state"]
+
+
+def model_state(model):
+    """The model's variables and its optimizer's, in a fixed order."""
+    return list(model.variables) + list(model.optimizer.variables)
+
+
+# ----------------------------------------------------------------- chunks
+def _bucket(n):
+    """``n`` rounded up to a power of two (at least 1)."""
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
+def _pad_rows(array, length, value=0):
+    if array.shape[0] == length:
+        return array
+    padding = np.full((length - array.shape[0],) + array.shape[1:], value, array.dtype)
+    return np.concatenate([array, padding])
+
+
+class Chunk:
+    """Consecutive epochs that train on the same arrays, in the program's shapes.
+
+    ``orders`` holds each epoch's batches, ``(n_epochs, n_batches, batch_size)``
+    row indices padded with row 0; ``slots`` is 1 for a real row and 0 for
+    padding. Rows are padded to a power of two (small data) so that folds of
+    a cross-validation share one compiled program.
+    """
+
+    def __init__(self, source, first, n_epochs, batch_size):
+        epochs = [source(first)]
+        for epoch in range(first + 1, first + n_epochs):
+            nxt = source(epoch)
+            if any(a is not b for a, b in zip(nxt[:3], epochs[0][:3])):
+                break  # new arrays: they start the next chunk (source redraws ahead)
+            epochs.append(nxt)
+        X, y, w, _, augment_rows = epochs[0]
+        self.n_epochs = len(epochs)
+        n_rows = X.shape[0]
+        n_pad = _bucket(n_rows) if n_rows <= 1 << 16 else n_rows
+        self.X, self.y, self.w = (_pad_rows(a, n_pad) for a in (X, y, w))
+        mask = np.zeros(n_rows, bool) if augment_rows is None else augment_rows
+        self.augment_rows = _pad_rows(mask, n_pad, False)
+        n_batches = max(-(-len(e.order) // batch_size) for e in epochs)
+        self.n_batches = n_batches
+        shape = (self.n_epochs, _bucket(n_batches) * batch_size)
+        self.orders = np.zeros(shape, np.int32)
+        self.slots = np.zeros(shape, np.float32)
+        for position, e in enumerate(epochs):
+            self.orders[position, : len(e.order)] = e.order
+            self.slots[position, : len(e.order)] = 1.0
+        self.batch_size = batch_size
+
+
+# ---------------------------------------------------------------- program
+class _RunResult(NamedTuple):
+    losses: list
+    val_losses: list
+    state: _stopping.StoppingState
+    stop: bool
+    diverged: bool
+
+
+_EVAL_ROWS = 4096
+_MAX_ORDER_SLOTS = 1 << 22  # row indices handed over in one call (16 MB)
+
+
+class Program:
+    """The compiled training program for one architecture.
+
+    ``run`` trains up to a chunk's epochs in one call; ``load`` / ``store``
+    copy the fitted model's state (weights and optimizer) into and out of
+    the program's own model. XLA compiles it, except with augmentation:
+    Keras's random preprocessing layers use ops XLA does not compile on CPU,
+    so those fits run as a plain TensorFlow graph.
+    """
+
+    def __init__(self, model, augment=None):
+        import tensorflow as tf
+
+        self._tf = tf
+        self.model = model
+        self.variables = model.trainable_variables
+        model.optimizer.build(self.variables)
+        self._augment = augment
+        self._state = model_state(model)
+        # Snapshots: the best epoch's weights (early stopping) and the last
+        # finite epoch's weights and optimizer state (on_divergence="warn").
+        self._best = [tf.Variable(v, trainable=False) for v in model.variables]
+        self._good = [tf.Variable(v, trainable=False) for v in self._state]
+        self._has_best = tf.Variable(False)
+        n_model = len(model.variables)
+        self._fresh = [tf.constant(v.numpy()) for v in self._state[n_model:]]
+        self._load_fn = tf.function(self._assign_state)
+        self._fn = tf.function(self._run, jit_compile=augment is None)
+        self._loss_built = False
+        self.nbytes = 3 * sum(
+            math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
+            for v in self._state
+        )
+        self._chunk_epochs = 128
+
+    def epochs_per_call(self, remaining):
+        return min(remaining, self._chunk_epochs)
+
+    def load(self, model):
+        """Copy ``model``'s weights and optimizer state into the program's model.
+
+        An optimizer that was never built has only its step count and
+        learning rate: the program's other optimizer variables (moments,
+        accumulators) start from their initial values.
+        """
+        if model is not self.model:
+            values = list(model.variables) + list(model.optimizer.variables)
+            self._load_fn(values + self._fresh[len(values) - len(self._state):])
+
+    def store(self, model):
+        """Copy the program's model state back into ``model`` (the variables it has)."""
+        if model is not self.model:
+            targets = list(model.variables) + list(model.optimizer.variables)
+            for target, value in zip(targets, self._state):
+                target.assign(value)
+
+    def start(self, model, keep_good):
+        self.load(model)
+        self._has_best.assign(False)
+        self._keep_good = keep_good
+        if keep_good:
+            for snapshot, variable in zip(self._good, self._state):
+                snapshot.assign(variable)
+
+    def finish(self, model, restore_best, stored):
+        """Put the best epoch's weights back (early stopping); leave ``model`` current.
+
+        ``stored``: ``model`` already holds the state after the last epoch (and
+        whatever callbacks did to it), so only the best weights go back in.
+        """
+        if restore_best and bool(self._has_best.numpy()):
+            if stored:
+                self.load(model)
+            for variable, snapshot in zip(self.model.variables, self._best):
+                variable.assign(snapshot)
+            self.store(model)
+        elif not stored:
+            self.store(model)
+
+    def restore_good(self, model):
+        for variable, snapshot in zip(self._state, self._good):
+            variable.assign(snapshot)
+        self.store(model)
+
+    def run(self, chunk, validation, stopping, state):
+        tf = self._tf
+        if not self._loss_built:
+            # Keras builds its compiled loss on first use; do that eagerly,
+            # outside the compiled function, as model.fit does.
+            self.model.compute_loss(
+                x=chunk.X[:1], y=chunk.y[:1], y_pred=self.model(chunk.X[:1]),
+                sample_weight=chunk.w[:1],
+            )
+            self._loss_built = True
+        # Epochs per call: padded to a power of two, bounded by memory.
+        slots = chunk.orders.shape[1]
+        n_epochs_pad = _bucket(chunk.n_epochs)
+        self._chunk_epochs = max(1, min(128, _MAX_ORDER_SLOTS // slots))
+        orders = _pad_rows(chunk.orders, n_epochs_pad).reshape(n_epochs_pad, -1, chunk.batch_size)
+        slots = _pad_rows(chunk.slots, n_epochs_pad).reshape(orders.shape)
+        out = self._fn(
+            chunk.X, chunk.y, chunk.w, chunk.augment_rows, orders, slots,
+            tf.constant(chunk.n_batches, tf.int32), tf.constant(chunk.n_epochs, tf.int32),
+            None if validation is None else _padded_validation(validation),
+            tf.constant(state.best, tf.float32), tf.constant(state.count, tf.int32),
+            tf.constant(stopping.tol, tf.float32), tf.constant(stopping.n_iter_no_change, tf.int32),
+            stopping.monitor, self._keep_good,
+        )
+        losses, val_losses, n_run, best, count, stop, diverged = (np.asarray(o) for o in out)
+        n_run = int(n_run)
+        return _RunResult(
+            losses[:n_run].astype(float).tolist(),
+            val_losses[:n_run].astype(float).tolist(),
+            _stopping.StoppingState(float(best), int(count)),
+            bool(stop),
+            bool(diverged),
+        )
+
+    # -------------------------------------------------- compiled code
+    def _batch_loss(self, x, y, w, slots, training):
+        """One batch's loss as Keras computes it, and its share of the epoch loss.
+
+        ``slots`` marks the batch's real rows (1) and padding (0). The loss
+        to minimise is the model's own ``compute_loss`` (its compiled loss in
+        any form Keras accepts, weighted, plus regularisation) over the real
+        rows, as ``model.fit`` computes it for a batch of that size. Returned
+        with it: ``sum(w * loss)`` plus regularisation times ``sum(w)``, and
+        ``sum(w)``, whose ratios over an epoch make the epoch loss.
+        """
+        tf = self._tf
+        n_real = tf.reduce_sum(slots)
+        shape = (-1,) + (1,) * (len(w.shape) - 1)
+        w_real = w * tf.reshape(slots, shape)
+        outputs = self.model(x, training=training)
+        loss = self.model.compute_loss(
+            x=x, y=y, y_pred=outputs,
+            sample_weight=w_real * (slots.shape[0] / tf.maximum(n_real, 1.0)),
+            training=training,
+        )
+        regularisation = tf.add_n(self.model.losses) if self.model.losses else tf.constant(0.0)
+        mass = tf.reduce_sum(w_real)
+        entries = n_real * math.prod(w.shape[1:])
+        return loss, (loss - regularisation) * entries + regularisation * mass, mass
+
+    def _evaluate(self, X_val, y_val, w_val, slots_val):
+        """The validation loss: weighted mean over rows, in chunks of rows."""
+        tf = self._tf
+        size = min(X_val.shape[0], _EVAL_ROWS)
+        n_chunks = X_val.shape[0] // size
+
+        def chunked(array):
+            return tf.reshape(array, (n_chunks, size) + tuple(array.shape[1:]))
+
+        X_val, y_val, w_val, slots_val = (chunked(a) for a in (X_val, y_val, w_val, slots_val))
+
+        def body(i, total, mass):
+            _, part, part_mass = self._batch_loss(X_val[i], y_val[i], w_val[i], slots_val[i], False)
+            return i + 1, total + part, mass + part_mass
+
+        _, total, mass = tf.while_loop(
+            lambda i, *_: i < n_chunks, body, (tf.constant(0), tf.constant(0.0), tf.constant(0.0))
+        )
+        return total / tf.maximum(mass, 1e-12)
+
+    def _finite(self, loss):
+        tf = self._tf
+        checks = [tf.reduce_all(tf.math.is_finite(v)) for v in self.variables]
+        return tf.logical_and(tf.math.is_finite(loss), tf.reduce_all(tf.stack(checks)))
+
+    def _run(self, X, y, w, augment_mask, orders, slots, n_batches, n_epochs,
+             validation, best, count, tol, n_iter_no_change, monitor, keep_good):
+        tf = self._tf
+
+        def step(rows, batch_slots):
+            x_batch = tf.gather(X, rows)
+            if self._augment is not None:
+                x_batch = augment_rows(self._augment, x_batch, tf.gather(augment_mask, rows))
+            with tf.GradientTape() as tape:
+                loss, part, mass = self._batch_loss(
+                    x_batch, tf.gather(y, rows), tf.gather(w, rows), batch_slots, True
+                )
+            gradients = tape.gradient(loss, self.variables)
+            self.model.optimizer.apply(gradients, self.variables)
+            return part, mass
+
+        def epoch_body(e, best, count, stop, diverged, losses, val_losses):
+            def batch_body(b, total, mass):
+                part, part_mass = step(orders[e, b], slots[e, b])
+                return b + 1, total + part, mass + part_mass
+
+            _, total, mass = tf.while_loop(
+                lambda b, *_: b < n_batches, batch_body,
+                (tf.constant(0), tf.constant(0.0), tf.constant(0.0)),
+            )
+            # scikit-learn's epoch loss: the weighted mean over the epoch's rows.
+            loss = total / tf.maximum(mass, 1e-12)
+            finite = self._finite(loss)
+            val_loss = self._evaluate(*validation) if validation is not None else tf.constant(0.0)
+            stop_rule = tf.constant(False)
+            if monitor is not None:
+                watched = val_loss if monitor == "val_loss" else loss
+                state, improved, stop_rule = _stopping.update(
+                    _stopping.StoppingState(best, count), watched,
+                    tol=tol, n_iter_no_change=n_iter_no_change, xp=tf,
+                )
+                best, count = state
+                if monitor == "val_loss":
+                    self._snapshot_if(tf.logical_and(improved, finite), self._best, self.model.variables)
+                    self._has_best.assign(tf.logical_or(self._has_best, tf.logical_and(improved, finite)))
+            if keep_good:
+                self._snapshot_if(finite, self._good, self._state)
+            losses = tf.tensor_scatter_nd_update(losses, [[e]], [loss])
+            val_losses = tf.tensor_scatter_nd_update(val_losses, [[e]], [val_loss])
+            diverged = tf.logical_not(finite)
+            return e + 1, best, count, tf.logical_or(stop_rule, diverged), diverged, losses, val_losses
+
+        size = orders.shape[0]
+        e, best, count, stop, diverged, losses, val_losses = tf.while_loop(
+            lambda e, best, count, stop, *_: tf.logical_and(e < n_epochs, tf.logical_not(stop)),
+            epoch_body,
+            (tf.constant(0), best, count, tf.constant(False), tf.constant(False),
+             tf.zeros([size]), tf.zeros([size])),
+        )
+        return losses, val_losses, e, best, count, stop, diverged
+
+    def _assign_state(self, values):
+        for variable, value in zip(self._state, values):
+            variable.assign(value)
+
+    def _snapshot_if(self, condition, snapshots, variables):
+        tf = self._tf
+
+        def copy():
+            for snapshot, variable in zip(snapshots, variables):
+                snapshot.assign(variable)
+            return tf.constant(True)
+
+        tf.cond(condition, copy, lambda: tf.constant(False))
+
+
+def _padded_validation(validation):
+    """The hold-out ``(X, y, w)`` padded to a power of two or a whole number of
+    evaluation chunks, with the mask of its real rows."""
+    X, y, w = validation
+    n = X.shape[0]
+    n_pad = _bucket(n) if n <= _EVAL_ROWS else -(-n // _EVAL_ROWS) * _EVAL_ROWS
+    slots = np.ones(n, np.float32)
+    return tuple(_pad_rows(a, n_pad) for a in (X, y, w, slots))
+
+
+def augment_rows(augment, x_batch, row_mask):
+    """``augment(x_batch)`` on the rows of ``row_mask``, the other rows unchanged."""
+    if isinstance(augment, keras.layers.Layer):
+        augmented = augment(x_batch, training=True)
+    else:
+        augmented = augment(x_batch)
+    mask = keras.ops.reshape(row_mask, (-1,) + (1,) * (len(x_batch.shape) - 1))
+    return keras.ops.where(mask, augmented, x_batch)
+
+
