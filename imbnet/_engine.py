@@ -47,7 +47,7 @@ import keras
 import numpy as np
 
 from . import _stopping
-from ._program import Chunk, Program, model_state
+from ._program import MAX_EPOCHS_PER_CALL, Chunk, Program, bucket, model_state
 from ._random import keras_seeded
 
 __all__ = ["Epoch", "Stopping", "TrainResult", "train", "predict_outputs"]
@@ -154,9 +154,10 @@ def train(
         program.start(model, keep_good=on_divergence == "warn")
         callback_list.on_train_begin()
         epoch, state, ended = 0, _stopping.initial_state(), None
+        per_call = 1 if one_epoch_per_call else min(MAX_EPOCHS_PER_CALL, bucket(epochs))
         while epoch < epochs and ended is None:
-            n_epochs = 1 if one_epoch_per_call else program.epochs_per_call(epochs - epoch)
-            chunk = Chunk(source, epoch, n_epochs, batch_size)
+            chunk = Chunk(source, epoch, epochs - epoch, batch_size, per_call)
+            per_call = chunk.padded_epochs
             if one_epoch_per_call:
                 callback_list.on_epoch_begin(epoch)
                 program.load(model)
@@ -256,13 +257,16 @@ _cache_lock = threading.Lock()
 @contextmanager
 def _cached_program(model, augment):
     """A compiled program for ``model``: a cached one if its architecture was seen."""
-    key = _graph_key(model, augment)
+    width = _padded_width(model, augment)
+    key = _graph_key(model, augment, width)
     program = None
     if key is not None:
         with _cache_lock:  # taken out while in use: one fit per program at a time
             program = _cache.pop(key, None)
+        if program is not None and not _same_shapes(program.model, model):
+            program = None  # a config that does not show every shape: compile anew
         if program is None:
-            template = _training_copy(model)
+            template = _training_copy(model, width)
             program = Program(template if template is not None else model, augment)
             key = key if template is not None else None
     else:
@@ -279,12 +283,32 @@ def _cached_program(model, augment):
                     _cache.popitem(last=False)
 
 
-def _graph_key(model, augment):
+def _padded_width(model, augment):
+    """The input width of the program's model copy, when it may be wider.
+
+    A sequential model whose first layer is ``Dense`` on flat input gives the
+    same outputs, gradients and updates with extra input columns of zeros
+    and kernel rows that start at zero (their gradient, L2 penalty and
+    optimizer update stay exactly zero), so its program is compiled for the
+    width rounded up to a power of two (at least 8): data sets of 5, 6, 7 or
+    8 features share one compilation. None otherwise.
+    """
+    if augment is not None or not isinstance(model, keras.Sequential) or not model.layers:
+        return None
+    if len(model.inputs[0].shape) != 2 or not isinstance(model.layers[0], keras.layers.Dense):
+        return None
+    return max(8, bucket(model.inputs[0].shape[-1]))
+
+
+def _graph_key(model, augment, width=None):
     """What the compiled graph depends on, as a string; None if unknown."""
     try:
+        config = model.get_config()
+        if width is not None:
+            config = _with_input_width(config, width)
         parts = [
             type(model).__module__ + "." + type(model).__qualname__,
-            _without_values(model.get_config()),
+            _without_values(config),
             _without_values(keras.optimizers.serialize(model.optimizer)),
             model.loss if isinstance(model.loss, str) else _without_values(keras.losses.serialize(model.loss)),
             None if augment is None else id(augment),
@@ -294,9 +318,23 @@ def _graph_key(model, augment):
         return None
 
 
+def _with_input_width(config, width):
+    """``config`` with the input width of every input shape replaced by ``width``."""
+    if isinstance(config, dict):
+        return {
+            key: [*value[:-1], width] if key in ("batch_shape", "build_input_shape") and value
+            else _with_input_width(value, width)
+            for key, value in config.items()
+        }
+    if isinstance(config, (list, tuple)):
+        return [_with_input_width(value, width) for value in config]
+    return config
+
+
 # Config entries that do not change the compiled graph: names, seeds, initial
-# values; the learning rate is an optimizer variable, copied in like weights.
-_NOT_IN_GRAPH = ("name", "seed", "learning_rate")
+# values; the learning rate is an optimizer variable, copied in like weights;
+# a layer's build_config repeats the input shapes the model's config holds.
+_NOT_IN_GRAPH = ("name", "seed", "learning_rate", "build_config")
 
 
 def _without_values(config):
@@ -311,12 +349,14 @@ def _without_values(config):
     return config
 
 
-def _training_copy(model):
-    """A private copy of ``model`` and its optimizer to run a cached program on."""
+def _training_copy(model, width=None):
+    """A private copy of ``model`` and its optimizer to run a cached program on,
+    ``width`` inputs wide if given."""
     try:
         # Cloning draws seeds for unseeded layers; keep the caller's random state.
         with keras_seeded(0):
-            copy = keras.models.clone_model(model)
+            inputs = None if width is None else keras.Input((width,))
+            copy = keras.models.clone_model(model, input_tensors=inputs)
         optimizer = model.optimizer
         copy.compile(optimizer=type(optimizer).from_config(optimizer.get_config()), loss=model.loss)
         copy.optimizer.build(copy.trainable_variables)
@@ -327,10 +367,12 @@ def _training_copy(model):
     return copy
 
 
-def _same_shapes(a, b):
-    state_a, state_b = list(a.variables), list(b.variables)
+def _same_shapes(copy, model):
+    """Same variables, but for a first axis the copy may have longer (padded inputs)."""
+    state_a, state_b = list(copy.variables), list(model.variables)
     return len(state_a) == len(state_b) and all(
-        tuple(x.shape) == tuple(y.shape) for x, y in zip(state_a, state_b)
+        tuple(x.shape[1:]) == tuple(y.shape[1:]) and (x.shape[:1] or [0])[0] >= (y.shape[:1] or [0])[0]
+        for x, y in zip(state_a, state_b)
     )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _stopping
 
-__all__ = ["Chunk", "Program", "augment_rows", "model_state"]
+__all__ = ["MAX_EPOCHS_PER_CALL", "Chunk", "Program", "augment_rows", "model_state", "bucket"]
 
 
 def model_state(model):
@@ -25,7 +25,12 @@ def model_state(model):
 
 
 # ----------------------------------------------------------------- chunks
-def _bucket(n):
+_MAX_ORDER_SLOTS = 1 << 22  # row indices handed over in one call (16 MB)
+# Epochs handed over in one call at most: the host draws their row orders.
+MAX_EPOCHS_PER_CALL = 128
+
+
+def bucket(n):
     """``n`` rounded up to a power of two (at least 1)."""
     return 1 << max(0, int(n) - 1).bit_length()
 
@@ -43,31 +48,39 @@ class Chunk:
     ``orders`` holds each epoch's batches, ``(n_epochs, n_batches, batch_size)``
     row indices padded with row 0; ``slots`` is 1 for a real row and 0 for
     padding. Rows are padded to a power of two (small data) so that folds of
-    a cross-validation share one compiled program.
+    a cross-validation share one compiled program, and epochs to
+    ``padded_epochs`` (the same for every call of a fit: one compilation),
+    fewer if the row indices would take more than 16 MB.
     """
 
-    def __init__(self, source, first, n_epochs, batch_size):
+    def __init__(self, source, first, n_epochs, batch_size, padded_epochs):
         epochs = [source(first)]
-        for epoch in range(first + 1, first + n_epochs):
-            nxt = source(epoch)
-            if any(a is not b for a, b in zip(nxt[:3], epochs[0][:3])):
-                break  # new arrays: they start the next chunk (source redraws ahead)
-            epochs.append(nxt)
         X, y, w, _, augment_rows = epochs[0]
+        n_batches = -(-len(epochs[0].order) // batch_size)
+        slots_per_epoch = bucket(n_batches) * batch_size
+        self.padded_epochs = max(1, min(padded_epochs, _MAX_ORDER_SLOTS // slots_per_epoch))
+        for epoch in range(first + 1, first + min(n_epochs, self.padded_epochs)):
+            nxt = source(epoch)
+            if any(a is not b for a, b in zip(nxt[:3], epochs[0][:3])) or len(nxt.order) != len(
+                epochs[0].order
+            ):
+                break  # new arrays: they start the next chunk
+            epochs.append(nxt)
         self.n_epochs = len(epochs)
         n_rows = X.shape[0]
-        n_pad = _bucket(n_rows) if n_rows <= 1 << 16 else n_rows
+        n_pad = bucket(n_rows) if n_rows <= 1 << 16 else n_rows
         self.X, self.y, self.w = (_pad_rows(a, n_pad) for a in (X, y, w))
         mask = np.zeros(n_rows, bool) if augment_rows is None else augment_rows
         self.augment_rows = _pad_rows(mask, n_pad, False)
-        n_batches = max(-(-len(e.order) // batch_size) for e in epochs)
         self.n_batches = n_batches
-        shape = (self.n_epochs, _bucket(n_batches) * batch_size)
+        shape = (self.padded_epochs, n_batches and slots_per_epoch)
         self.orders = np.zeros(shape, np.int32)
         self.slots = np.zeros(shape, np.float32)
         for position, e in enumerate(epochs):
             self.orders[position, : len(e.order)] = e.order
             self.slots[position, : len(e.order)] = 1.0
+        self.orders = self.orders.reshape(self.padded_epochs, -1, batch_size)
+        self.slots = self.slots.reshape(self.orders.shape)
         self.batch_size = batch_size
 
 
@@ -81,7 +94,6 @@ class _RunResult(NamedTuple):
 
 
 _EVAL_ROWS = 4096
-_MAX_ORDER_SLOTS = 1 << 22  # row indices handed over in one call (16 MB)
 
 
 class Program:
@@ -110,18 +122,12 @@ class Program:
         self._has_best = tf.Variable(False)
         n_model = len(model.variables)
         self._fresh = [tf.constant(v.numpy()) for v in self._state[n_model:]]
-        self._load_fn = tf.function(self._assign_state)
         self._fn = tf.function(self._run, jit_compile=augment is None)
         self._loss_built = False
         self.nbytes = 3 * sum(
             math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
             for v in self._state
         )
-        self._chunk_epochs = 128
-
-    def epochs_per_call(self, remaining):
-        return min(remaining, self._chunk_epochs)
-
     def load(self, model):
         """Copy ``model``'s weights and optimizer state into the program's model.
 
@@ -131,14 +137,15 @@ class Program:
         """
         if model is not self.model:
             values = list(model.variables) + list(model.optimizer.variables)
-            self._load_fn(values + self._fresh[len(values) - len(self._state):])
+            for variable, value in zip(self._state, values + self._fresh[len(values) - len(self._state):]):
+                variable.assign(_padded_to(value, variable.shape))
 
     def store(self, model):
         """Copy the program's model state back into ``model`` (the variables it has)."""
         if model is not self.model:
             targets = list(model.variables) + list(model.optimizer.variables)
             for target, value in zip(targets, self._state):
-                target.assign(value)
+                target.assign(value if target.shape == value.shape else value[: target.shape[0]])
 
     def start(self, model, keep_good):
         self.load(model)
@@ -170,24 +177,21 @@ class Program:
 
     def run(self, chunk, validation, stopping, state):
         tf = self._tf
+        width = self.model.inputs[0].shape[-1]
+        X = _with_width(chunk.X, width)
+        if validation is not None:
+            validation = _padded_validation((_with_width(validation[0], width), *validation[1:]))
         if not self._loss_built:
             # Keras builds its compiled loss on first use; do that eagerly,
             # outside the compiled function, as model.fit does.
             self.model.compute_loss(
-                x=chunk.X[:1], y=chunk.y[:1], y_pred=self.model(chunk.X[:1]),
-                sample_weight=chunk.w[:1],
+                x=X[:1], y=chunk.y[:1], y_pred=self.model(X[:1]), sample_weight=chunk.w[:1],
             )
             self._loss_built = True
-        # Epochs per call: padded to a power of two, bounded by memory.
-        slots = chunk.orders.shape[1]
-        n_epochs_pad = _bucket(chunk.n_epochs)
-        self._chunk_epochs = max(1, min(128, _MAX_ORDER_SLOTS // slots))
-        orders = _pad_rows(chunk.orders, n_epochs_pad).reshape(n_epochs_pad, -1, chunk.batch_size)
-        slots = _pad_rows(chunk.slots, n_epochs_pad).reshape(orders.shape)
         out = self._fn(
-            chunk.X, chunk.y, chunk.w, chunk.augment_rows, orders, slots,
+            X, chunk.y, chunk.w, chunk.augment_rows, chunk.orders, chunk.slots,
             tf.constant(chunk.n_batches, tf.int32), tf.constant(chunk.n_epochs, tf.int32),
-            None if validation is None else _padded_validation(validation),
+            validation,
             tf.constant(state.best, tf.float32), tf.constant(state.count, tf.int32),
             tf.constant(stopping.tol, tf.float32), tf.constant(stopping.n_iter_no_change, tf.int32),
             stopping.monitor, self._keep_good,
@@ -309,10 +313,6 @@ class Program:
         )
         return losses, val_losses, e, best, count, stop, diverged
 
-    def _assign_state(self, values):
-        for variable, value in zip(self._state, values):
-            variable.assign(value)
-
     def _snapshot_if(self, condition, snapshots, variables):
         tf = self._tf
 
@@ -324,12 +324,27 @@ class Program:
         tf.cond(condition, copy, lambda: tf.constant(False))
 
 
+def _padded_to(value, shape):
+    """``value`` with zero rows appended up to ``shape[0]`` (a padded input width)."""
+    if tuple(value.shape) == tuple(shape):
+        return value
+    padding = [[0, shape[0] - value.shape[0]]] + [[0, 0]] * (len(shape) - 1)
+    return keras.ops.pad(keras.ops.convert_to_tensor(value), padding)
+
+
+def _with_width(X, width):
+    """``X`` with zero columns appended up to ``width`` features."""
+    if X.ndim != 2 or X.shape[1] == width:
+        return X
+    return np.pad(X, ((0, 0), (0, width - X.shape[1])))
+
+
 def _padded_validation(validation):
     """The hold-out ``(X, y, w)`` padded to a power of two or a whole number of
     evaluation chunks, with the mask of its real rows."""
     X, y, w = validation
     n = X.shape[0]
-    n_pad = _bucket(n) if n <= _EVAL_ROWS else -(-n // _EVAL_ROWS) * _EVAL_ROWS
+    n_pad = bucket(n) if n <= _EVAL_ROWS else -(-n // _EVAL_ROWS) * _EVAL_ROWS
     slots = np.ones(n, np.float32)
     return tuple(_pad_rows(a, n_pad) for a in (X, y, w, slots))
 

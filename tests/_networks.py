@@ -7,12 +7,13 @@ def build(meta, units=8, dropout=0.0):
     """Binary: one sigmoid unit; multiclass: one softmax unit per class;
     multilabel: one sigmoid unit per label. ``dropout`` after the hidden layer."""
     n_classes = meta["n_classes_"]
-    if meta["target_type_"] == "multilabel-indicator":
+    if meta.get("target_type_") == "multilabel-indicator":
         width, activation = n_classes, "sigmoid"
     else:
         width = 1 if n_classes == 2 else n_classes
         activation = "sigmoid" if n_classes == 2 else "softmax"
-    layers = [keras.Input(meta["X_shape_"][1:]), keras.layers.Dense(units, activation="relu")]
+    shape = meta["X_shape_"][1:] if "X_shape_" in meta else (meta["n_features_in_"],)
+    layers = [keras.Input(shape), keras.layers.Dense(units, activation="relu")]
     if dropout:
         layers.append(keras.layers.Dropout(dropout))
     return keras.Sequential([*layers, keras.layers.Dense(width, activation=activation)])

@@ -1,9 +1,12 @@
 """CostSensitiveMLPClassifier: what a user relies on, with real Keras training."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import recall_score, roc_auc_score
 from sklearn.neural_network import MLPClassifier
 
@@ -183,3 +186,12 @@ def test_model_fit_path_for_other_backends(monkeypatch):
     clf = small(max_iter=10, class_weight="balanced").fit(X, Y)
     assert len(clf.loss_curve_) == 10
     assert roc_auc_score(Y, clf.predict_proba(X)[:, 1]) > 0.85
+
+
+def test_convergence_warning_when_max_iter_ends_training_as_sklearn():
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\) reached"):
+        small(max_iter=3).fit(X, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = small(max_iter=50, tol=10.0, n_iter_no_change=2).fit(X, Y)  # tol stops it
+    assert clf.n_iter_ == 3
