@@ -31,22 +31,20 @@ import scikeras
 import sklearn
 import tensorflow as tf
 from scikeras.wrappers import KerasClassifier
-from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils import ClassifierTags
 
-from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
+from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier, make_tutorial_data
 
 WEIGHTS = {0: 1, 1: 100}
 GRID = {"class_weight": [None, {0: 1, 1: 10}, {0: 1, 1: 100}, "balanced"]}
 
 
 def seed_data():
-    X, y = make_classification(n_samples=10000, n_features=2, n_redundant=0, n_clusters_per_class=2,
-                               weights=[0.99], flip_y=0, random_state=4)
+    X, y = make_tutorial_data()
     return X[:5000], y[:5000], X[5000:], y[5000:]
 
 

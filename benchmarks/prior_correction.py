@@ -30,11 +30,10 @@ import keras
 import numpy as np
 from imblearn.under_sampling import RandomUnderSampler
 from seed_table import header, mean_sd
-from sklearn.datasets import make_classification
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
+from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier, make_tutorial_data
 
 
 def network(meta, units=16):
@@ -73,10 +72,7 @@ def main():
     print(header())
     print(f"- command: python benchmarks/prior_correction.py --seeds {args.seeds} "
           f"--epochs {args.epochs}\n", flush=True)
-    X, y = make_classification(
-        n_samples=10000, n_features=2, n_redundant=0, n_clusters_per_class=2,
-        weights=[0.99], flip_y=0, random_state=4,
-    )
+    X, y = make_tutorial_data()
     splits = [train_test_split(X, y, test_size=0.5, stratify=y, random_state=seed)
               for seed in range(args.seeds)]
 

@@ -44,23 +44,19 @@ import scikeras
 import sklearn
 import tensorflow as tf
 from scikeras.wrappers import KerasClassifier
-from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.neural_network import MLPClassifier
 
 import imbnet
-from imbnet import CostSensitiveMLPClassifier
+from imbnet import CostSensitiveMLPClassifier, make_tutorial_data
 
 TUTORIAL_WEIGHTS = {0: 1, 1: 100}
 REFERENCE = "imbnet class_weight={0: 1, 1: 100}"
 
 
 def load_data():
-    X, y = make_classification(
-        n_samples=10000, n_features=2, n_redundant=0, n_clusters_per_class=2,
-        weights=[0.99], flip_y=0, random_state=4,
-    )
+    X, y = make_tutorial_data()
     return X[:5000], y[:5000], X[5000:], y[5000:]
 
 

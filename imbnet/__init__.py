@@ -1,6 +1,7 @@
 """imbnet: neural networks for class-imbalanced data, as scikit-learn classifiers."""
 
 from ._class_weight import compute_class_weight, compute_label_weight
+from ._datasets import make_tutorial_data
 from ._hard_negatives import HardNegativeSampler
 from ._mlp import CostSensitiveMLPClassifier
 from ._persistence import load, save
@@ -14,6 +15,7 @@ __all__ = [
     "compute_class_weight",
     "compute_label_weight",
     "load",
+    "make_tutorial_data",
     "save",
     "__version__",
 ]

@@ -47,7 +47,7 @@ import keras
 import numpy as np
 
 from . import _stopping
-from ._program import MAX_EPOCHS_PER_CALL, Chunk, Program, bucket, model_state
+from ._program import MAX_EPOCHS_PER_CALL, Chunk, Program, bucket
 from ._random import keras_seeded
 
 __all__ = ["Epoch", "Stopping", "TrainResult", "train", "predict_outputs"]
@@ -144,10 +144,9 @@ def train(
     # Between epochs the host must run: the source's next draw may depend on
     # the model, and callbacks see (and may change) the model after each epoch.
     one_epoch_per_call = bool(callbacks) or getattr(source, "redraws", False)
-    if one_epoch_per_call:
-        # The state goes in and out every epoch: the optimizer's too. Otherwise
-        # the fitted model's optimizer is built (slots and all) only if it was.
-        model.optimizer.build(model.trainable_variables)
+    # The fitted model keeps its optimizer's state (moments, step count), as
+    # after model.fit: a model saved or pickled then loads whole.
+    model.optimizer.build(model.trainable_variables)
     model.stop_training = False
     history = {"loss": []} if validation is None else {"loss": [], "val_loss": []}
     with _cached_program(model, augment) as program:

@@ -55,11 +55,11 @@ class _EpochDataset(keras.utils.PyDataset):
         return math.ceil(len(self._arrays.order) / self._batch_size)
 
     def __getitem__(self, batch):
-        X, y, w, order, augment_rows = self._arrays
+        X, y, w, order, marked = self._arrays
         rows = order[batch * self._batch_size : (batch + 1) * self._batch_size]
         x_batch = X[rows]
-        if self._augment is not None and augment_rows is not None:
-            x_batch = augment_rows(self._augment, x_batch, augment_rows[rows])
+        if self._augment is not None and marked is not None:
+            x_batch = augment_rows(self._augment, x_batch, marked[rows])
             x_batch = keras.ops.convert_to_numpy(x_batch)
         return x_batch, y[rows], w[rows]
 

@@ -10,7 +10,7 @@ from sklearn.datasets import make_classification
 from sklearn.metrics import brier_score_loss, f1_score, log_loss, roc_auc_score
 from sklearn.model_selection import TunedThresholdClassifierCV, train_test_split
 
-from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
+from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier, make_tutorial_data
 from imbnet._batching import BalancedBatchPlan
 from imbnet._priors import PriorTally, correct_proba, output_bias, set_output_bias
 
@@ -157,10 +157,7 @@ def test_tuned_threshold_on_corrected_probabilities():
 
 
 # ----------------------------------------------------------------- output bias
-X_RARE, Y_RARE = make_classification(
-    n_samples=2000, n_features=2, n_redundant=0, n_clusters_per_class=2,
-    weights=[0.99], flip_y=0, random_state=4,
-)
+X_RARE, Y_RARE = make_tutorial_data(n_samples=2000)
 
 
 @pytest.mark.parametrize(
