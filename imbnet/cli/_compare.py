@@ -241,6 +241,7 @@ def compare(
             "name": objective.name,
             "target": objective.target,
             "label": objective.label(setup.multiclass),
+            "text": objective.text(setup.multiclass),
             "greater_is_better": objective.greater_is_better,
         },
         "cost": list(cost) if cost else None,

@@ -61,11 +61,13 @@ def default_dataset():
 def data_code(path, target):
     """Python source that loads the same ``X`` and ``y`` as the command line does."""
     if path is None:
-        params = ", ".join(f"{k}={v!r}" for k, v in _DEFAULT_PARAMS.items())
+        params = [f"    {k}={v!r}," for k, v in _DEFAULT_PARAMS.items()]
         return [
             "from sklearn.datasets import make_classification",
             "",
-            f"X, y = make_classification({params})",
+            "X, y = make_classification(",
+            *params,
+            ")",
             'X = pd.DataFrame(X, columns=["x0", "x1"])',
         ]
     path = os.path.abspath(path)

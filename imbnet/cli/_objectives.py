@@ -78,14 +78,18 @@ class Objective:
         measured, _, bound = self.name.partition("@")
         return f"{measured}@{bound[:4]}≥{self.target:g}"
 
+    def text(self, multiclass=False):
+        """The objective in words."""
+        if self.name == "cost":
+            return "the expected cost per 1,000 cases"
+        if "@" in self.name:
+            measured, _, bound = self.name.partition("@")
+            return f"{measured} at {bound} ≥ {self.target:g}"
+        return self.label(multiclass)
+
     @property
     def greater_is_better(self):
         return self.name != "cost"
-
-    @property
-    def tunes_threshold(self):
-        """Binary targets: whether the decision threshold is tuned (always, here)."""
-        return True
 
     def check(self, n_classes, cost):
         """A one-line reason this objective cannot be used, or None."""

@@ -71,15 +71,19 @@ def snippet(name, ctx, setup, label, data_path, target):
     cv = estimator_code(outer_cv(setup), imports)
     validate = imports.name_of(cross_validate)
     import_lines, functions = imports.lines()
+    data = data_code(data_path, target)
+    data_imports = [line for line in data if line.startswith(("from ", "import "))]
+    data = [line for line in data if line not in data_imports]
+    import_lines = sorted(import_lines + data_imports)
     sign = "" if setup.objective.greater_is_better else "-"
     tuned = not setup.multiclass
+    how = " (decision threshold tuned inside each training fold)" if tuned else ""
     lines = [
         f'"""imbnet compare\'s recommendation: strategy {name!r}.',
         "",
-        "Rebuilds its pipeline"
-        + (", with the decision threshold tuned inside each training fold," if tuned else "")
-        + " cross-validates it",
-        'on the same folds as the report and fits it on every row."""',
+        f"Rebuilds its pipeline{how},",
+        "cross-validates it on the same folds as the report (the same scores) and fits it",
+        'on every row."""',
         "",
         "import numpy as np",
         "import pandas as pd",
@@ -88,7 +92,7 @@ def snippet(name, ctx, setup, label, data_path, target):
     ]
     for source in functions:
         lines += ["", source.rstrip(), ""]
-    lines += ["", *data_code(data_path, target), ""]
+    lines += ["", *(data[1:] if data[0] == "" else data), ""]
     lines += [
         f"scoring = {scoring}",
         f"model = {model}",

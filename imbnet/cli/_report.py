@@ -64,7 +64,7 @@ def format_table(results):
 
 def _headline(results):
     settings = results.get("settings", {})
-    objective = results["objective"]["label"]
+    objective = results["objective"]["text"]
     positive = repr(results["minority"])
     if results["multiclass"]:
         how = f"{objective} of the most probable class; recall and precision of class {positive}"
