@@ -105,23 +105,31 @@ def _recommendation_lines(results):
     return lines
 
 
+def _wrap(line):
+    import textwrap
+
+    indent = " " * (len(line) - len(line.lstrip()))
+    return textwrap.fill(line, WIDTH, subsequent_indent=indent + "  ") if line else line
+
+
 def format_summary(results, out_dir=None):
-    """Everything the terminal shows after the progress bar."""
-    lines = [_headline(results), "", format_table(results)]
+    """Everything the terminal shows after the progress bar (at most ``WIDTH`` columns)."""
+    lines = [_wrap(_headline(results)), "", format_table(results)]
+    prose = []
     for r in results["strategies"]:
         if r["error"]:
-            lines.append(f"failed: {r['name']}: {r['error']}"[:WIDTH])
+            prose.append(f"failed: {r['name']}: {r['error']}")
         elif r["skipped"]:
-            lines.append(f"{r['name']}: {r['skipped']}")
+            prose.append(f"{r['name']}: {r['skipped']}")
         elif r.get("note"):
-            lines.append(f"{r['name']}: {r['note']}")
-    lines += [f"note: {note}" for note in results.get("notes", [])]
-    lines += [""] + _recommendation_lines(results) if results.get("recommendation") else []
+            prose.append(f"{r['name']}: {r['note']}")
+    prose += [f"note: {note}" for note in results.get("notes", [])]
+    prose += [""] + _recommendation_lines(results) if results.get("recommendation") else []
     if out_dir:
-        lines.append(
+        prose.append(
             f"wrote report.html, recommended.py, results.json, results.csv and figures to {out_dir}"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + [_wrap(line) for line in prose])
 
 
 def plain(results):
