@@ -120,7 +120,12 @@ def _parser():
 def main(argv=None):
     """Run the command line; returns the exit status."""
     try:
-        args = _parser().parse_args(argv)
+        args, extra = _parser().parse_known_args(argv)
+        if extra:
+            prog = f"imbnet {args.command}"
+            raise _UsageError(
+                prog, f"unrecognized arguments: {' '.join(extra)} (see '{prog} --help')"
+            )
     except _UsageError as exc:
         print(f"{exc.prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -93,6 +93,8 @@ class Objective:
 
     def check(self, n_classes, cost):
         """A one-line reason this objective cannot be used, or None."""
+        if n_classes > 2 and cost is not None:
+            return f"--cost FP,FN is defined for two classes; the target has {n_classes}"
         if self.name == "cost" and cost is None:
             return "--optimize cost needs --cost FP,FN (the cost of a false positive and a miss)"
         if n_classes > 2 and self.name not in ("f1", "balanced_accuracy"):
@@ -100,8 +102,6 @@ class Objective:
                 f"--optimize {self.name} is defined for a positive class; with "
                 f"{n_classes} classes use --optimize f1 (macro) or balanced_accuracy"
             )
-        if n_classes > 2 and cost is not None:
-            return f"--cost FP,FN is defined for two classes; the target has {n_classes}"
         return None
 
     def score_function(self, pos_label, multiclass, cost=None):
