@@ -7,14 +7,12 @@ cross-validation fold learns it from its own training rows. Strategies that
 resample before the network (SMOTE) encode the categories after resampling
 instead: see :func:`make_imputer` and :func:`make_encoder`.
 
-Reading and checking a file needs only pandas: scikit-learn is imported when a
+Importing this module is light (the command line's ``--help`` needs it); reading
+and checking a file needs only pandas: scikit-learn is imported when a
 preprocessor is built, so a bad file is reported at once.
 """
 
 import os
-
-import numpy as np
-import pandas as pd
 
 from ._errors import CommandError
 
@@ -30,6 +28,7 @@ __all__ = [
     "make_imputer",
     "make_preprocessor",
     "numeric_text",
+    "precheck",
     "read_table",
     "split_target",
 ]
@@ -50,6 +49,7 @@ MAX_CATEGORIES = 50
 
 def default_dataset():
     """The cost-sensitive tutorial's 1:100 dataset, as a table with target ``y``."""
+    import pandas as pd
     from sklearn.datasets import make_classification
 
     X, y = make_classification(**_DEFAULT_PARAMS)
@@ -81,8 +81,31 @@ def data_code(path, target):
     ]
 
 
+def precheck(path, target):
+    """The errors a CSV file's first lines show, found before pandas is imported."""
+    if not os.path.isfile(path):
+        raise CommandError(f"{path}: no such file")
+    if str(path).lower().endswith((".parquet", ".pq")):
+        return
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
+        rows = (row for row in csv.reader(file) if any(cell.strip() for cell in row))
+        header, first = next(rows, None), next(rows, None)
+    if header is None:
+        raise CommandError(f"{path}: cannot read it as a table (the file is empty)")
+    if first is None:
+        raise CommandError(f"{path}: the table has no rows")
+    # pandas renames repeated columns "name.1": leave those to it.
+    if target is not None and header and target not in header and target.rpartition(".")[0] == "":
+        columns = ", ".join(header[:20])
+        raise CommandError(f"target column {target!r} not found; the columns are: {columns}")
+
+
 def read_table(path):
     """A CSV or Parquet file as a DataFrame; a clear error for anything else."""
+    import pandas as pd
+
     if not os.path.isfile(path):
         raise CommandError(f"{path}: no such file")
     try:
@@ -102,6 +125,8 @@ def read_table(path):
 
 def split_target(frame, target, min_per_class=2):
     """Features and target of ``frame``; rows without a target are dropped (and said)."""
+    import numpy as np
+
     if target not in frame.columns:
         columns = ", ".join(map(str, frame.columns[:20]))
         raise CommandError(f"target column {target!r} not found; the columns are: {columns}")
@@ -132,6 +157,8 @@ def split_target(frame, target, min_per_class=2):
 
 def column_kinds(X):
     """``(numeric, categorical)`` column names of ``X``; empty columns are in neither."""
+    import pandas as pd
+
     is_number = pd.api.types.is_numeric_dtype
     is_bool = pd.api.types.is_bool_dtype
     numeric = [c for c in X.columns if is_number(X[c]) and not is_bool(X[c]) and X[c].notna().any()]
@@ -222,6 +249,9 @@ def check_features(preprocessor, X):
 
 def numeric_text(frame, columns):
     """``(column, value, row)`` of the first text value in a column that must be numeric."""
+    import numpy as np
+    import pandas as pd
+
     for column in columns:
         values = frame[column]
         if pd.api.types.is_numeric_dtype(values):
@@ -236,6 +266,9 @@ def numeric_text(frame, columns):
 
 def as_text(X):
     """Non-numeric columns as text, missing values kept (for the imputer)."""
+    import numpy as np
+    import pandas as pd
+
     values = np.asarray(X, dtype=object)
     missing = pd.isna(values)
     text = values.astype(str).astype(object)

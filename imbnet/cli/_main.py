@@ -159,15 +159,16 @@ def _silence_stdout():
 
 
 def _load_data(args, min_per_class=2):
-    from ._data import column_kinds, default_dataset, read_table, split_target
+    from ._data import column_kinds, default_dataset, precheck, read_table, split_target
 
+    target = args.target or (DEFAULT_TARGET if args.data is None else None)
     if args.data is None:
         frame, label = default_dataset(), DEFAULT_DATASET
     else:
+        precheck(args.data, target)
+        if target is None:
+            raise CommandError("--target is required with --data")
         frame, label = read_table(args.data), args.data
-    target = args.target or (DEFAULT_TARGET if args.data is None else None)
-    if target is None:
-        raise CommandError("--target is required with --data")
     X, y, notes = split_target(frame, target, min_per_class)
     for note in notes:
         print(f"imbnet {args.command}: {note}", file=sys.stderr)
@@ -266,10 +267,11 @@ def _fit(args):
 
 
 def _predict(args):
-    from ._data import numeric_text, read_table
+    from ._data import numeric_text, precheck, read_table
 
     if not os.path.isfile(args.model):
         raise CommandError(f"{args.model}: no such file")
+    precheck(args.data, None)
     frame = read_table(args.data)
     from ._tf_logging import import_keras_quietly
 
