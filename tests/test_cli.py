@@ -285,7 +285,7 @@ def test_report_renders_in_headless_chromium_at_laptop_width(default_run, tmp_pa
     width = int(re.search(r'data-scroll-width="(\d+)"', dom).group(1))
     assert width <= 1280, f"the report is {width} px wide: it scrolls sideways at 1280 px"
     for section in ("recommendation", "results", "costs", "probabilities", "confusion",
-                    "snippet", "strategies"):
+                    "strategies", "rebuild", "snippet"):
         assert f'id="{section}"' in dom, section
     for figure in ("roc", "pr", "calibration", "thresholds"):
         assert f'<img id="{figure}"' in dom, figure

@@ -47,7 +47,8 @@ def test_help_and_input_errors_do_not_start_tensorflow(tmp_path):
         "import contextlib, io, sys\n"
         "from imbnet.cli import main\n"
         "codes = []\n"
-        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "out, err = io.StringIO(), io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):\n"
         "    try:\n"
         "        main(['compare', '--help'])\n"
         "    except SystemExit as exit:\n"
@@ -61,7 +62,7 @@ def test_help_and_input_errors_do_not_start_tensorflow(tmp_path):
 
 
 def test_command_line_output_has_no_tensorflow_start_up_log(tmp_path):
-    """``imbnet fit`` loads Keras (to save): its stderr holds none of TensorFlow's start-up lines."""
+    """``imbnet fit`` loads Keras (to save): its stderr has none of TensorFlow's start-up log."""
     data = tmp_path / "rows.csv"
     data.write_text("a,y\n" + "".join(f"{i % 7},{int(i % 5 == 0)}\n" for i in range(60)))
     done = subprocess.run(

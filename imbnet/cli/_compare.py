@@ -219,7 +219,8 @@ def compare(
         )
         for run in parallel(tasks):
             runs.append(run)
-            progress.step(f"{name} fold {run['fold'] + 1}/{cv}" + (" failed" if run["error"] else ""))
+            failed = " failed" if run["error"] else ""
+            progress.step(f"{name} fold {run['fold'] + 1}/{cv}{failed}")
         budget.record(strategy, ctx.epochs, time.perf_counter() - start)
         result = _summarise(name, ctx, runs, y, setup)
         result["note"] = note

@@ -28,6 +28,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f8fa;
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr));
            gap: 1em; }
 figure { margin: 0; }
+figure.wide { grid-column: 1 / -1; }
 figure img { width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: 13px; color: #555; }
 .matrices { display: flex; flex-wrap: wrap; gap: 1.2em; }
@@ -87,17 +88,28 @@ def _recommendation(results):
             f"<p>Against the runner-up <b>{escape(runner['strategy'])}</b> "
             f"({label} {_pm(runner['objective'], digits)}), over the same "
             f"{len(runner['difference']['folds'])} folds: difference "
-            f"{runner['difference']['mean']:+.{digits}f} ± {runner['difference']['sd']:.{digits}f}, "
+            f"{runner['difference']['mean']:+.{digits}f} "
+            f"± {runner['difference']['sd']:.{digits}f}, "
             f"corrected paired t-test (Nadeau and Bengio) t = {runner['t']:.2f}, "
             f"p = {runner['p']:.2g}. <span class=\"verdict\">{verdict}</span></p>"
         )
     parts.append(
-        "<p>Its settings, and a ready-to-paste script that rebuilds it, cross-validates it on "
-        "the same folds (the same scores) and fits it on every row "
-        '(<a href="recommended.py">recommended.py</a>):</p>'
-        f'<pre id="snippet">{escape(rec["snippet"])}</pre>'
+        '<p>Its settings and the code that rebuilds it: <a href="#rebuild">below</a>.</p>'
     )
     return "".join(parts)
+
+
+def _rebuild(results):
+    rec = results.get("recommendation")
+    if rec is None:
+        return ""
+    return (
+        f'<section id="rebuild"><h2>Rebuild {escape(rec["strategy"])}</h2>'
+        "<p>A ready-to-paste script (<a href=\"recommended.py\">recommended.py</a>) that "
+        "rebuilds exactly this pipeline, cross-validates it on the same folds (it gives "
+        "the scores above) and fits it on every row:</p>"
+        f'<pre id="snippet">{escape(rec["snippet"])}</pre></section>'
+    )
 
 
 def _results_table(results):
@@ -220,7 +232,8 @@ def report_html(results, images, headline):
     )
     notes = "".join(f'<p class="note">Note: {escape(n)}</p>' for n in results.get("notes", []))
     figures = "".join(
-        f'<figure><img id="{key}" alt="{escape(caption)}" src="{url}">'
+        f'<figure class="{"wide" if key == "calibration" else ""}">'
+        f'<img id="{key}" alt="{escape(caption)}" src="{url}">'
         f"<figcaption>{escape(caption)}</figcaption></figure>"
         for key, (caption, url) in images.items()
     )
@@ -232,7 +245,8 @@ def report_html(results, images, headline):
 <h1>imbnet compare</h1>
 <p>Data: {escape(settings.get("data", ""))}; target {escape(repr(settings.get("target", "")))};
 classes {counts}; positive class {escape(repr(results["minority"]))}.
-{escape(headline)}; {settings.get("epochs", "")} epochs, random_state={settings.get("random_state", "")}.
+{escape(headline)}; {settings.get("epochs", "")} epochs,
+random_state={settings.get("random_state", "")}.
 Mean ± sd over the held-out folds.</p>
 {notes}
 <section id="recommendation"><h2>Recommendation</h2>{_recommendation(results)}</section>
@@ -243,5 +257,6 @@ Mean ± sd over the held-out folds.</p>
 {_confusion(results)}
 {_strategies(results)}
 <h2>Figures</h2><div class="figures">{figures}</div>
+{_rebuild(results)}
 </body></html>
 """

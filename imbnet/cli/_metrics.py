@@ -63,7 +63,8 @@ def decision_scores(y_true, y_pred, classes, pos_label, cost=None):
         fp_cost, fn_cost = cost
         truth, flagged = y_true == pos_label, y_pred == pos_label
         n = len(y_true)
-        scores["cost"] = 1000 * (fp_cost * np.sum(flagged & ~truth) + fn_cost * np.sum(truth & ~flagged)) / n
+        errors = fp_cost * np.sum(flagged & ~truth) + fn_cost * np.sum(truth & ~flagged)
+        scores["cost"] = 1000 * errors / n
         scores["cost_flag_nothing"] = 1000 * fn_cost * np.sum(truth) / n
         scores["cost_flag_everything"] = 1000 * fp_cost * np.sum(~truth) / n
     matrix = confusion_matrix(y_true, y_pred, labels=classes)

@@ -27,7 +27,9 @@ def recommend(results, *, numeric, categorical, epochs, random_state, data_path,
         "description": best["description"],
         "objective": best["scores"]["objective"],
         "threshold": best.get("threshold"),
-        "settings": estimator_code(build_model(best["name"], ctx, setup, Code("scoring")), Imports()),
+        "settings": estimator_code(
+            build_model(best["name"], ctx, setup, Code("scoring")), Imports()
+        ),
         "snippet": snippet(best["name"], ctx, setup, objective["label"], data_path, target),
         "runner_up": None,
     }

@@ -82,7 +82,10 @@ def _recommendation_lines(results):
         return []
     label = results["objective"]["label"]
     digits = 1 if results["objective"]["name"] == "cost" else 3
-    line = f"recommended: {rec['strategy']} ({rec['description']}): {label} {_pm(rec['objective'], digits)}"
+    line = (
+        f"recommended: {rec['strategy']} ({rec['description']}): "
+        f"{label} {_pm(rec['objective'], digits)}"
+    )
     if rec["threshold"]:
         line += f" at threshold {_pm(rec['threshold'], 2)}"
     lines = [line]

@@ -61,7 +61,7 @@ class Imports:
 
 
 def _public_module(obj):
-    """The shortest public module that exports ``obj`` (sklearn.pipeline, not sklearn.pipeline._x)."""
+    """The shortest public module that exports ``obj`` (not a private submodule)."""
     import importlib
 
     parts = obj.__module__.split(".")
