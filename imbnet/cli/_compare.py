@@ -209,7 +209,7 @@ def compare(
         ctx = Context(run_epochs or epochs, random_state, numeric, categorical)
         if run_epochs is None:
             progress.step(f"{name} {note}", count=cv)
-            results.append(_skipped(name, ctx, note))
+            results.append(_empty_result(name, ctx, note))
             continue
         start = time.perf_counter()
         runs = []
@@ -253,7 +253,7 @@ def compare(
     }
 
 
-def _skipped(name, ctx, reason):
+def _empty_result(name, ctx, reason):
     return {
         "name": name,
         "description": describe(name, ctx),
@@ -273,7 +273,7 @@ def _mean_sd(values):
 def _summarise(name, ctx, runs, y, setup):
     """Per-strategy result: scores (mean, sd, folds), thresholds, confusion matrix, OOF scores."""
     runs.sort(key=lambda run: run["fold"])
-    result = _skipped(name, ctx, None)
+    result = _empty_result(name, ctx, None)
     errors = [run["error"] for run in runs if run["error"]]
     if errors:
         result["error"] = errors[0]

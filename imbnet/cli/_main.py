@@ -183,14 +183,14 @@ def _check_encoding(X, numeric, categorical):
 
 
 def _compare(args):
-    import numpy as np
-
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown or not strategies:
         raise CommandError(f"unknown strategy {unknown}; choose from {', '.join(STRATEGIES)}")
     objective = args.optimize or parse_objective("cost" if args.cost else "f1")
     X, y, numeric, categorical, label, target = _load_data(args, min_per_class=args.cv)
+    import numpy as np
+
     problem = objective.check(len(np.unique(y)), args.cost)
     if problem:
         raise CommandError(problem)
