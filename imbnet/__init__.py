@@ -1,21 +1,37 @@
-"""imbnet: neural networks for class-imbalanced data, as scikit-learn classifiers."""
+"""imbnet: neural networks for class-imbalanced data, as scikit-learn classifiers.
 
-from ._class_weight import compute_class_weight, compute_label_weight
-from ._datasets import make_tutorial_data
-from ._hard_negatives import HardNegativeSampler
-from ._mlp import CostSensitiveMLPClassifier
-from ._persistence import load, save
-from ._resampled import ResampledKerasClassifier
+Importing ``imbnet`` is light: the estimator modules (and with them Keras and
+TensorFlow) are imported on first use of a name, so ``imbnet --help`` and
+``imbnet.__version__`` do not start TensorFlow.
+"""
+
+import importlib
+
 from ._version import __version__
 
-__all__ = [
-    "CostSensitiveMLPClassifier",
-    "HardNegativeSampler",
-    "ResampledKerasClassifier",
-    "compute_class_weight",
-    "compute_label_weight",
-    "load",
-    "make_tutorial_data",
-    "save",
-    "__version__",
-]
+# public name -> module that defines it, imported on first access
+_EXPORTS = {
+    "CostSensitiveMLPClassifier": "._mlp",
+    "HardNegativeSampler": "._hard_negatives",
+    "ResampledKerasClassifier": "._resampled",
+    "compute_class_weight": "._class_weight",
+    "compute_label_weight": "._class_weight",
+    "load": "._persistence",
+    "make_tutorial_data": "._datasets",
+    "save": "._persistence",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

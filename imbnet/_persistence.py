@@ -24,6 +24,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 
 import keras
@@ -42,6 +43,9 @@ _MODEL_REF = "__imbnet_keras_model__"
 _OBJECT_REF = "__imbnet_keras_object__"
 # Packages whose estimators (and plain functions) are trusted without being named.
 _TRUSTED_PACKAGES = ("sklearn", "imblearn", "imbnet")
+# Public modules whose functions are trusted: metrics and scorers compute numbers
+# (a fitted TunedThresholdClassifierCV holds its scorer's metric function).
+_TRUSTED_FUNCTION_MODULES = ("sklearn.metrics", "imblearn.metrics")
 # Plain data types that construct nothing else (a dtype: OneHotEncoder's ``dtype``).
 _TRUSTED_NAMES = ("numpy.dtype",)
 
@@ -114,7 +118,10 @@ def save(estimator, path):
     Works for imbnet's classifiers and for scikit-learn / imbalanced-learn
     pipelines, searches and wrappers holding them. Keras models are stored in
     Keras's ``.keras`` format, everything else with skops. Keras callbacks have
-    no safe saved form: an estimator whose ``callbacks`` are set is refused.
+    no safe saved form: an estimator whose ``callbacks`` are set is refused. A
+    ``UserWarning`` says when the object refers to a function or class defined
+    in the running script or notebook (``__main__``): only the same script can
+    load such a file.
 
     Parameters
     ----------
@@ -150,6 +157,7 @@ def save(estimator, path):
             model.save(model_path)
             with open(model_path, "rb") as file:
                 members[f"keras/{index}.keras"] = file.read()
+    _warn_main_names(members)
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -189,6 +197,9 @@ def load(path, *, trusted=(), safe_mode=True):
     ValueError
         The file is not an imbnet file, is truncated or was altered, or holds
         code or types that were not trusted.
+    ImportError
+        A function or class the file names (a model builder) cannot be imported
+        here; the message names it and says what to do.
     """
     members = _read_members(path)
     named = skops.io.get_untrusted_types(data=members[_ESTIMATOR])
@@ -211,8 +222,64 @@ def load(path, *, trusted=(), safe_mode=True):
     token = _active.set(_LoadContext(models, safe_mode))
     try:
         return skops.io.loads(members[_ESTIMATOR], trusted=named)
+    except (ImportError, AttributeError) as exc:
+        missing = [n for n in named if not _importable(n)]
+        if not missing:
+            raise
+        raise ImportError(_missing_message(path, missing[0], exc)) from None
     finally:
         _active.reset(token)
+
+
+def _main_names(members):
+    """Names from ``__main__`` (the running script or notebook) that the archive refers to."""
+    names = [n for n in skops.io.get_untrusted_types(data=members[_ESTIMATOR])]
+    for name, data in members.items():
+        if name.startswith("keras/"):
+            names += list(_code_in(_keras_config(data)))
+    return sorted({n for n in names if n.startswith("__main__.")})
+
+
+def _warn_main_names(members):
+    found = _main_names(members)
+    if found:
+        warnings.warn(
+            f"the saved object refers to {', '.join(found)}, defined in the script or "
+            "notebook being run (__main__): only a program that defines the same names "
+            "can load the file. Move them to a module that the loading program can "
+            "import (e.g. mymodels.py), use them from there and save again",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _importable(name):
+    module_name, _, attribute = name.rpartition(".")
+    try:
+        obj = importlib.import_module(module_name)
+    except ImportError:
+        return False
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            return False
+        obj = getattr(obj, part)
+    return True
+
+
+def _missing_message(path, name, exc):
+    module_name, _, attribute = name.rpartition(".")
+    where = f"{os.fspath(path)!r} needs {name}"
+    if module_name == "__main__":
+        return (
+            f"{where}, which was defined in the script or notebook that saved it (__main__) "
+            f"and is not defined here: define or import {attribute} in the main script "
+            "before imbnet.load, or better, move it to a module, refit and save again"
+        )
+    return (
+        f"{where}, which cannot be imported here ({type(exc).__name__}: {exc}): make "
+        f"{module_name!r} importable (install it, or add the folder that holds it to "
+        "sys.path) before imbnet.load"
+    )
 
 
 def _read_members(path):
@@ -248,10 +315,12 @@ def _read_members(path):
 
 
 def _trusted_by_package(name):
-    """Classes of scikit-learn, imbalanced-learn and imbnet; imbnet's functions.
+    """Classes of scikit-learn, imbalanced-learn and imbnet; imbnet's functions;
+    the public metric and scorer functions of ``sklearn.metrics`` and ``imblearn.metrics``.
 
-    Their classes only store state (estimators, KD-trees, distance metrics);
-    functions of other packages stay untrusted (``FunctionTransformer(os.system)``).
+    Their classes only store state (estimators, KD-trees, distance metrics) and
+    the metric functions compute numbers; other functions stay untrusted
+    (``FunctionTransformer(os.system)``).
     """
     module_name, _, attribute = name.rpartition(".")
     if name in _TRUSTED_NAMES:
@@ -264,7 +333,12 @@ def _trusted_by_package(name):
         return False
     if isinstance(obj, type):
         return True
-    return module_name.split(".")[0] == "imbnet" and callable(obj)
+    if module_name.split(".")[0] == "imbnet" and callable(obj):
+        return True
+    return callable(obj) and any(
+        getattr(importlib.import_module(public), attribute, None) is obj
+        for public in _TRUSTED_FUNCTION_MODULES
+    )
 
 
 def _keras_config(data):

@@ -190,3 +190,93 @@ def test_callbacks_have_no_safe_form(tmp_path):
     clf.set_params(callbacks=None)
     imbnet.save(clf, tmp_path / "model.imbnet")
     assert os.path.getsize(tmp_path / "model.imbnet") > 0
+
+
+def test_tuned_threshold_classifier_with_default_scoring_round_trips(tmp_path):
+    """Its scorer holds scikit-learn's balanced_accuracy_score: a trusted metric function."""
+    from sklearn.model_selection import TunedThresholdClassifierCV
+
+    tuned = TunedThresholdClassifierCV(mlp(class_weight="balanced"), cv=2).fit(X, y)
+    path = tmp_path / "tuned.imbnet"
+    imbnet.save(tuned, path)
+    loaded = imbnet.load(path)
+    assert loaded.best_threshold_ == tuned.best_threshold_
+    np.testing.assert_array_equal(loaded.predict(X), tuned.predict(X))
+
+
+def test_functions_outside_the_metrics_stay_untrusted(tmp_path):
+    """Trusting metric functions does not trust every scikit-learn function."""
+    from sklearn.utils import shuffle
+
+    pipe = Pipeline([("f", FunctionTransformer(shuffle)), ("clf", mlp())]).fit(X, y)
+    path = tmp_path / "shuffle.imbnet"
+    imbnet.save(pipe, path)
+    with pytest.raises(ValueError, match=r"not trusted: \['sklearn\.utils\..*shuffle'\]"):
+        imbnet.load(path)
+
+
+MAIN_SCRIPT = """
+import warnings
+import keras
+import numpy as np
+import imbnet
+
+def build(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(60, 3)).astype("float32")
+y = (X[:, 0] > 0.5).astype(int)
+clf = imbnet.ResampledKerasClassifier(build, epochs=1, random_state=0).fit(X, y)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    imbnet.save(clf, {path!r})
+print("WARNED:", [str(w.message) for w in caught if w.category is UserWarning])
+"""
+
+
+def test_builder_from_a_script_warns_at_save_and_names_itself_at_load(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "script.imbnet"
+    script = tmp_path / "train.py"
+    script.write_text(MAIN_SCRIPT.format(path=str(path)))
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    warned = next(line for line in done.stdout.splitlines() if line.startswith("WARNED:"))
+    assert "__main__.build" in warned and "only a program that defines" in warned
+    # Another program (this one) has no __main__.build.
+    with pytest.raises(ImportError, match=r"needs __main__\.build.*define or import build"):
+        imbnet.load(path, trusted=["__main__.build"])
+
+
+def test_builder_from_a_missing_module_is_a_clear_import_error(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    module_dir = tmp_path / "mods"
+    module_dir.mkdir()
+    (module_dir / "imbnet_test_builders.py").write_text(
+        "import keras\n\n"
+        "def build(meta):\n"
+        "    return keras.Sequential([keras.Input((meta['n_features_in_'],)),\n"
+        "                             keras.layers.Dense(1, activation='sigmoid')])\n"
+    )
+    monkeypatch.syspath_prepend(str(module_dir))
+    builders = importlib.import_module("imbnet_test_builders")
+    clf = ResampledKerasClassifier(builders.build, epochs=1, random_state=0).fit(X, y)
+    path = tmp_path / "module.imbnet"
+    imbnet.save(clf, path)
+    # The module is gone: as on a machine where it is not installed.
+    monkeypatch.delitem(sys.modules, "imbnet_test_builders")
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(module_dir)])
+    with pytest.raises(ImportError, match=r"needs imbnet_test_builders\.build.*sys\.path"):
+        imbnet.load(path, trusted=["imbnet_test_builders.build"])

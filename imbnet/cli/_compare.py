@@ -1,80 +1,113 @@
-"""``imbnet compare``: every strategy by stratified cross-validation, scored and ranked."""
+"""``imbnet compare``: every strategy by stratified cross-validation, its threshold tuned.
+
+For two classes each strategy's pipeline is wrapped in scikit-learn's
+``TunedThresholdClassifierCV``: inside every outer training fold, an inner
+stratified cross-validation chooses the decision threshold that maximises the
+objective, the pipeline is refitted on the whole training fold, and the
+held-out fold is scored at that threshold (nested: the held-out rows choose
+nothing). With more classes the decision is the most probable class.
+"""
 
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
-from imblearn.metrics import geometric_mean_score
-from imblearn.pipeline import Pipeline
-from joblib import Parallel, delayed
-from sklearn.base import clone
-from sklearn.metrics import (
-    average_precision_score,
-    balanced_accuracy_score,
-    precision_recall_fscore_support,
-    roc_auc_score,
-)
-from sklearn.model_selection import StratifiedKFold
-from sklearn.preprocessing import label_binarize
 
-from ._strategies import STRATEGIES, make_steps
+from ._metrics import decision_scores, probability_scores, ranking_scores
+from ._objectives import Objective, make_scorer
+from ._strategies import STRATEGIES, Context, describe, make_pipeline
+from ._tf_logging import import_keras_quietly
 
-__all__ = ["METRICS", "compare", "score_fold"]
+__all__ = ["INNER_CV", "MIN_EPOCHS", "Setup", "build_model", "compare", "outer_cv"]
 
-# name -> heading of the table
-METRICS = {
-    "roc_auc": "ROC AUC",
-    "average_precision": "avg precision",
-    "balanced_accuracy": "balanced acc",
-    "geometric_mean": "G-mean",
-    "minority_recall": "min recall",
-    "minority_precision": "min precision",
-    "minority_f1": "min F1",
-}
+INNER_CV = 3  # folds of the threshold's inner cross-validation
+MIN_EPOCHS = 5  # a time budget shortens networks down to this, then skips them
 
 
-def score_fold(y_true, proba, classes, minority):
-    """The metrics of one fold's held-out predictions (``proba`` in ``classes`` order)."""
-    y_pred = classes[np.argmax(proba, axis=1)]
-    if len(classes) == 2:
-        column = int(np.flatnonzero(classes == minority)[0])
-        truth = y_true == minority
-        ranking = {
-            "roc_auc": roc_auc_score(truth, proba[:, column]),
-            "average_precision": average_precision_score(truth, proba[:, column]),
-        }
-    else:
-        indicator = label_binarize(y_true, classes=classes)
-        ranking = {
-            "roc_auc": roc_auc_score(y_true, proba, multi_class="ovr", labels=classes),
-            "average_precision": average_precision_score(indicator, proba, average="macro"),
-        }
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=[minority], zero_division=0
+@dataclass(frozen=True)
+class Setup:
+    """What every strategy is evaluated with."""
+
+    objective: Objective
+    classes: tuple
+    pos_label: object
+    cost: tuple = None
+    cv: int = 5
+    random_state: int = 0
+
+    @property
+    def multiclass(self):
+        return len(self.classes) > 2
+
+    def score_function(self):
+        return self.objective.score_function(self.pos_label, self.multiclass, self.cost)
+
+    def scorer(self):
+        return make_scorer(*self.score_function())
+
+
+def outer_cv(setup):
+    """The outer folds: the same for every strategy."""
+    from sklearn.model_selection import StratifiedKFold
+
+    return StratifiedKFold(setup.cv, shuffle=True, random_state=setup.random_state)
+
+
+def build_model(name, ctx, setup, scoring):
+    """Strategy ``name``'s pipeline, with its threshold tuned for ``scoring`` (two classes)."""
+    pipeline = make_pipeline(name, ctx)
+    if setup.multiclass:
+        return pipeline
+    from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
+
+    return TunedThresholdClassifierCV(
+        pipeline,
+        scoring=scoring,
+        response_method="predict_proba",
+        cv=StratifiedKFold(INNER_CV, shuffle=True, random_state=setup.random_state),
     )
-    average = "binary" if len(classes) == 2 else "multiclass"
-    pos_label = minority if len(classes) == 2 else None
-    return {
-        **ranking,
-        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
-        "geometric_mean": geometric_mean_score(
-            y_true, y_pred, average=average, pos_label=pos_label
-        ),
-        "minority_recall": recall[0],
-        "minority_precision": precision[0],
-        "minority_f1": f1[0],
-    }
 
 
-def _run_fold(name, steps, preprocessor, X, y, train, test, fold):
-    pipeline = Pipeline([("preprocess", clone(preprocessor)), *steps])
+def _run_fold(name, ctx, setup, X, y, train, test, fold):
+    """Fit on ``train``, predict ``test``: runs in the worker processes too."""
+    import_keras_quietly()
     start = time.perf_counter()
+    run = {"fold": fold, "test": test, "error": None}
     try:
-        pipeline.fit(X.iloc[train], y[train])
-        proba = pipeline.predict_proba(X.iloc[test])
+        scorer = setup.scorer()
+        model = build_model(name, ctx, setup, scorer)
+        model.fit(X.iloc[train], y[train])
+        X_test, y_test = X.iloc[test], y[test]
+        run["proba"] = model.predict_proba(X_test)
+        run["pred"] = model.predict(X_test)
+        run["score"] = float(scorer(model, X_test, y_test))
+        run["threshold"] = _threshold_of_positive(model, setup)
+        run["corrected"] = None
+        if STRATEGIES[name].prior_correction:
+            pipeline = getattr(model, "estimator_", model)
+            pipeline.set_params(clf__prior_correction=True)
+            run["corrected"] = pipeline.predict_proba(X_test)
     except Exception as exc:  # one strategy's failure is reported, not fatal
-        return name, fold, test, None, time.perf_counter() - start, f"{type(exc).__name__}: {exc}"
-    return name, fold, test, proba, time.perf_counter() - start, None
+        run["error"] = f"{type(exc).__name__}: {exc}"
+    run["seconds"] = time.perf_counter() - start
+    return run
+
+
+def _threshold_of_positive(model, setup):
+    """The tuned threshold as a threshold on the probability of ``setup.pos_label``.
+
+    The scorer's ``pos_label`` names the class whose probability is thresholded;
+    a scorer without one (balanced accuracy) thresholds the second class's, and
+    for two classes ``P(a) >= t`` is ``P(b) <= 1 - t``.
+    """
+    threshold = getattr(model, "best_threshold_", None)
+    if threshold is None:
+        return None
+    _, kwargs, _ = setup.score_function()
+    if "pos_label" not in kwargs and setup.classes[1] != setup.pos_label:
+        return 1.0 - float(threshold)
+    return float(threshold)
 
 
 class Progress:
@@ -85,79 +118,195 @@ class Progress:
         self.total, self.done, self.stream, self.width = total, 0, stream, width
         self.tty = stream.isatty()
 
-    def step(self, label):
-        self.done += 1
-        filled = int(self.width * self.done / self.total)
+    def step(self, label, count=1):
+        self.done += count
+        filled = int(self.width * self.done / max(self.total, 1))
         bar = "#" * filled + "-" * (self.width - filled)
         line = f"[{bar}] {self.done}/{self.total} {label}"
         if self.tty:
-            self.stream.write("\r" + line.ljust(79) + ("\n" if self.done == self.total else ""))
+            self.stream.write("\r" + line.ljust(79) + ("\n" if self.done >= self.total else ""))
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
 
 
-def compare(X, y, preprocessor, strategies, *, cv=5, epochs=50, random_state=0, n_jobs=1):
-    """Cross-validate every strategy; results ranked by average precision.
+class _Budget:
+    """Decides, before each strategy, whether it fits in what is left of the time budget."""
 
-    Returns a dict with ``classes``, ``minority`` and ``strategies``: a list,
-    best first, of per-strategy dicts with ``name``, ``description``,
-    ``scores`` (metric -> mean, sd, folds), ``fit_time``, the held-out
-    probabilities of the minority class ``oof_score`` and ``error`` (or None).
+    def __init__(self, seconds):
+        self.seconds, self.start = seconds, time.perf_counter()
+        self.per_epoch = []  # seconds per epoch of a whole network strategy (all folds)
+        self.reference = []  # seconds of a whole non-network strategy
+
+    def plan(self, strategy, epochs):
+        """``(epochs to run or None to skip, note or None)``."""
+        if self.seconds is None:
+            return epochs, None
+        left = self.seconds - (time.perf_counter() - self.start)
+        if left <= 0:
+            return None, "skipped: the time budget was spent"
+        if strategy.network and self.per_epoch:
+            estimate = np.mean(self.per_epoch) * epochs
+        elif not strategy.network and self.reference:
+            estimate = np.mean(self.reference)
+        else:
+            return epochs, None  # nothing measured yet: run it
+        if estimate <= left:
+            return epochs, None
+        if strategy.network:
+            shorter = int(epochs * left / estimate)
+            if shorter >= MIN_EPOCHS:
+                return shorter, (
+                    f"shortened to {shorter} epochs (of {epochs}) to fit the time budget "
+                    f"(about {estimate:.0f} s needed, {left:.0f} s left)"
+                )
+        return None, f"skipped: would take about {estimate:.0f} s, {left:.0f} s of the budget left"
+
+    def record(self, strategy, epochs, seconds):
+        if strategy.network:
+            self.per_epoch.append(seconds / epochs)
+        else:
+            self.reference.append(seconds)
+
+
+def compare(
+    X,
+    y,
+    strategies,
+    *,
+    numeric,
+    categorical,
+    objective,
+    cost=None,
+    cv=5,
+    epochs=50,
+    random_state=0,
+    n_jobs=1,
+    time_budget=None,
+):
+    """Cross-validate every strategy; results ranked by the objective.
+
+    Returns a dict with ``classes``, ``minority`` (the positive class of the
+    decision metrics), ``counts``, ``objective``, ``notes`` and ``strategies``: a
+    list, best first, of per-strategy dicts (see ``_summarise``).
     """
+    from joblib import Parallel, delayed
+
     classes, counts = np.unique(y, return_counts=True)
-    minority = classes[np.argmin(counts)]
-    folds = list(StratifiedKFold(cv, shuffle=True, random_state=random_state).split(X, y))
-    tasks = [
-        delayed(_run_fold)(
-            name, make_steps(name, epochs, random_state), preprocessor, X, y, train, test, k
+    minority = classes[np.argmin(counts)].item()
+    setup = Setup(
+        objective, tuple(c.item() for c in classes), minority, cost, cv, random_state
+    )
+    folds = list(outer_cv(setup).split(X, y))
+    notes = [n for n in (STRATEGIES[s].note(y) for s in dict.fromkeys(strategies)) if n]
+    progress = Progress(len(strategies) * cv)
+    budget = _Budget(time_budget)
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    results = []
+    for name in strategies:
+        strategy = STRATEGIES[name]
+        run_epochs, note = budget.plan(strategy, epochs)
+        ctx = Context(run_epochs or epochs, random_state, numeric, categorical)
+        if run_epochs is None:
+            progress.step(f"{name} {note}", count=cv)
+            results.append(_empty_result(name, ctx, note))
+            continue
+        start = time.perf_counter()
+        runs = []
+        tasks = (
+            delayed(_run_fold)(name, ctx, setup, X, y, train, test, k)
+            for k, (train, test) in enumerate(folds)
         )
-        for name in strategies
-        for k, (train, test) in enumerate(folds)
-    ]
-    progress = Progress(len(tasks))
-    runs = {name: [] for name in strategies}
-    for name, fold, test, proba, seconds, error in Parallel(
-        n_jobs=n_jobs, return_as="generator_unordered"
-    )(tasks):
-        runs[name].append((fold, test, proba, seconds, error))
-        progress.step(f"{name} fold {fold + 1}/{cv}" + (" failed" if error else ""))
-    results = [_summarise(name, runs[name], y, classes, minority) for name in strategies]
+        for run in parallel(tasks):
+            runs.append(run)
+            failed = " failed" if run["error"] else ""
+            progress.step(f"{name} fold {run['fold'] + 1}/{cv}{failed}")
+        budget.record(strategy, ctx.epochs, time.perf_counter() - start)
+        result = _summarise(name, ctx, runs, y, setup)
+        result["note"] = note
+        results.append(result)
+    sign = 1 if objective.greater_is_better else -1
     results.sort(
         key=lambda r: (
-            r["error"] is not None,
+            r["error"] is not None or r["skipped"] is not None,
+            -sign * r["scores"].get("objective", {}).get("mean", 0),
             -r["scores"].get("average_precision", {}).get("mean", 0),
         )
     )
     return {
-        "classes": classes.tolist(),
-        "minority": minority.item(),
+        "classes": list(setup.classes),
+        "minority": minority,
         "counts": counts.tolist(),
+        "multiclass": setup.multiclass,
+        "objective": {
+            "name": objective.name,
+            "target": objective.target,
+            "label": objective.label(setup.multiclass),
+            "text": objective.text(setup.multiclass),
+            "greater_is_better": objective.greater_is_better,
+        },
+        "cost": list(cost) if cost else None,
+        "inner_cv": None if setup.multiclass else INNER_CV,
+        "notes": notes,
         "strategies": results,
+        "setup": setup,
     }
 
 
-def _summarise(name, runs, y, classes, minority):
-    runs.sort(key=lambda run: run[0])
-    result = {"name": name, "description": STRATEGIES[name][0], "scores": {}, "error": None}
-    errors = [run[4] for run in runs if run[4]]
+def _empty_result(name, ctx, reason):
+    return {
+        "name": name,
+        "description": describe(name, ctx),
+        "epochs": ctx.epochs if STRATEGIES[name].network else None,
+        "scores": {},
+        "error": None,
+        "skipped": reason,
+        "note": None,
+    }
+
+
+def _mean_sd(values):
+    values = [float(v) for v in values]
+    return {"mean": float(np.mean(values)), "sd": float(np.std(values)), "folds": values}
+
+
+def _summarise(name, ctx, runs, y, setup):
+    """Per-strategy result: scores (mean, sd, folds), thresholds, confusion matrix, OOF scores."""
+    runs.sort(key=lambda run: run["fold"])
+    result = _empty_result(name, ctx, None)
+    errors = [run["error"] for run in runs if run["error"]]
     if errors:
         result["error"] = errors[0]
         return result
-    column = int(np.flatnonzero(classes == minority)[0])
+    classes = np.asarray(setup.classes)
+    column = list(setup.classes).index(setup.pos_label)
+    sign = 1 if setup.objective.greater_is_better else -1
+    per_fold, matrix = [], 0
     oof = np.empty(len(y))
-    per_fold = []
-    for _, test, proba, _, _ in runs:
-        oof[test] = proba[:, column]
-        per_fold.append(score_fold(y[test], proba, classes, minority))
-    for metric in METRICS:
-        values = [float(fold[metric]) for fold in per_fold]
-        result["scores"][metric] = {
-            "mean": float(np.mean(values)),
-            "sd": float(np.std(values)),
-            "folds": values,
-        }
-    times = [run[3] for run in runs]
-    result["fit_time"] = {"mean": float(np.mean(times)), "sd": float(np.std(times))}
+    oof_corrected = np.empty(len(y)) if runs[0]["corrected"] is not None else None
+    for run in runs:
+        y_test = y[run["test"]]
+        scores = {"objective": sign * run["score"]}
+        scores.update(ranking_scores(y_test, run["proba"], classes, setup.pos_label))
+        decided, confusion = decision_scores(
+            y_test, run["pred"], classes, setup.pos_label, setup.cost
+        )
+        scores.update(decided)
+        matrix = matrix + confusion
+        scores.update(probability_scores(y_test, run["proba"], classes))
+        oof[run["test"]] = run["proba"][:, column]
+        if oof_corrected is not None:
+            corrected = probability_scores(y_test, run["corrected"], classes)
+            scores.update({f"{k}_corrected": v for k, v in corrected.items()})
+            oof_corrected[run["test"]] = run["corrected"][:, column]
+        per_fold.append(scores)
+    result["scores"] = {key: _mean_sd([f[key] for f in per_fold]) for key in per_fold[0]}
+    if runs[0]["threshold"] is not None:
+        result["threshold"] = _mean_sd([run["threshold"] for run in runs])
+    result["confusion"] = np.asarray(matrix).tolist()
+    result["fit_time"] = _mean_sd([run["seconds"] for run in runs])
     result["oof_score"] = oof
+    result["oof_score_corrected"] = oof_corrected
+    result["raw_scores"] = [run["score"] for run in runs]
     return result
+

@@ -3,53 +3,109 @@
 Preprocessing is scikit-learn's own transformers in a ``ColumnTransformer``:
 numeric columns imputed (median) and standardised, other columns imputed (most
 frequent) and one-hot encoded. It is the first step of every pipeline, so each
-cross-validation fold learns it from its own training rows.
+cross-validation fold learns it from its own training rows. Strategies that
+resample before the network (SMOTE) encode the categories after resampling
+instead: see :func:`make_imputer` and :func:`make_encoder`.
+
+Importing this module is light (the command line's ``--help`` needs it); reading
+and checking a file needs only pandas: scikit-learn is imported when a
+preprocessor is built, so a bad file is reported at once.
 """
 
 import os
-
-import numpy as np
-import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.datasets import make_classification
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ._errors import CommandError
 
 __all__ = [
     "DEFAULT_DATASET",
+    "DEFAULT_TARGET",
     "as_text",
     "check_features",
+    "column_kinds",
+    "data_code",
     "default_dataset",
+    "make_encoder",
+    "make_imputer",
     "make_preprocessor",
+    "numeric_text",
+    "precheck",
     "read_table",
     "split_target",
 ]
 
 DEFAULT_DATASET = "tutorial 1:100 (make_classification, 10000 rows, 2 features, random_state=4)"
 DEFAULT_TARGET = "y"
+_DEFAULT_PARAMS = dict(
+    n_samples=10000,
+    n_features=2,
+    n_redundant=0,
+    n_clusters_per_class=2,
+    weights=[0.99],
+    flip_y=0,
+    random_state=4,
+)
+MAX_CATEGORIES = 50
 
 
 def default_dataset():
     """The cost-sensitive tutorial's 1:100 dataset, as a table with target ``y``."""
-    X, y = make_classification(
-        n_samples=10000,
-        n_features=2,
-        n_redundant=0,
-        n_clusters_per_class=2,
-        weights=[0.99],
-        flip_y=0,
-        random_state=4,
-    )
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(**_DEFAULT_PARAMS)
     frame = pd.DataFrame(X, columns=["x0", "x1"])
     frame[DEFAULT_TARGET] = y
     return frame
 
 
+def data_code(path, target):
+    """Python source that loads the same ``X`` and ``y`` as the command line does."""
+    if path is None:
+        params = [f"    {k}={v!r}," for k, v in _DEFAULT_PARAMS.items()]
+        return [
+            "from sklearn.datasets import make_classification",
+            "",
+            "X, y = make_classification(",
+            *params,
+            ")",
+            'X = pd.DataFrame(X, columns=["x0", "x1"])',
+        ]
+    path = os.path.abspath(path)
+    reader = "read_parquet" if path.lower().endswith((".parquet", ".pq")) else "read_csv"
+    return [
+        f"data = pd.{reader}({path!r})",
+        f"data = data[data[{target!r}].notna()]",
+        f"X, y = data.drop(columns=[{target!r}]), data[{target!r}].to_numpy()",
+        "if y.dtype == object:",
+        "    y = y.astype(str)",
+    ]
+
+
+def precheck(path, target):
+    """The errors a CSV file's first lines show, found before pandas is imported."""
+    if not os.path.isfile(path):
+        raise CommandError(f"{path}: no such file")
+    if str(path).lower().endswith((".parquet", ".pq")):
+        return
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
+        rows = (row for row in csv.reader(file) if any(cell.strip() for cell in row))
+        header, first = next(rows, None), next(rows, None)
+    if header is None:
+        raise CommandError(f"{path}: cannot read it as a table (the file is empty)")
+    if first is None:
+        raise CommandError(f"{path}: the table has no rows")
+    # pandas renames repeated columns "name.1": leave those to it.
+    if target is not None and header and target not in header and target.rpartition(".")[0] == "":
+        columns = ", ".join(header[:20])
+        raise CommandError(f"target column {target!r} not found; the columns are: {columns}")
+
+
 def read_table(path):
     """A CSV or Parquet file as a DataFrame; a clear error for anything else."""
+    import pandas as pd
+
     if not os.path.isfile(path):
         raise CommandError(f"{path}: no such file")
     try:
@@ -69,6 +125,8 @@ def read_table(path):
 
 def split_target(frame, target, min_per_class=2):
     """Features and target of ``frame``; rows without a target are dropped (and said)."""
+    import numpy as np
+
     if target not in frame.columns:
         columns = ", ".join(map(str, frame.columns[:20]))
         raise CommandError(f"target column {target!r} not found; the columns are: {columns}")
@@ -97,29 +155,85 @@ def split_target(frame, target, min_per_class=2):
     return X, y, notes
 
 
-def make_preprocessor(X):
-    """An unfitted ``ColumnTransformer`` for the columns of ``X``; refuses useless tables."""
+def column_kinds(X):
+    """``(numeric, categorical)`` column names of ``X``; empty columns are in neither."""
+    import pandas as pd
+
     is_number = pd.api.types.is_numeric_dtype
     is_bool = pd.api.types.is_bool_dtype
     numeric = [c for c in X.columns if is_number(X[c]) and not is_bool(X[c]) and X[c].notna().any()]
     other = [c for c in X.columns if c not in numeric and X[c].notna().any()]
     if not numeric and not other:
         raise CommandError("every feature column is empty: nothing to learn from")
+    return numeric, other
+
+
+def _numeric_pipeline():
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+
+
+def _text_imputer():
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    return make_pipeline(
+        FunctionTransformer(as_text, feature_names_out="one-to-one"),
+        SimpleImputer(strategy="most_frequent"),
+    )
+
+
+def _one_hot():
+    from sklearn.preprocessing import OneHotEncoder
+
+    return OneHotEncoder(
+        handle_unknown="infrequent_if_exist", max_categories=MAX_CATEGORIES, sparse_output=False
+    )
+
+
+def make_preprocessor(numeric, categorical):
+    """An unfitted ``ColumnTransformer``: numeric columns scaled, the others one-hot encoded."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+
     transformers = []
     if numeric:
-        transformers.append(
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric)
-        )
-    if other:
-        encode = make_pipeline(
-            FunctionTransformer(as_text, feature_names_out="one-to-one"),
-            SimpleImputer(strategy="most_frequent"),
-            OneHotEncoder(
-                handle_unknown="infrequent_if_exist", max_categories=50, sparse_output=False
-            ),
-        )
-        transformers.append(("categorical", encode, other))
+        transformers.append(("numeric", _numeric_pipeline(), list(numeric)))
+    if categorical:
+        encode = make_pipeline(_text_imputer(), _one_hot())
+        transformers.append(("categorical", encode, list(categorical)))
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+
+
+def make_imputer(numeric, categorical):
+    """Like :func:`make_preprocessor` but categories stay text (for SMOTENC / SMOTEN).
+
+    Its output holds the numeric columns first, then the categorical ones.
+    """
+    from sklearn.compose import ColumnTransformer
+
+    transformers = []
+    if numeric:
+        transformers.append(("numeric", _numeric_pipeline(), list(numeric)))
+    transformers.append(("categorical", _text_imputer(), list(categorical)))
+    return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+
+
+def make_encoder(n_numeric, n_categorical):
+    """One-hot encodes the last ``n_categorical`` columns of :func:`make_imputer`'s output."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import StandardScaler
+
+    categorical = list(range(n_numeric, n_numeric + n_categorical))
+    transformers = [("categorical", _one_hot(), categorical)]
+    if n_numeric:
+        # The resampled array holds objects: make the numeric columns numbers again.
+        transformers.insert(0, ("numeric", StandardScaler(), list(range(n_numeric))))
+    return ColumnTransformer(transformers, remainder="drop")
 
 
 def check_features(preprocessor, X):
@@ -133,8 +247,28 @@ def check_features(preprocessor, X):
     return encoded.shape[1]
 
 
+def numeric_text(frame, columns):
+    """``(column, value, row)`` of the first text value in a column that must be numeric."""
+    import numpy as np
+    import pandas as pd
+
+    for column in columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        converted = pd.to_numeric(values, errors="coerce")
+        bad = converted.isna() & values.notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            return column, values.iloc[row], row
+    return None
+
+
 def as_text(X):
     """Non-numeric columns as text, missing values kept (for the imputer)."""
+    import numpy as np
+    import pandas as pd
+
     values = np.asarray(X, dtype=object)
     missing = pd.isna(values)
     text = values.astype(str).astype(object)

@@ -1,31 +1,52 @@
-"""``imbnet``: argument parsing and the three commands, compare, fit and predict."""
+"""``imbnet``: argument parsing and the three commands, compare, fit and predict.
+
+Only the standard library is imported to parse the arguments; pandas when a file
+is read; Keras (quietly, see ``_tf_logging``) only when a command trains or
+loads a model. So ``--help`` and mistakes in the arguments or the data file are
+answered at once.
+"""
 
 import argparse
 import os
 import sys
 
-import pandas as pd
-from imblearn.pipeline import Pipeline
-
-import imbnet
-
-from ._data import (
-    DEFAULT_DATASET,
-    DEFAULT_TARGET,
-    check_features,
-    default_dataset,
-    make_preprocessor,
-    read_table,
-    split_target,
-)
+from ._data import DEFAULT_DATASET, DEFAULT_TARGET
 from ._errors import CommandError
-from ._strategies import STRATEGIES, make_steps
+from ._objectives import OBJECTIVES, parse_cost, parse_objective
+from ._strategies import STRATEGIES
 
 __all__ = ["main"]
 
 
+class _UsageError(Exception):
+    def __init__(self, prog, message):
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument mistakes as one line (no usage block), exit status 2."""
+
+    def error(self, message):
+        raise _UsageError(self.prog, f"{message} (see '{self.prog} --help')")
+
+
+def _at_least(minimum, kind=int):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value >= minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def _parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="imbnet",
         description="Neural networks for imbalanced tables: compare strategies, fit, predict.",
     )
@@ -39,12 +60,12 @@ def _parser():
 
     def training_options(command):
         command.add_argument(
-            "--epochs", type=_positive_int, default=50, help="epochs per network (default 50)"
+            "--epochs", type=_at_least(1), default=50, help="epochs per network (default 50)"
         )
         command.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
 
     compare = commands.add_parser(
-        "compare", help="cross-validate imbalance strategies and rank them"
+        "compare", help="cross-validate imbalance strategies and recommend one"
     )
     data_options(compare, f"default: built-in {DEFAULT_DATASET}")
     training_options(compare)
@@ -53,7 +74,30 @@ def _parser():
         default=",".join(STRATEGIES),
         help=f"comma-separated subset of: {', '.join(STRATEGIES)}",
     )
-    compare.add_argument("--cv", type=_positive_int, default=5, help="stratified folds (default 5)")
+    compare.add_argument(
+        "--optimize",
+        type=parse_objective,
+        default=None,
+        metavar="OBJECTIVE",
+        help=f"{OBJECTIVES}: the decision threshold of each strategy is tuned for it inside "
+        "each training fold (default f1, or cost with --cost)",
+    )
+    compare.add_argument(
+        "--cost",
+        type=parse_cost,
+        metavar="FP,FN",
+        help="cost of a false positive and of a false negative (e.g. 1,20): expected cost "
+        "per 1,000 cases beside flagging nothing or everything",
+    )
+    compare.add_argument(
+        "--cv", type=_at_least(2), default=5, help="stratified folds (default 5)"
+    )
+    compare.add_argument(
+        "--time-budget",
+        type=_at_least(1, float),
+        metavar="SECONDS",
+        help="skip or shorten (fewer epochs) strategies that would not finish in time",
+    )
     compare.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default 1)")
     compare.add_argument(
         "--out", help="directory for results.json, results.csv, figures, report.html"
@@ -73,103 +117,200 @@ def _parser():
     return parser
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def main(argv=None):
     """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+    try:
+        args, extra = _parser().parse_known_args(argv)
+        if extra:
+            prog = f"imbnet {args.command}"
+            raise _UsageError(
+                prog, f"unrecognized arguments: {' '.join(extra)} (see '{prog} --help')"
+            )
+    except _UsageError as exc:
+        print(f"{exc.prog}: error: {exc}", file=sys.stderr)
+        return 2
     command = {"compare": _compare, "fit": _fit, "predict": _predict}[args.command]
     try:
         command(args)
     except CommandError as exc:
         print(f"imbnet {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of standard output went away (``imbnet predict ... | head``).
+        _silence_stdout()
+        print(
+            f"imbnet {args.command}: error: standard output was closed before all "
+            "rows were written",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
+def _silence_stdout():
+    """Point standard output at /dev/null so that Python's exit flush cannot fail again."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
+
+
 def _load_data(args, min_per_class=2):
+    from ._data import column_kinds, default_dataset, precheck, read_table, split_target
+
+    target = args.target or (DEFAULT_TARGET if args.data is None else None)
     if args.data is None:
         frame, label = default_dataset(), DEFAULT_DATASET
     else:
+        precheck(args.data, target)
+        if target is None:
+            raise CommandError("--target is required with --data")
         frame, label = read_table(args.data), args.data
-    target = args.target or (DEFAULT_TARGET if args.data is None else None)
-    if target is None:
-        raise CommandError("--target is required with --data")
     X, y, notes = split_target(frame, target, min_per_class)
     for note in notes:
         print(f"imbnet {args.command}: {note}", file=sys.stderr)
-    preprocessor = make_preprocessor(X)
-    check_features(preprocessor, X)
-    return X, y, preprocessor, label
+    numeric, categorical = column_kinds(X)
+    return X, y, tuple(numeric), tuple(categorical), label, target
+
+
+def _check_encoding(X, numeric, categorical):
+    from ._data import check_features, make_preprocessor
+
+    check_features(make_preprocessor(numeric, categorical), X)
 
 
 def _compare(args):
-    from ._compare import compare
-    from ._report import format_table, write_outputs
-
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown or not strategies:
         raise CommandError(f"unknown strategy {unknown}; choose from {', '.join(STRATEGIES)}")
-    X, y, preprocessor, label = _load_data(args, min_per_class=args.cv)
+    objective = args.optimize or parse_objective("cost" if args.cost else "f1")
+    X, y, numeric, categorical, label, target = _load_data(args, min_per_class=args.cv)
+    import numpy as np
+
+    problem = objective.check(len(np.unique(y)), args.cost)
+    if problem:
+        raise CommandError(problem)
+    _check_encoding(X, numeric, categorical)
+
+    from ._tf_logging import import_keras_quietly
+
+    import_keras_quietly()
+    from ._compare import compare
+    from ._recommend import recommend
+    from ._report import format_summary, write_outputs
+
+    import imbnet
+
     results = compare(
         X,
         y,
-        preprocessor,
         strategies,
+        numeric=numeric,
+        categorical=categorical,
+        objective=objective,
+        cost=args.cost,
         cv=args.cv,
         epochs=args.epochs,
         random_state=args.random_state,
         n_jobs=args.n_jobs,
+        time_budget=args.time_budget,
     )
     results["settings"] = {
         "data": label,
-        "target": args.target or DEFAULT_TARGET,
+        "data_path": os.path.abspath(args.data) if args.data else None,
+        "target": target,
         "cv": args.cv,
         "epochs": args.epochs,
         "random_state": args.random_state,
         "strategies": strategies,
+        "optimize": results["objective"]["label"],
+        "cost": list(args.cost) if args.cost else None,
+        "time_budget": args.time_budget,
         "imbnet": imbnet.__version__,
     }
-    print(format_table(results))
-    if all(r["error"] for r in results["strategies"]):
-        raise CommandError("every strategy failed (see above)")
+    results["recommendation"] = recommend(
+        results,
+        numeric=numeric,
+        categorical=categorical,
+        epochs=args.epochs,
+        random_state=args.random_state,
+        data_path=args.data,
+        target=target,
+    )
+    if results["recommendation"] is None:
+        print(format_summary(results))
+        raise CommandError("no strategy ran to the end (see above)")
     if args.out:
         write_outputs(args.out, results, y)
-        print(f"wrote results.json, results.csv, figures and report.html to {args.out}")
+    print(format_summary(results, out_dir=args.out))
 
 
 def _fit(args):
-    X, y, preprocessor, _ = _load_data(args)
-    pipeline = Pipeline(
-        [("preprocess", preprocessor), *make_steps(args.strategy, args.epochs, args.random_state)]
-    )
+    from ._strategies import Context, make_pipeline
+
+    X, y, numeric, categorical, _, _ = _load_data(args)
+    _check_encoding(X, numeric, categorical)
+    from ._tf_logging import import_keras_quietly
+
+    import_keras_quietly()
+    import imbnet
+
+    ctx = Context(args.epochs, args.random_state, numeric, categorical)
+    pipeline = make_pipeline(args.strategy, ctx)
     pipeline.fit(X, y)
     imbnet.save(pipeline, args.save)
     print(f"saved strategy {args.strategy!r} trained on {len(y)} rows to {args.save}")
 
 
 def _predict(args):
+    from ._data import numeric_text, precheck, read_table
+
     if not os.path.isfile(args.model):
         raise CommandError(f"{args.model}: no such file")
+    precheck(args.data, None)
+    frame = read_table(args.data)
+    from ._tf_logging import import_keras_quietly
+
+    import_keras_quietly()
+    import pandas as pd
+
+    import imbnet
+
     try:
         pipeline = imbnet.load(args.model)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, ImportError) as exc:
         raise CommandError(str(exc)) from None
-    frame = read_table(args.data)
     expected = list(pipeline.feature_names_in_)
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         raise CommandError(f"{args.data}: columns the model needs are missing: {missing}")
     X = frame[expected]
-    if args.proba:
-        proba = pipeline.predict_proba(X)
-        out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in pipeline.classes_])
-    else:
-        out = pd.DataFrame({"prediction": pipeline.predict(X)})
+    text = numeric_text(X, _numeric_columns(pipeline))
+    if text:
+        column, value, row = text
+        raise CommandError(
+            f"{args.data}: column {column!r} was numeric when the model was trained but "
+            f"holds text ({value!r} in data row {row + 1}); fix or blank those values"
+        )
+    try:
+        if args.proba:
+            proba = pipeline.predict_proba(X)
+            out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in pipeline.classes_])
+        else:
+            out = pd.DataFrame({"prediction": pipeline.predict(X)})
+    except (ValueError, TypeError) as exc:
+        raise CommandError(f"{args.data}: cannot predict these rows ({exc})") from None
     out.to_csv(args.output if args.output else sys.stdout, index=False)
+
+
+def _numeric_columns(pipeline):
+    """The columns the saved pipeline's first step treats as numbers."""
+    first = pipeline.steps[0][1]
+    for name, _, columns in getattr(first, "transformers_", []):
+        if name == "numeric":
+            return list(columns)
+    return []

@@ -1,147 +1,199 @@
-"""What ``imbnet compare`` shows and writes: the ranked table, JSON, CSV, figures, HTML."""
+"""What ``imbnet compare`` shows and writes: the terminal summary, JSON, CSV, HTML, snippet."""
 
 import base64
 import csv
-import html
 import json
 import os
 
-import matplotlib
+from ._figures import FIGURES, write_figures
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay  # noqa: E402
+__all__ = ["format_summary", "format_table", "plain", "write_outputs"]
 
-from ._compare import METRICS  # noqa: E402
-
-__all__ = ["format_table", "write_outputs"]
-
-FIGURES = {"roc": "roc_curves.png", "pr": "precision_recall_curves.png"}
+WIDTH = 120  # the terminal table's limit
 
 
-def _rows(results):
-    """(rank, name, description, cells...) of the strategies that ran, best first."""
-    rows = []
-    for rank, result in enumerate((r for r in results["strategies"] if not r["error"]), 1):
-        cells = [f"{s['mean']:.3f} ± {s['sd']:.3f}" for s in result["scores"].values()]
-        cells.append(f"{result['fit_time']['mean']:.2f}")
-        rows.append([str(rank), result["name"], *cells])
-    return rows
+def _ran(results):
+    return [r for r in results["strategies"] if not r["error"] and not r["skipped"]]
+
+
+def _pm(score, digits=3):
+    return f"{score['mean']:.{digits}f} ± {score['sd']:.{digits}f}"
+
+
+def _columns(results):
+    """(heading, cell function) of the terminal table, objective first."""
+    objective = results["objective"]
+    digits = 1 if objective["name"] == "cost" else 3
+    columns = [(objective["label"], lambda r: _pm(r["scores"]["objective"], digits))]
+    columns += [
+        ("ROC AUC", lambda r: f"{r['scores']['roc_auc']['mean']:.3f}"),
+        ("avg prec", lambda r: f"{r['scores']['average_precision']['mean']:.3f}"),
+        ("recall", lambda r: f"{r['scores']['recall']['mean']:.3f}"),
+        ("precision", lambda r: f"{r['scores']['precision']['mean']:.3f}"),
+    ]
+    if not results["multiclass"]:
+        columns.append(("threshold", lambda r: f"{r['threshold']['mean']:.3f}"))
+    if results.get("cost") and objective["name"] != "cost":
+        columns.append(("cost/1000", lambda r: f"{r['scores']['cost']['mean']:.1f}"))
+    columns += [
+        ("Brier", lambda r: f"{r['scores']['brier']['mean']:.4f}"),
+        ("fit s", lambda r: f"{r['fit_time']['mean']:.1f}"),
+    ]
+    return columns
 
 
 def format_table(results):
-    """The ranked table, as text for the terminal."""
-    header = ["rank", "strategy", *METRICS.values(), "fit s"]
-    rows = _rows(results)
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    """The ranked table, as text for the terminal (at most ``WIDTH`` columns)."""
+    columns = _columns(results)
+    header = ["rank", "strategy", *(heading for heading, _ in columns)]
+    rows = [
+        [str(rank), r["name"], *(cell(r) for _, cell in columns)]
+        for rank, r in enumerate(_ran(results), 1)
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(
-            cell.rjust(w) if i != 1 else cell.ljust(w)
+            cell.ljust(w) if i == 1 else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(row, widths))
         )
         for row in [header, *rows]
     ]
     lines.insert(1, "-" * len(lines[0]))
-    for result in results["strategies"]:
-        if result["error"]:
-            lines.append(f"failed: {result['name']}: {result['error']}")
-    return "\n".join(lines)
+    return "\n".join(line[:WIDTH] for line in lines)
 
 
-def _plain(results):
-    """``results`` without the held-out scores (JSON-ready)."""
-    strategies = [{k: v for k, v in r.items() if k != "oof_score"} for r in results["strategies"]]
-    return {**results, "strategies": strategies}
+def _headline(results):
+    settings = results.get("settings", {})
+    objective = results["objective"]["text"]
+    positive = repr(results["minority"])
+    if results["multiclass"]:
+        how = f"{objective} of the most probable class; recall and precision of class {positive}"
+    else:
+        how = (
+            f"threshold tuned for {objective} of class {positive} inside each training fold "
+            f"({results['inner_cv']}-fold inner CV)"
+        )
+    return f"{settings.get('cv', '')}-fold stratified CV; {how}"
+
+
+def _recommendation_lines(results):
+    rec = results.get("recommendation")
+    if rec is None:
+        return []
+    label = results["objective"]["label"]
+    digits = 1 if results["objective"]["name"] == "cost" else 3
+    line = (
+        f"recommended: {rec['strategy']} ({rec['description']}): "
+        f"{label} {_pm(rec['objective'], digits)}"
+    )
+    if rec["threshold"]:
+        line += f" at threshold {_pm(rec['threshold'], 2)}"
+    lines = [line]
+    runner = rec["runner_up"]
+    if runner:
+        verdict = "beyond fold noise" if runner["beyond_noise"] else "within fold noise"
+        lines.append(
+            f"  vs runner-up {runner['strategy']}: {runner['difference']['mean']:+.{digits}f} "
+            f"± {runner['difference']['sd']:.{digits}f} over the same folds, corrected paired "
+            f"t-test p = {runner['p']:.2g}: {verdict}"
+        )
+    best = next(r for r in results["strategies"] if r["name"] == rec["strategy"])
+    if results.get("cost"):
+        s = best["scores"]
+        lines.append(
+            f"  expected cost per 1,000 cases: {s['cost']['mean']:.1f} (flag nothing: "
+            f"{s['cost_flag_nothing']['mean']:.1f}, flag everything: "
+            f"{s['cost_flag_everything']['mean']:.1f})"
+        )
+    return lines
+
+
+def _wrap(line):
+    import textwrap
+
+    indent = " " * (len(line) - len(line.lstrip()))
+    return textwrap.fill(line, WIDTH, subsequent_indent=indent + "  ") if line else line
+
+
+def format_summary(results, out_dir=None):
+    """Everything the terminal shows after the progress bar (at most ``WIDTH`` columns)."""
+    lines = [_wrap(_headline(results)), "", format_table(results)]
+    prose = []
+    for r in results["strategies"]:
+        if r["error"]:
+            prose.append(f"failed: {r['name']}: {r['error']}")
+        elif r["skipped"]:
+            prose.append(f"{r['name']}: {r['skipped']}")
+        elif r.get("note"):
+            prose.append(f"{r['name']}: {r['note']}")
+    prose += [f"note: {note}" for note in results.get("notes", [])]
+    prose += [""] + _recommendation_lines(results) if results.get("recommendation") else []
+    if out_dir:
+        prose.append(
+            f"wrote report.html, recommended.py, results.json, results.csv and figures to {out_dir}"
+        )
+    return "\n".join(lines + [_wrap(line) for line in prose])
+
+
+def plain(results):
+    """``results`` without arrays and objects (JSON-ready)."""
+    dropped = ("oof_score", "oof_score_corrected")
+    strategies = [{k: v for k, v in r.items() if k not in dropped} for r in results["strategies"]]
+    return {**{k: v for k, v in results.items() if k != "setup"}, "strategies": strategies}
+
+
+CSV_SCORES = (
+    "objective",
+    "roc_auc",
+    "average_precision",
+    "recall",
+    "precision",
+    "f1",
+    "balanced_accuracy",
+    "brier",
+    "log_loss",
+    "ece",
+)
 
 
 def write_outputs(out_dir, results, y):
-    """Write results.json, results.csv, the two figures and report.html to ``out_dir``."""
+    """Write results.json, results.csv, recommended.py, the figures and report.html."""
     os.makedirs(out_dir, exist_ok=True)
-    plain = _plain(results)
+    data = plain(results)
     with open(os.path.join(out_dir, "results.json"), "w") as file:
-        json.dump(plain, file, indent=2)
+        json.dump(data, file, indent=2, default=str)
     with open(os.path.join(out_dir, "results.csv"), "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(
             ["rank", "strategy", "description"]
-            + [f"{m}_{s}" for m in METRICS for s in ("mean", "sd")]
-            + ["fit_time_mean", "error"]
+            + [f"{m}_{s}" for m in CSV_SCORES for s in ("mean", "sd")]
+            + ["threshold_mean", "fit_time_mean", "skipped", "error"]
         )
-        for rank, r in enumerate(plain["strategies"], 1):
-            scores = [
-                r["scores"][m][s] if not r["error"] else "" for m in METRICS for s in ("mean", "sd")
-            ]
-            fit = r["fit_time"]["mean"] if not r["error"] else ""
-            writer.writerow([rank, r["name"], r["description"], *scores, fit, r["error"] or ""])
-    _write_figures(out_dir, results, y)
+        for rank, r in enumerate(data["strategies"], 1):
+            ok = r["scores"]
+            scores = [ok[m][s] if m in ok else "" for m in CSV_SCORES for s in ("mean", "sd")]
+            threshold = r.get("threshold", {}).get("mean", "") if ok else ""
+            fit = r["fit_time"]["mean"] if ok else ""
+            writer.writerow(
+                [rank, r["name"], r["description"], *scores, threshold, fit,
+                 r["skipped"] or "", r["error"] or ""]
+            )
+    if results.get("recommendation"):
+        with open(os.path.join(out_dir, "recommended.py"), "w") as file:
+            file.write(results["recommendation"]["snippet"])
+    figures = write_figures(out_dir, results, y) if _ran(results) else []
+    from ._html import report_html
+
     with open(os.path.join(out_dir, "report.html"), "w", encoding="utf-8") as file:
-        file.write(_html(results, out_dir))
+        file.write(report_html(results, _images(out_dir, figures), _headline(results)))
 
 
-def _write_figures(out_dir, results, y):
-    truth = y == results["minority"]
-    for kind, filename in FIGURES.items():
-        fig, ax = plt.subplots(figsize=(6.4, 5.2))
-        for r in results["strategies"]:
-            if r["error"]:
-                continue
-            display = RocCurveDisplay if kind == "roc" else PrecisionRecallDisplay
-            display.from_predictions(truth, r["oof_score"], name=r["name"], ax=ax)
-        ax.set_title(
-            ("ROC" if kind == "roc" else "Precision-recall")
-            + f" curves, minority class {results['minority']!r} (held-out folds)"
-        )
-        ax.legend(fontsize="small")
-        fig.tight_layout()
-        fig.savefig(os.path.join(out_dir, filename), dpi=100)
-        plt.close(fig)
-
-
-_STYLE = """
-body { font-family: sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { border: 1px solid #bbb; padding: 4px 8px; text-align: right; white-space: nowrap; }
-td:nth-child(2), th:nth-child(2), td:nth-child(3), th:nth-child(3) { text-align: left; }
-th { background: #e8eef6; }
-.figures img { max-width: 48%; margin-right: 1%; }
-.error { color: #a00; }
-"""
-
-
-def _html(results, out_dir):
-    header = ["rank", "strategy", "description", *METRICS.values(), "fit s"]
-    by_name = {r["name"]: r["description"] for r in results["strategies"]}
-    body = []
-    for row in _rows(results):
-        cells = [row[0], row[1], by_name[row[1]], *row[2:]]
-        body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    failures = "".join(
-        f'<p class="error">{html.escape(r["name"])} failed: {html.escape(r["error"])}</p>'
-        for r in results["strategies"]
-        if r["error"]
-    )
-    images = []
-    for kind, filename in FIGURES.items():
+def _images(out_dir, keys):
+    images = {}
+    for key in keys:
+        filename, caption = FIGURES[key]
         with open(os.path.join(out_dir, filename), "rb") as file:
             data = base64.b64encode(file.read()).decode("ascii")
-        images.append(f'<img id="{kind}" alt="{kind} curves" src="data:image/png;base64,{data}">')
-    counts = ", ".join(
-        f"{html.escape(str(c))}: {n}" for c, n in zip(results["classes"], results["counts"])
-    )
-    settings = results.get("settings", {})
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>imbnet compare</title>
-<style>{_STYLE}</style></head>
-<body>
-<h1>imbnet compare</h1>
-<p>Data: {html.escape(str(settings.get("data", "")))}; classes {counts};
-minority class {html.escape(repr(results["minority"]))}.
-{settings.get("cv", "")}-fold stratified cross-validation, {settings.get("epochs", "")} epochs,
-random_state={settings.get("random_state", "")}. Ranked by average precision; mean ± sd over folds;
-minority metrics at the default threshold.</p>
-<table id="results"><thead><tr>{"".join(f"<th>{html.escape(h)}</th>" for h in header)}</tr></thead>
-<tbody>{"".join(body)}</tbody></table>
-{failures}
-<div class="figures">{"".join(images)}</div>
-</body></html>
-"""
+        images[key] = (caption, f"data:image/png;base64,{data}")
+    return images
+

@@ -1,26 +1,68 @@
 """The imbalance strategies ``imbnet compare`` and ``imbnet fit`` know.
 
-Each strategy is a list of pipeline steps placed after the preprocessing: a
-network trained with one way of handling the imbalance, or a non-neural
-reference a user would try first.
+Each strategy builds the whole pipeline (preprocessing included) from a
+:class:`Context`: a network trained with one way of handling the imbalance, or a
+non-neural reference a user would try first. Importing this module is light:
+estimators (and Keras) are imported when a pipeline is built.
+
+To add a strategy, add a :class:`Strategy` to ``STRATEGIES``; its ``build`` returns
+the pipeline's steps, usually ``[preprocess(ctx), ("clf", mlp(ctx, ...))]``.
 """
 
-import keras
-from imblearn.over_sampling import SMOTE
-from imblearn.under_sampling import RandomUnderSampler
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
+from dataclasses import dataclass, field
+from typing import Callable
 
-from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
+from ._data import make_encoder, make_imputer, make_preprocessor
 
-__all__ = ["STRATEGIES", "build_network", "make_steps"]
+__all__ = [
+    "STRATEGIES",
+    "Context",
+    "Strategy",
+    "build_network",
+    "describe",
+    "make_pipeline",
+    "mlp",
+    "preprocess",
+    "resampled",
+]
 
 HIDDEN_LAYER_SIZES = (64, 32)
 BATCH_SIZE = 200
 
 
-def build_network(meta, hidden_layer_sizes=HIDDEN_LAYER_SIZES):
+@dataclass(frozen=True)
+class Context:
+    """What a strategy's pipeline depends on besides the strategy."""
+
+    epochs: int
+    random_state: int
+    numeric: tuple = ()
+    categorical: tuple = ()
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One row of the comparison.
+
+    ``description`` is text, or a function of the context; ``build(ctx)``
+    returns the pipeline steps; ``network`` says whether it trains a
+    Keras network (whose epochs a time budget may shorten); ``prior_correction``
+    whether its classifier changes the class mix it learns from, so that
+    ``clf__prior_correction=True`` changes its probabilities; ``note(y)`` returns
+    a remark about this strategy on these labels, or None.
+    """
+
+    description: str
+    build: Callable
+    network: bool = True
+    prior_correction: bool = False
+    note: Callable = field(default=lambda y: None)
+
+
+def build_network(meta, hidden_layer_sizes=(64, 32)):
     """The network of the resampling strategies: the MLP strategies' architecture."""
+    import keras
+
     n_classes = meta["n_classes_"]
     layers = [keras.Input((meta["n_features_in_"],))]
     layers += [keras.layers.Dense(units, activation="relu") for units in hidden_layer_sizes]
@@ -31,78 +73,154 @@ def build_network(meta, hidden_layer_sizes=HIDDEN_LAYER_SIZES):
     return keras.Sequential(layers)
 
 
-def _mlp(epochs, random_state, **params):
+def preprocess(ctx):
+    """The standard first step: impute, scale, one-hot encode."""
+    return ("preprocess", make_preprocessor(ctx.numeric, ctx.categorical))
+
+
+def mlp(ctx, **params):
+    """``CostSensitiveMLPClassifier`` with the comparison's architecture."""
+    from imbnet import CostSensitiveMLPClassifier
+
     return CostSensitiveMLPClassifier(
         hidden_layer_sizes=HIDDEN_LAYER_SIZES,
-        max_iter=epochs,
+        max_iter=ctx.epochs,
         batch_size=BATCH_SIZE,
-        random_state=random_state,
+        random_state=ctx.random_state,
         **params,
     )
 
 
-def _resampled(epochs, random_state, **params):
+def resampled(ctx, **params):
+    """``ResampledKerasClassifier`` on :func:`build_network`."""
+    from imbnet import ResampledKerasClassifier
+
     return ResampledKerasClassifier(
         build_network,
-        epochs=epochs,
+        epochs=ctx.epochs,
         batch_size=BATCH_SIZE,
         optimizer="adam",
-        random_state=random_state,
+        random_state=ctx.random_state,
         **params,
     )
 
 
-# name -> (description, steps(epochs, random_state))
+def _smote(ctx):
+    """SMOTE on numeric data; SMOTENC / SMOTEN before one-hot encoding with categories."""
+    from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
+
+    seed = ctx.random_state
+    if not ctx.categorical:
+        return [preprocess(ctx), ("smote", SMOTE(random_state=seed)), ("clf", mlp(ctx))]
+    n_numeric, n_categorical = len(ctx.numeric), len(ctx.categorical)
+    if n_numeric:
+        categorical = list(range(n_numeric, n_numeric + n_categorical))
+        sampler = SMOTENC(categorical_features=categorical, random_state=seed)
+    else:
+        sampler = SMOTEN(random_state=seed)
+    return [
+        ("preprocess", make_imputer(ctx.numeric, ctx.categorical)),
+        ("smote", sampler),
+        ("encode", make_encoder(n_numeric, n_categorical)),
+        ("clf", mlp(ctx)),
+    ]
+
+
+def _smote_description(ctx):
+    if not ctx.categorical:
+        return "SMOTE, then MLP"
+    kind = "SMOTENC" if ctx.numeric else "SMOTEN"
+    return f"{kind} on the raw categories, one-hot after, then MLP"
+
+
+def _log_weights_note(y):
+    """Say so when 'log' weights leave every class at 1 (no class rare enough)."""
+    import numpy as np
+
+    from imbnet import compute_class_weight
+
+    classes, counts = np.unique(y, return_counts=True)
+    weights = compute_class_weight("log", classes=classes, y=y)
+    if all(w == 1 for w in weights.values()):
+        share = counts.min() / counts.sum()
+        return (
+            f"class_weight='log' leaves every class at weight 1 here: the rarest class is "
+            f"{share:.1%} of the rows, above mu/e = {0.15 / np.e:.1%} (mu=0.15), so 'log' "
+            "trains the same network as 'none'"
+        )
+    return None
+
+
+# name -> Strategy; the default comparison runs them all, in this order
 STRATEGIES = {
-    "none": (
-        "MLP, no weighting",
-        lambda epochs, seed: [("clf", _mlp(epochs, seed))],
-    ),
-    "balanced": (
+    "none": Strategy("MLP, no weighting", lambda ctx: [preprocess(ctx), ("clf", mlp(ctx))]),
+    "balanced": Strategy(
         'MLP, class_weight="balanced"',
-        lambda epochs, seed: [("clf", _mlp(epochs, seed, class_weight="balanced"))],
+        lambda ctx: [preprocess(ctx), ("clf", mlp(ctx, class_weight="balanced"))],
+        prior_correction=True,
     ),
-    "log": (
+    "log": Strategy(
         'MLP, class_weight="log"',
-        lambda epochs, seed: [("clf", _mlp(epochs, seed, class_weight="log"))],
+        lambda ctx: [preprocess(ctx), ("clf", mlp(ctx, class_weight="log"))],
+        prior_correction=True,
+        note=_log_weights_note,
     ),
-    "focal": (
-        "MLP, focal loss",
-        lambda epochs, seed: [("clf", _mlp(epochs, seed, loss="focal"))],
+    "focal": Strategy(
+        "MLP, focal loss", lambda ctx: [preprocess(ctx), ("clf", mlp(ctx, loss="focal"))]
     ),
-    "smote": (
-        "SMOTE, then MLP",
-        lambda epochs, seed: [
-            ("smote", SMOTE(random_state=seed)),
-            ("clf", _mlp(epochs, seed)),
-        ],
-    ),
-    "undersample": (
+    "smote": Strategy(_smote_description, _smote),
+    "undersample": Strategy(
         "random under-sampling, re-drawn every epoch",
-        lambda epochs, seed: [
-            ("clf", _resampled(epochs, seed, sampler=RandomUnderSampler(), resample="epoch"))
+        lambda ctx: [
+            preprocess(ctx),
+            ("clf", resampled(ctx, sampler=_random_under_sampler(), resample="epoch")),
         ],
+        prior_correction=True,
     ),
-    "balanced_batches": (
+    "balanced_batches": Strategy(
         "class-balanced mini-batches (1:1)",
-        lambda epochs, seed: [("clf", _resampled(epochs, seed, batch_ratio=1.0))],
+        lambda ctx: [preprocess(ctx), ("clf", resampled(ctx, batch_ratio=1.0))],
+        prior_correction=True,
     ),
-    "logreg": (
+    "logreg": Strategy(
         'LogisticRegression(class_weight="balanced")',
-        lambda epochs, seed: [("clf", LogisticRegression(class_weight="balanced", max_iter=1000))],
+        lambda ctx: [preprocess(ctx), ("clf", _logistic_regression())],
+        network=False,
     ),
-    "hgb": (
+    "hgb": Strategy(
         'HistGradientBoostingClassifier(class_weight="balanced")',
-        lambda epochs, seed: [
-            (
-                "clf",
-                HistGradientBoostingClassifier(class_weight="balanced", random_state=seed),
-            )
-        ],
+        lambda ctx: [preprocess(ctx), ("clf", _gradient_boosting(ctx.random_state))],
+        network=False,
     ),
 }
 
 
-def make_steps(name, epochs, random_state):
-    """Fresh pipeline steps of strategy ``name``."""
-    return STRATEGIES[name][1](epochs, random_state)
+def _random_under_sampler():
+    from imblearn.under_sampling import RandomUnderSampler
+
+    return RandomUnderSampler()
+
+
+def _logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(class_weight="balanced", max_iter=1000)
+
+
+def _gradient_boosting(seed):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(class_weight="balanced", random_state=seed)
+
+
+def describe(name, ctx):
+    """The one-line description of strategy ``name`` on this data."""
+    description = STRATEGIES[name].description
+    return description(ctx) if callable(description) else description
+
+
+def make_pipeline(name, ctx):
+    """A fresh, unfitted imbalanced-learn ``Pipeline`` of strategy ``name``."""
+    from imblearn.pipeline import Pipeline
+
+    return Pipeline(STRATEGIES[name].build(ctx))
