@@ -33,26 +33,18 @@ __all__ = [
     "split_target",
 ]
 
-DEFAULT_DATASET = "tutorial 1:100 (make_classification, 10000 rows, 2 features, random_state=4)"
+DEFAULT_DATASET = "tutorial 1:100 (imbnet.make_tutorial_data: 10000 rows, 2 features)"
 DEFAULT_TARGET = "y"
-_DEFAULT_PARAMS = dict(
-    n_samples=10000,
-    n_features=2,
-    n_redundant=0,
-    n_clusters_per_class=2,
-    weights=[0.99],
-    flip_y=0,
-    random_state=4,
-)
 MAX_CATEGORIES = 50
 
 
 def default_dataset():
     """The cost-sensitive tutorial's 1:100 dataset, as a table with target ``y``."""
     import pandas as pd
-    from sklearn.datasets import make_classification
 
-    X, y = make_classification(**_DEFAULT_PARAMS)
+    from imbnet import make_tutorial_data
+
+    X, y = make_tutorial_data()
     frame = pd.DataFrame(X, columns=["x0", "x1"])
     frame[DEFAULT_TARGET] = y
     return frame
@@ -61,13 +53,10 @@ def default_dataset():
 def data_code(path, target):
     """Python source that loads the same ``X`` and ``y`` as the command line does."""
     if path is None:
-        params = [f"    {k}={v!r}," for k, v in _DEFAULT_PARAMS.items()]
         return [
-            "from sklearn.datasets import make_classification",
+            "from imbnet import make_tutorial_data",
             "",
-            "X, y = make_classification(",
-            *params,
-            ")",
+            "X, y = make_tutorial_data()",
             'X = pd.DataFrame(X, columns=["x0", "x1"])',
         ]
     path = os.path.abspath(path)
