@@ -2,14 +2,18 @@
 
 from ._class_weight import compute_class_weight, compute_label_weight
 from ._hard_negatives import HardNegativeSampler
+from ._long_tail_losses import BalancedSoftmaxLoss, LDAMLoss, LogitAdjustedLoss
 from ._mlp import CostSensitiveMLPClassifier
 from ._persistence import load, save
 from ._resampled import ResampledKerasClassifier
 from ._version import __version__
 
 __all__ = [
+    "BalancedSoftmaxLoss",
     "CostSensitiveMLPClassifier",
     "HardNegativeSampler",
+    "LDAMLoss",
+    "LogitAdjustedLoss",
     "ResampledKerasClassifier",
     "compute_class_weight",
     "compute_label_weight",

@@ -47,6 +47,7 @@ from ._class_weight import (
     compute_sample_weight,
 )
 from ._engine import Epoch, predict_outputs, train
+from ._long_tail_losses import output_prior
 from ._losses import LOSSES, LabelwiseLoss
 from ._naming import private_layer_names
 from ._persistence import keras_to_references, references_to_keras
@@ -78,6 +79,14 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         "class_weight_mu": [Interval(Real, 0, None, closed="neither")],
         "loss": [StrOptions(set(LOSSES))],
         "focal_gamma": [Interval(Real, 0, None, closed="left")],
+        "logit_tau": [Interval(Real, 0, None, closed="left")],
+        "ldam_margin": [Interval(Real, 0, None, closed="left")],
+        "class_weight_beta": [Interval(Real, 0, 1, closed="left")],
+        "deferred_reweighting": [
+            None,
+            Interval(Integral, 0, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+        ],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -159,12 +168,14 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         self.n_classes_ = self.classes_.shape[0]
         if self._multilabel:
             self.class_weight_ = compute_label_weight(
-                self.class_weight, Y=y_encoded, mu=self.class_weight_mu
+                self.class_weight, Y=y_encoded, mu=self.class_weight_mu,
+                beta=self.class_weight_beta,
             )
             weights = compute_label_sample_weight(self.class_weight_, y_encoded, sample_weight)
         else:
             self.class_weight_ = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y, mu=self.class_weight_mu
+                self.class_weight, classes=self.classes_, y=y, mu=self.class_weight_mu,
+                beta=self.class_weight_beta,
             )
             weights = compute_sample_weight(
                 [self.class_weight_[label] for label in self.classes_.tolist()],
@@ -172,6 +183,8 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
                 sample_weight,
             )
         self._check_fit_data(X, y_encoded)
+        n_epochs = self._n_epochs()
+        reweight_from = self._reweighting_epoch(n_epochs)
 
         seeds = SeedStream(fit_seed(self.random_state))
         validation = None
@@ -200,14 +213,20 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             if validation is not None:
                 X_valid, y_valid, w_valid = validation
                 validation = (X_valid, self._encode_targets(y_valid), w_valid)
-            source, tally = self._tallied(self._epoch_source(X, y_encoded, weights, seeds))
+            source = self._epoch_source(X, y_encoded, weights, seeds)
+            callbacks = self._fit_callbacks()
+            if reweight_from:  # deferred re-weighting (DRW)
+                source = _deferring(source, reweight_from, self._row_class_weight)
+                callbacks = [*callbacks, _EarlyStoppingFrom(reweight_from, callbacks)]
+            source, tally = self._tallied(source)
             if self.output_bias_init == "prior":
-                # Start at the base rate of what the first epoch feeds the network.
+                # Start at the base rate of what the first epoch feeds the network
+                # (as the loss sees it: the long-tail losses shift it).
                 source = _replaying(source(0), source)
                 width = self.model_.outputs[0].shape[-1]
+                start = output_prior(self.model_.loss, tally.prior())
                 set_output_bias(
-                    self.model_,
-                    output_bias(tally.prior(), width=width, multilabel=self._multilabel),
+                    self.model_, output_bias(start, width=width, multilabel=self._multilabel)
                 )
             augment = self._augment_layer()
             if isinstance(augment, keras.layers.Layer):
@@ -215,9 +234,9 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
             history = train(
                 self.model_,
                 source,
-                epochs=self._n_epochs(),
+                epochs=n_epochs,
                 batch_size=self._batch_size(X.shape[0]),
-                callbacks=self._fit_callbacks(),
+                callbacks=callbacks,
                 validation=validation,
                 verbose=self.verbose,
                 augment=augment,
@@ -226,8 +245,40 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseWrapper):
         self.history_ = {key: list(values) for key, values in history.history.items()}
         self.loss_curve_ = self.history_["loss"]
         self.n_iter_ = len(self.loss_curve_)
-        self.training_prior_ = tally.prior(self.n_iter_)
+        # With DRW, the network ends fitted to the re-weighted epochs, if it reached them.
+        first = reweight_from if reweight_from < self.n_iter_ else 0
+        self.training_prior_ = output_prior(self.model_.loss, tally.prior(self.n_iter_, first))
         return self
+
+    def _loss_prior(self):
+        """The class prior the long-tail losses adjust for: that of the training rows."""
+        return self.class_prior_
+
+    def _reweighting_epoch(self, n_epochs):
+        """The epoch from which class weights apply: 0, or later with ``deferred_reweighting``."""
+        deferred = self.deferred_reweighting
+        if deferred is None:
+            return 0
+        if self.class_weight is None:
+            raise ValueError(
+                "deferred_reweighting switches the class weights on at an epoch, but "
+                "class_weight=None gives none: set class_weight (e.g. 'effective', as "
+                "Cao et al.'s LDAM-DRW), or leave deferred_reweighting=None."
+            )
+        if isinstance(deferred, Integral):
+            return int(deferred)
+        return int(deferred * n_epochs)
+
+    def _row_class_weight(self, targets):
+        """The class weight in each entry of an epoch's encoded ``targets``."""
+        if self._multilabel:
+            negative = np.array([weights[0] for weights in self.class_weight_])
+            positive = np.array([weights[1] for weights in self.class_weight_])
+            return np.where(targets > 0.5, positive, negative)
+        weights = np.array([self.class_weight_[label] for label in self.classes_.tolist()])
+        if self._target_encoding == "one_hot":
+            return targets @ weights
+        return weights[targets[:, 0].astype(np.int64)]
 
     def _tallied(self, source):
         """``source``, counting the class mix of every epoch it hands out."""
@@ -386,6 +437,37 @@ def _replaying(first, source):
         return source(epoch)
 
     return replaying
+
+
+def _deferring(source, start, row_class_weight):
+    """``source`` whose epochs before ``start`` carry no class weights (DRW, Cao et
+    al., 2019): their weights are divided by the class weight of each entry,
+    which leaves the ``sample_weight``; from ``start`` on they are as given."""
+
+    def deferring(epoch):
+        arrays = source(epoch)
+        if epoch >= start:
+            return arrays
+        plain = np.asarray(arrays.w, np.float64) / row_class_weight(arrays.y)
+        return arrays._replace(w=plain.astype(np.float32))
+
+    return deferring
+
+
+class _EarlyStoppingFrom(keras.callbacks.Callback):
+    """Holds back ``EarlyStopping`` callbacks until epoch ``start``, the switch of
+    deferred re-weighting: the unweighted stage neither stops training nor
+    supplies the weights restored, and the loss changes scale at the switch."""
+
+    def __init__(self, start, callbacks):
+        super().__init__()
+        self.start = start
+        self.stoppers = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch <= self.start:
+            for stopper in self.stoppers:
+                stopper.on_train_begin()
 
 
 def _target_encoding(model, n_classes, multilabel=False):

@@ -69,7 +69,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         Parameters of the "adam" solver.
     n_iter_no_change : int, default=10
         Epochs without improvement before training stops.
-    class_weight : None, "balanced", "log", dict or list of dict, default=None
+    class_weight : None, "balanced", "log", "effective", dict or list of dict, default=None
         Weight of each class in the loss; see :func:`imbnet.compute_class_weight`.
         A dict is keyed by the original class labels. For a multilabel target
         the weights are per label (:func:`imbnet.compute_label_weight`):
@@ -77,18 +77,44 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         ``{0: w_negative, 1: w_positive}`` per label.
     class_weight_mu : float, default=0.15
         Smoothing factor of ``class_weight="log"``.
-    loss : {"log_loss", "focal"}, default="log_loss"
-        Cross-entropy or focal cross-entropy (Keras's focal losses, with class
-        balancing left to ``class_weight``).
+    class_weight_beta : float in [0, 1), default=0.999
+        ``beta`` of ``class_weight="effective"``: weights
+        ``∝ (1 - beta) / (1 - beta^n_c)``, summing to the number of classes.
+    deferred_reweighting : None, int or float in (0, 1), default=None
+        Deferred re-weighting (DRW, Cao et al., 2019): train without class
+        weights (``sample_weight`` only) until an epoch, then with
+        ``class_weight`` (which must be set). An int is that epoch (counted
+        from 0), a float the fraction of ``max_iter`` (``int(fraction *
+        max_iter)``; Cao et al. switch at 0.8). Early stopping counts only
+        from the switch on. Works with any ``loss``.
+    loss : {"log_loss", "focal", "logit_adjusted", "balanced_softmax", "ldam"}, default="log_loss"
+        - "log_loss": cross-entropy.
+        - "focal": focal cross-entropy (Keras's focal losses, with class
+          balancing left to ``class_weight``).
+        - "logit_adjusted": cross-entropy of the logits plus
+          ``logit_tau * log(class_prior_)`` (Menon et al., 2021).
+        - "balanced_softmax": the same at ``logit_tau=1`` (Ren et al., 2020).
+        - "ldam": the true class's logit lowered by a margin
+          ``∝ n_c^(-1/4)`` before the cross-entropy (Cao et al., 2019).
+
+        The long-tail losses use the class prior of the training rows
+        (``class_prior_``); see :class:`imbnet.LogitAdjustedLoss`,
+        :class:`imbnet.BalancedSoftmaxLoss` and :class:`imbnet.LDAMLoss` for
+        the binary (single sigmoid unit) and per-label forms.
     focal_gamma : float, default=2.0
         Focusing parameter of the focal loss.
+    logit_tau : float, default=1.0
+        ``τ`` of ``loss="logit_adjusted"``; 0 is plain cross-entropy.
+    ldam_margin : float, default=0.5
+        Margin of the rarest class with ``loss="ldam"`` (in logit units).
     kernel_initializer : str, default="glorot_uniform"
         Keras initializer name of the layer weights, seeded by ``random_state``.
     dropout : float, default=0.0
         Dropout rate after each hidden layer.
     prior_correction : bool, default=False
         Map ``predict_proba`` from the class mix the network trained under
-        (``training_prior_``: shifted by ``class_weight``) back to the class
+        (``training_prior_``: shifted by ``class_weight`` and by the
+        logit-adjusted losses) back to the class
         prior of the training data (``class_prior_``):
         ``p(c|x) ∝ p'(c|x) · class_prior_[c] / training_prior_[c]``. The
         probabilities then estimate the real class frequencies (better Brier
@@ -127,10 +153,15 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         ``sample_weight``, without an early-stopping hold-out). For a
         multilabel target, the positive rate of each label.
     training_prior_ : ndarray of shape (n_classes,)
-        Class mix the network was trained under: each class's share of the
-        total loss weight fed over all epochs (class weight × sample weight ×
-        rows fed). For a multilabel target, the weighted positive rate of
-        each label.
+        Class prior under which the network's outputs estimate ``p(c|x)``.
+        For cross-entropy, focal and LDAM losses, the class mix the network
+        was fed: each class's share of the total loss weight fed over all
+        epochs (class weight × sample weight × rows fed; with
+        ``deferred_reweighting``, over the epochs from the switch on). The
+        logit-adjusted losses shift it to ``∝ fed mix · class_prior_^(-τ)``:
+        uniform for balanced softmax without class weights, so that
+        ``predict_proba`` is the balanced posterior and ``prior_correction``
+        gives the data's. For a multilabel target, a positive rate per label.
     model_ : keras.Model
         The trained network.
     history_ : dict
@@ -195,8 +226,12 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         n_iter_no_change=10,
         class_weight=None,
         class_weight_mu=0.15,
+        class_weight_beta=0.999,
+        deferred_reweighting=None,
         loss="log_loss",
         focal_gamma=2.0,
+        logit_tau=1.0,
+        ldam_margin=0.5,
         kernel_initializer="glorot_uniform",
         dropout=0.0,
         prior_correction=False,
@@ -224,8 +259,12 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.class_weight = class_weight
         self.class_weight_mu = class_weight_mu
+        self.class_weight_beta = class_weight_beta
+        self.deferred_reweighting = deferred_reweighting
         self.loss = loss
         self.focal_gamma = focal_gamma
+        self.logit_tau = logit_tau
+        self.ldam_margin = ldam_margin
         self.kernel_initializer = kernel_initializer
         self.dropout = dropout
         self.prior_correction = prior_correction
@@ -296,7 +335,9 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         model.compile(
             optimizer=self._make_optimizer(),
             loss=make_loss(
-                self.loss, n_outputs=n_outputs, focal_gamma=self.focal_gamma, multilabel=multilabel
+                self.loss, n_outputs=n_outputs, focal_gamma=self.focal_gamma,
+                multilabel=multilabel, class_prior=self._loss_prior(),
+                logit_tau=self.logit_tau, ldam_margin=self.ldam_margin,
             ),
         )
         return model

@@ -88,11 +88,19 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     optimizer : str or keras optimizer, default="adam"
         Optimizer of an uncompiled model; ``optimizer__learning_rate=...`` sets
         its parameters. An optimizer instance is copied for each fit.
-    loss : "log_loss", "focal" or a Keras loss, default="log_loss"
-        Loss of an uncompiled model: cross-entropy or focal cross-entropy
-        matched to the output (binary or categorical), or any Keras loss.
+    loss : str or a Keras loss, default="log_loss"
+        Loss of an uncompiled model: "log_loss" (cross-entropy), "focal",
+        "logit_adjusted", "balanced_softmax" or "ldam", matched to the output
+        (binary, categorical or multilabel) as in
+        :class:`CostSensitiveMLPClassifier`, or any Keras loss. The long-tail
+        losses adjust for the class prior of the data passed to ``fit``
+        (``class_prior_``, before resampling), as ``class_weight`` does.
     focal_gamma : float, default=2.0
         Focusing parameter of ``loss="focal"``.
+    logit_tau : float, default=1.0
+        ``τ`` of ``loss="logit_adjusted"``.
+    ldam_margin : float, default=0.5
+        Margin of the rarest class with ``loss="ldam"``.
     epochs : int, default=10
         Number of epochs.
     batch_size : int, default=32
@@ -107,13 +115,20 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         random state.
     verbose : int, default=0
         Print one line per epoch.
-    class_weight : None, "balanced", "log", dict or list of dict, default=None
+    class_weight : None, "balanced", "log", "effective", dict or list of dict, default=None
         Class weights computed from the labels passed to ``fit`` (before
         resampling): with a sampler that already balances the classes,
         "balanced" corrects twice. See :func:`imbnet.compute_class_weight`;
         per label for a multilabel target (:func:`imbnet.compute_label_weight`).
     class_weight_mu : float, default=0.15
         Smoothing factor of ``class_weight="log"``.
+    class_weight_beta : float in [0, 1), default=0.999
+        ``beta`` of ``class_weight="effective"``.
+    deferred_reweighting : None, int or float in (0, 1), default=None
+        Class weights only from an epoch on (DRW), as in
+        :class:`CostSensitiveMLPClassifier`; a float is a fraction of ``epochs``.
+        With a sampler, the rows it draws keep their ``sample_weight`` before
+        the switch.
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` (every class in it),
         stop when its weighted loss has not improved by ``tol`` for
@@ -197,6 +212,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         optimizer="adam",
         loss="log_loss",
         focal_gamma=2.0,
+        logit_tau=1.0,
+        ldam_margin=0.5,
         epochs=10,
         batch_size=32,
         shuffle=True,
@@ -205,6 +222,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         verbose=0,
         class_weight=None,
         class_weight_mu=0.15,
+        class_weight_beta=0.999,
+        deferred_reweighting=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -222,6 +241,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         self.optimizer = optimizer
         self.loss = loss
         self.focal_gamma = focal_gamma
+        self.logit_tau = logit_tau
+        self.ldam_margin = ldam_margin
         self.epochs = epochs
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -230,6 +251,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         self.verbose = verbose
         self.class_weight = class_weight
         self.class_weight_mu = class_weight_mu
+        self.class_weight_beta = class_weight_beta
+        self.deferred_reweighting = deferred_reweighting
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -360,7 +383,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
             if prefix == "loss" and isinstance(self.loss, str) and self.loss in LOSSES:
                 raise TypeError(
                     f"{name!r} is routed to the loss, but loss={self.loss!r} is imbnet's "
-                    "and takes no routed parameters (focal_gamma sets the focal loss). "
+                    "and takes no routed parameters (focal_gamma, logit_tau and "
+                    "ldam_margin set them). "
                     "To configure a Keras loss, pass it: loss='binary_crossentropy', "
                     f"{name}=..."
                 )
@@ -393,7 +417,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         if has_param(build, "compile_kwargs") or accepts_kwargs(build):
             # The loss for the output the builder is asked for: 1 sigmoid unit
             # (binary) or one softmax unit per class.
-            width = 1 if meta["n_classes_"] == 2 else meta["n_classes_"]
+            width = 1 if meta["n_classes_"] == 2 and not self._multilabel else meta["n_classes_"]
             kwargs["compile_kwargs"] = {
                 "optimizer": self._make_optimizer(),
                 "loss": self._make_loss(width),
@@ -424,7 +448,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         if isinstance(self.loss, str) and self.loss in LOSSES:
             return make_loss(
                 self.loss, n_outputs=width, focal_gamma=self.focal_gamma,
-                multilabel=self._multilabel,
+                multilabel=self._multilabel, class_prior=self._loss_prior(),
+                logit_tau=self.logit_tau, ldam_margin=self.ldam_margin,
             )
         routed = self._routed("loss")
         try:
@@ -511,7 +536,7 @@ _OPTIMIZER_FIX = (
 )
 _LOSS_FIX = (
     "Could not interpret loss",
-    "loss must be 'log_loss', 'focal', a Keras loss name ('binary_crossentropy', "
+    "loss must be 'log_loss', 'focal', 'logit_adjusted', 'balanced_softmax', 'ldam', a Keras loss name ('binary_crossentropy', "
     "'categorical_crossentropy', ...), class, instance or function.",
 )
 
