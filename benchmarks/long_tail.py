@@ -242,12 +242,16 @@ def verdict(results):
     }
     best = max(candidates, key=lambda row: candidates[row].mean())
     gain = candidates[best].mean() - anchor.mean()
-    spread = max(anchor.std(ddof=1), candidates[best].std(ddof=1)) if len(anchor) > 1 else np.nan
-    beats = "beats" if gain > spread else "does not beat"
+    ddof = 1 if len(anchor) > 1 else 0
+    # The spread of each row over seeds (data split and network), and the spread of
+    # the per-seed difference (the split is shared, so it cancels).
+    spread = max(anchor.std(ddof=ddof), candidates[best].std(ddof=ddof))
+    paired = (candidates[best] - anchor).std(ddof=ddof)
     return (
         f"best new loss: {best}, balanced accuracy {candidates[best].mean():.3f} vs anchor "
-        f"{anchor.mean():.3f}: +{gain:.3f}, seed-to-seed sd {spread:.3f} -> {beats} the anchor "
-        "by more than the spread"
+        f"{anchor.mean():.3f}: {gain:+.3f}; sd over seeds {spread:.3f} "
+        f"({'beaten' if gain > spread else 'not beaten'}), sd of the per-seed difference "
+        f"{paired:.3f} ({'beaten' if gain > paired else 'not beaten'})"
     )
 
 

@@ -70,6 +70,22 @@ STRATEGIES = {
         "MLP, focal loss",
         lambda epochs, seed: [("clf", _mlp(epochs, seed, loss="focal"))],
     ),
+    "logit_adjusted": (
+        "MLP, logit-adjusted loss (tau=1)",
+        lambda epochs, seed: [("clf", _mlp(epochs, seed, loss="logit_adjusted"))],
+    ),
+    "ldam_drw": (
+        'MLP, LDAM loss, class_weight="effective" from 80% of the epochs (DRW)',
+        lambda epochs, seed: [
+            (
+                "clf",
+                _mlp(
+                    epochs, seed, loss="ldam", class_weight="effective",
+                    class_weight_beta=0.9999, deferred_reweighting=0.8,
+                ),
+            )
+        ],
+    ),
     "smote": (
         "SMOTE, then MLP",
         lambda epochs, seed: [
