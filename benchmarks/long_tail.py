@@ -67,7 +67,8 @@ NEW_LOSSES = ("logit_adjusted", "balanced_softmax", "ldam")
 
 # ------------------------------------------------------------------ data
 def exponential_counts(n_max, ratio, n_classes=10):
-    return [max(1, int(round(n_max * ratio ** (-rank / (n_classes - 1))))) for rank in range(n_classes)]
+    steps = n_classes - 1
+    return [max(1, int(round(n_max * ratio ** (-rank / steps)))) for rank in range(n_classes)]
 
 
 def long_tailed(X, y, counts, n_test, rng):
@@ -152,7 +153,8 @@ def probabilities(name, fitted, X_test, binary):
     rows = {name: fitted.predict_proba(X_test)}
     if name == "log_loss" and not binary:
         adjusted = rows[name] / fitted.class_prior_
-        rows["log_loss + post-hoc adjustment (p / prior)"] = adjusted / adjusted.sum(axis=1, keepdims=True)
+        adjusted /= adjusted.sum(axis=1, keepdims=True)
+        rows["log_loss + post-hoc adjustment (p / prior)"] = adjusted
     if binary and name in (ANCHOR, "logit_adjusted (tau=1)"):
         fitted.set_params(prior_correction=True)
         rows[f"{name} + prior_correction"] = fitted.predict_proba(X_test)
@@ -242,14 +244,19 @@ def verdict(results):
     }
     best = max(candidates, key=lambda row: candidates[row].mean())
     gain = candidates[best].mean() - anchor.mean()
-    ddof = 1 if len(anchor) > 1 else 0
+    summary = (
+        f"best new loss: {best}, balanced accuracy {candidates[best].mean():.3f} vs anchor "
+        f"{anchor.mean():.3f}: {gain:+.3f}"
+    )
+    if len(anchor) < 2:
+        return summary + " (one seed: no spread to compare with)"
+    ddof = 1
     # The spread of each row over seeds (data split and network), and the spread of
     # the per-seed difference (the split is shared, so it cancels).
     spread = max(anchor.std(ddof=ddof), candidates[best].std(ddof=ddof))
     paired = (candidates[best] - anchor).std(ddof=ddof)
     return (
-        f"best new loss: {best}, balanced accuracy {candidates[best].mean():.3f} vs anchor "
-        f"{anchor.mean():.3f}: {gain:+.3f}; sd over seeds {spread:.3f} "
+        f"{summary}; sd over seeds {spread:.3f} "
         f"({'beaten' if gain > spread else 'not beaten'}), sd of the per-seed difference "
         f"{paired:.3f} ({'beaten' if gain > paired else 'not beaten'})"
     )
@@ -291,7 +298,8 @@ def main():
     epochs = args.epochs or (20 if args.quick else 100)
     warnings.filterwarnings("ignore", message=".*number of unique classes.*")
     print(header())
-    print(f"- command: python benchmarks/long_tail.py --seeds {seeds} --epochs {epochs}\n", flush=True)
+    command = f"python benchmarks/long_tail.py --seeds {seeds} --epochs {epochs}"
+    print(f"- command: {command}\n", flush=True)
     start = time.perf_counter()
     summary = []
     for name, make in DATASETS.items():

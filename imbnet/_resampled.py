@@ -536,7 +536,8 @@ _OPTIMIZER_FIX = (
 )
 _LOSS_FIX = (
     "Could not interpret loss",
-    "loss must be 'log_loss', 'focal', 'logit_adjusted', 'balanced_softmax', 'ldam', a Keras loss name ('binary_crossentropy', "
+    "loss must be 'log_loss', 'focal', 'logit_adjusted', 'balanced_softmax', 'ldam', "
+    "a Keras loss name ('binary_crossentropy', "
     "'categorical_crossentropy', ...), class, instance or function.",
 )
 

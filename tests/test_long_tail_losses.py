@@ -403,8 +403,9 @@ def test_prior_correction_of_logit_adjusted_multilabel_gives_the_label_rates():
 def test_training_prior_of_logit_adjustment_follows_tau_and_class_weights():
     prior = np.bincount(Y_TRAIN) / len(Y_TRAIN)
     half = mlp(loss="logit_adjusted", logit_tau=0.5, max_iter=2).fit(X_TRAIN, Y_TRAIN)
-    np.testing.assert_allclose(half.training_prior_, np.sqrt(prior) / np.sqrt(prior).sum(), rtol=1e-6)
-    # "balanced" weights feed a uniform mix; the adjustment then shifts it to ∝ 1/π (twice corrected).
+    expected = np.sqrt(prior) / np.sqrt(prior).sum()
+    np.testing.assert_allclose(half.training_prior_, expected, rtol=1e-6)
+    # "balanced" weights feed a uniform mix; the adjustment shifts it to ∝ 1/π (corrected twice).
     both = mlp(loss="logit_adjusted", class_weight="balanced", max_iter=2).fit(X_TRAIN, Y_TRAIN)
     np.testing.assert_allclose(both.training_prior_, (1 / prior) / (1 / prior).sum(), rtol=1e-5)
 
@@ -464,7 +465,8 @@ def test_class_weights_switch_on_at_the_deferred_epoch(estimator):
 
 
 def test_deferred_reweighting_after_the_last_epoch_trains_unweighted():
-    deferred = mlp(max_iter=5, class_weight="balanced", deferred_reweighting=50).fit(X_TRAIN, Y_TRAIN)
+    deferred = mlp(max_iter=5, class_weight="balanced", deferred_reweighting=50)
+    deferred.fit(X_TRAIN, Y_TRAIN)
     unweighted = mlp(max_iter=5).fit(X_TRAIN, Y_TRAIN)
     np.testing.assert_allclose(deferred.predict_proba(X_TEST), unweighted.predict_proba(X_TEST),
                                rtol=1e-4, atol=1e-6)
@@ -472,7 +474,8 @@ def test_deferred_reweighting_after_the_last_epoch_trains_unweighted():
 
 
 def test_deferred_reweighting_at_epoch_zero_is_plain_class_weighting():
-    deferred = mlp(max_iter=3, class_weight="balanced", deferred_reweighting=0).fit(X_TRAIN, Y_TRAIN)
+    deferred = mlp(max_iter=3, class_weight="balanced", deferred_reweighting=0)
+    deferred.fit(X_TRAIN, Y_TRAIN)
     weighted = mlp(max_iter=3, class_weight="balanced").fit(X_TRAIN, Y_TRAIN)
     np.testing.assert_array_equal(deferred.predict_proba(X_TEST), weighted.predict_proba(X_TEST))
 
