@@ -11,8 +11,11 @@ from ._version import __version__
 
 # public name -> module that defines it, imported on first access
 _EXPORTS = {
+    "BalancedSoftmaxLoss": "._long_tail_losses",
     "CostSensitiveMLPClassifier": "._mlp",
     "HardNegativeSampler": "._hard_negatives",
+    "LDAMLoss": "._long_tail_losses",
+    "LogitAdjustedLoss": "._long_tail_losses",
     "ResampledKerasClassifier": "._resampled",
     "compute_class_weight": "._class_weight",
     "compute_label_weight": "._class_weight",

@@ -36,7 +36,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._class_weight import CLASS_WEIGHT_STRINGS
 from ._compat import Interval, StrOptions
 from ._engine import Stopping, predict_outputs, train
-from ._epochs import FitData, PlainEpochs
+from ._epochs import DeferredReweighting, FitData, PlainEpochs
+from ._long_tail_losses import output_prior
 from ._losses import LOSSES
 from ._naming import private_layer_names
 from ._persistence import keras_to_references, references_to_keras
@@ -70,6 +71,14 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseEstimator):
         "class_weight_mu": [Interval(Real, 0, None, closed="neither")],
         "loss": [StrOptions(set(LOSSES))],
         "focal_gamma": [Interval(Real, 0, None, closed="left")],
+        "logit_tau": [Interval(Real, 0, None, closed="left")],
+        "ldam_margin": [Interval(Real, 0, None, closed="left")],
+        "class_weight_beta": [Interval(Real, 0, 1, closed="left")],
+        "deferred_reweighting": [
+            None,
+            Interval(Integral, 0, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+        ],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -161,7 +170,9 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseEstimator):
         self._target = target
         self.classes_ = target.classes_
         self.n_classes_ = target.n_classes
-        self.class_weight_ = target.class_weight(self.class_weight, y_encoded, mu=self.class_weight_mu)
+        self.class_weight_ = target.class_weight(
+            self.class_weight, y_encoded, mu=self.class_weight_mu, beta=self.class_weight_beta
+        )
         weights = target.row_weights(self.class_weight_, y_encoded, sample_weight)
         self._check_fit_data(X, y_encoded)
         seeds = SeedStream(fit_seed(self.random_state))
@@ -190,14 +201,26 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = self._target.bind(self._build_model(self._model_meta(data.X), data.seeds))
 
     def _initialize_epochs(self, data):
-        """Step 3: the epoch source; the output bias from the first epoch's class mix."""
+        """Step 3: the epoch source; the output bias from the first epoch's class mix.
+
+        With ``deferred_reweighting`` the epochs before the switch train
+        without class weights (:class:`imbnet._epochs.DeferredReweighting`).
+        """
         source = self._epoch_source(data)
+        self._reweight_from = self._reweighting_epoch()
+        if self._reweight_from:
+            source = DeferredReweighting(
+                source, self._reweight_from,
+                lambda targets: data.target.entry_class_weight(self.class_weight_, targets),
+            )
         if self.output_bias_init == "prior":
             first = source(0)
             tally = data.target.tally()
             tally.add(0, first.y, first.w, first.order, data.target.encoding)
+            # The base rate as the loss sees it: the long-tail losses shift it.
+            start = output_prior(self.model_.loss, tally.prior())
             width = self.model_.outputs[0].shape[-1]
-            set_output_bias(self.model_, data.target.output_bias(tally.prior(), width))
+            set_output_bias(self.model_, data.target.output_bias(start, width))
         augment = self._augment_layer()
         if isinstance(augment, keras.layers.Layer):
             reseed_layer(augment, data.seeds.seed_for("augment"))
@@ -223,21 +246,48 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _stopping(self):
-        """scikit-learn's rule, on the validation loss with early stopping."""
+        """scikit-learn's rule, on the validation loss with early stopping; from the
+        switch of deferred re-weighting on (the loss changes scale there)."""
         if self.early_stopping:
             monitor = "val_loss"
         elif self._tol_stops_training:
             monitor = "loss"
         else:
             monitor = None
-        return Stopping(monitor, float(self.tol), int(self.n_iter_no_change))
+        return Stopping(monitor, float(self.tol), int(self.n_iter_no_change), self._reweight_from)
+
+    def _reweighting_epoch(self):
+        """The epoch from which class weights apply: 0, or later with ``deferred_reweighting``."""
+        deferred = self.deferred_reweighting
+        if deferred is None:
+            return 0
+        if self.class_weight is None:
+            raise ValueError(
+                "deferred_reweighting switches the class weights on at an epoch, but "
+                "class_weight=None gives none: set class_weight (e.g. 'effective', as "
+                "Cao et al.'s LDAM-DRW), or leave deferred_reweighting=None."
+            )
+        if isinstance(deferred, Integral):
+            return int(deferred)
+        return int(deferred * self._n_epochs())
+
+    def _loss_options(self):
+        """What the training losses take beyond their name: the long-tail losses
+        adjust for the class prior of the training rows (``class_prior_``)."""
+        return dict(
+            focal_gamma=self.focal_gamma, class_prior=self.class_prior_,
+            logit_tau=self.logit_tau, ldam_margin=self.ldam_margin,
+        )
 
     def _record_fit(self, result, source):
         """Step 5: history, loss curve, epochs run and the training prior."""
         self.history_ = result.history
         self.loss_curve_ = self.history_["loss"]
         self.n_iter_ = len(self.loss_curve_)
-        self.training_prior_ = source.tally.prior(self.n_iter_)
+        # With deferred re-weighting the network ends fitted to the re-weighted
+        # epochs, if it reached them; the long-tail losses shift the prior.
+        first = self._reweight_from if self._reweight_from < self.n_iter_ else 0
+        self.training_prior_ = output_prior(self.model_.loss, source.tally.prior(self.n_iter_, first))
         if (
             self._tol_stops_training
             and not result.converged

@@ -17,21 +17,27 @@ __all__ = [
     "compute_sample_weight",
 ]
 
-CLASS_WEIGHT_STRINGS = ("balanced", "log")
+CLASS_WEIGHT_STRINGS = ("balanced", "log", "effective")
 
 
-def compute_class_weight(class_weight, *, classes, y, mu=0.15):
+def compute_class_weight(class_weight, *, classes, y, mu=0.15, beta=0.999):
     """Resolve a ``class_weight`` setting into one weight per class label.
 
     Parameters
     ----------
-    class_weight : None, "balanced", "log" or dict
+    class_weight : None, "balanced", "log", "effective" or dict
         - ``None``: every class weighs 1.
         - ``"balanced"``: ``n_samples / (n_classes * n_c)``, as scikit-learn
           computes it.
         - ``"log"``: ``max(1, ln(mu * n_samples / n_c))``, smoothed weights
           for heavy skew: the majority class keeps weight 1 and rare classes
           grow only logarithmically with their rarity.
+        - ``"effective"``: the inverse effective number of samples (Cui et
+          al., 2019, "Class-balanced loss based on effective number of
+          samples"): ``w_c ∝ (1 - beta) / (1 - beta^n_c)``, normalised as in
+          the paper so that the weights sum to the number of classes (their
+          mean is 1). ``beta = 0`` weighs every class 1; as ``beta`` nears 1
+          the weights approach ``1 / n_c`` (``"balanced"``, up to scale).
         - dict: ``{label: weight}`` keyed by the original class labels;
           classes missing from the dict weigh 1.
     classes : array-like of shape (n_classes,)
@@ -40,6 +46,8 @@ def compute_class_weight(class_weight, *, classes, y, mu=0.15):
         Training labels, each one of ``classes``.
     mu : float, default=0.15
         Smoothing factor of ``"log"``; must be positive.
+    beta : float, default=0.999
+        ``beta`` of ``"effective"``, in ``[0, 1)``.
 
     Returns
     -------
@@ -50,7 +58,8 @@ def compute_class_weight(class_weight, *, classes, y, mu=0.15):
     ------
     ValueError
         On an unknown string, a dict with a label not in ``classes``, a
-        weight that is not a positive finite number, or a non-positive ``mu``.
+        weight that is not a positive finite number, a non-positive ``mu`` or
+        a ``beta`` outside ``[0, 1)``.
 
     Examples
     --------
@@ -62,6 +71,9 @@ def compute_class_weight(class_weight, *, classes, y, mu=0.15):
     >>> weights = compute_class_weight("log", classes=["fraud", "ok"], y=y, mu=1.0)
     >>> {label: round(w, 3) for label, w in weights.items()}
     {'fraud': 2.303, 'ok': 1.0}
+    >>> weights = compute_class_weight("effective", classes=["fraud", "ok"], y=y, beta=0.99)
+    >>> {label: round(w, 3) for label, w in weights.items()}
+    {'fraud': 1.723, 'ok': 0.277}
     >>> compute_class_weight({"fraud": 20}, classes=["fraud", "ok"], y=y)
     {'fraud': 20.0, 'ok': 1.0}
     """
@@ -76,6 +88,8 @@ def compute_class_weight(class_weight, *, classes, y, mu=0.15):
             return {label: float(w) for label, w in zip(labels, weights)}
         if class_weight == "log":
             return _log_class_weight(classes, y, mu)
+        if class_weight == "effective":
+            return _effective_class_weight(classes, y, beta)
         raise ValueError(
             f"class_weight={class_weight!r} is not a known scheme; use None, "
             f"one of {CLASS_WEIGHT_STRINGS} or a dict {{label: weight}}."
@@ -84,17 +98,17 @@ def compute_class_weight(class_weight, *, classes, y, mu=0.15):
         return _dict_class_weight(class_weight, labels)
     if isinstance(class_weight, (list, tuple)):
         raise TypeError(
-            "class_weight must be None, 'balanced', 'log' or a dict {label: weight} "
-            "for a y of one class per sample; a list (one dict per label) is for "
+            "class_weight must be None, 'balanced', 'log', 'effective' or a dict "
+            "{label: weight} for a y of one class per sample; a list (one dict per label) is for "
             "multilabel targets."
         )
     raise TypeError(
-        "class_weight must be None, 'balanced', 'log' or a dict {label: weight}; "
-        f"got {type(class_weight).__name__}."
+        "class_weight must be None, 'balanced', 'log', 'effective' or a dict "
+        f"{{label: weight}}; got {type(class_weight).__name__}."
     )
 
 
-def compute_label_weight(class_weight, *, Y, mu=0.15):
+def compute_label_weight(class_weight, *, Y, mu=0.15, beta=0.999):
     """Per-label class weights for a multilabel 0/1 indicator matrix.
 
     Every label is a binary problem of its own; its negative (0) and positive
@@ -102,18 +116,21 @@ def compute_label_weight(class_weight, *, Y, mu=0.15):
 
     Parameters
     ----------
-    class_weight : None, "balanced", "log" or list of dict
+    class_weight : None, "balanced", "log", "effective" or list of dict
         - ``None``: every entry weighs 1.
-        - ``"balanced"`` or ``"log"``: :func:`compute_class_weight` on each
-          column, so a label's rare positives weigh more (``"log"`` leaves the
-          frequent value at 1). A value that does not occur in a column
-          weighs 1.
+        - ``"balanced"``, ``"log"`` or ``"effective"``:
+          :func:`compute_class_weight` on each column, so a label's rare
+          positives weigh more (``"log"`` leaves the frequent value at 1;
+          ``"effective"`` weights of a label sum to 2). A value that does not
+          occur in a column weighs 1.
         - a list of one dict per label, ``{0: w_negative, 1: w_positive}``, as
           scikit-learn takes multi-output class weights; missing keys weigh 1.
     Y : ndarray of shape (n_samples, n_labels)
         The 0/1 indicator matrix.
     mu : float, default=0.15
         Smoothing factor of ``"log"``.
+    beta : float, default=0.999
+        ``beta`` of ``"effective"``.
 
     Returns
     -------
@@ -134,7 +151,7 @@ def compute_label_weight(class_weight, *, Y, mu=0.15):
     n_labels = Y.shape[1]
     if isinstance(class_weight, dict):
         raise ValueError(
-            "for a multilabel y, class_weight is None, 'balanced', 'log' or a list of "
+            "for a multilabel y, class_weight is None, 'balanced', 'log', 'effective' or a list of "
             f"{n_labels} dicts, one per label, e.g. [{{0: 1, 1: 5}}, ...]; got a dict."
         )
     if class_weight is None or isinstance(class_weight, str):
@@ -148,7 +165,7 @@ def compute_label_weight(class_weight, *, Y, mu=0.15):
         settings = list(class_weight)
     else:
         raise TypeError(
-            "class_weight must be None, 'balanced', 'log' or a list of dicts; "
+            "class_weight must be None, 'balanced', 'log', 'effective' or a list of dicts; "
             f"got {type(class_weight).__name__}."
         )
     weights = []
@@ -167,7 +184,9 @@ def compute_label_weight(class_weight, *, Y, mu=0.15):
                     f"got {type(setting).__name__}."
                 )
             present = np.unique(column)
-            resolved.update(compute_class_weight(setting, classes=present, y=column, mu=mu))
+            resolved.update(
+                compute_class_weight(setting, classes=present, y=column, mu=mu, beta=beta)
+            )
         weights.append({0: float(resolved[0]), 1: float(resolved[1])})
     return weights
 
@@ -218,6 +237,25 @@ def _log_class_weight(classes, y, mu):
         missing = classes[counts == 0].tolist()
         raise ValueError(f"classes {missing} do not occur in y.")
     weights = np.maximum(1.0, np.log(mu * y.shape[0] / counts))
+    return {label: float(w) for label, w in zip(classes.tolist(), weights)}
+
+
+def _effective_class_weight(classes, y, beta):
+    if isinstance(beta, bool) or not (isinstance(beta, numbers.Real) and 0 <= beta < 1):
+        raise ValueError(
+            f"class_weight_beta must be a number in [0, 1) (Cui et al. use 0.9 to "
+            f"0.9999); got {beta!r}."
+        )
+    counts = np.array([np.count_nonzero(y == label) for label in classes], dtype=np.float64)
+    if np.any(counts == 0):
+        missing = classes[counts == 0].tolist()
+        raise ValueError(f"classes {missing} do not occur in y.")
+    if beta == 0:
+        weights = np.ones_like(counts)
+    else:
+        # (1 - beta) / (1 - beta^n), with 1 - beta^n = -expm1(n log beta) accurate near 1.
+        weights = (1.0 - beta) / -np.expm1(counts * np.log(beta))
+    weights *= counts.shape[0] / weights.sum()
     return {label: float(w) for label, w in zip(classes.tolist(), weights)}
 
 

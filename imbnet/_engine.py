@@ -74,12 +74,15 @@ class Stopping(NamedTuple):
     """When training stops before ``epochs``: scikit-learn's rule on ``monitor``.
 
     ``monitor`` is "loss" (training loss), "val_loss" (the validation loss;
-    the best epoch's weights are restored) or None (never stop early).
+    the best epoch's weights are restored) or None (never stop early). The
+    rule counts from epoch ``start`` on (deferred re-weighting changes the
+    loss there).
     """
 
     monitor: str = None
     tol: float = 1e-4
     n_iter_no_change: int = 10
+    start: int = 0
 
 
 class TrainResult(NamedTuple):
@@ -155,12 +158,15 @@ def train(
         epoch, state, ended = 0, _stopping.initial_state(), None
         per_call = 1 if one_epoch_per_call else min(MAX_EPOCHS_PER_CALL, bucket(epochs))
         while epoch < epochs and ended is None:
-            chunk = Chunk(source, epoch, epochs - epoch, batch_size, per_call)
+            # Epochs before stopping.start run without the rule, in chunks of their own.
+            rule = stopping if epoch >= stopping.start else stopping._replace(monitor=None)
+            limit = (epochs if epoch >= stopping.start else stopping.start) - epoch
+            chunk = Chunk(source, epoch, limit, batch_size, per_call)
             per_call = chunk.padded_epochs
             if one_epoch_per_call:
                 callback_list.on_epoch_begin(epoch)
                 program.load(model)
-            result = program.run(chunk, validation, stopping, state)
+            result = program.run(chunk, validation, rule, state)
             state = result.state
             for offset, loss in enumerate(result.losses):
                 logs = {"loss": loss}

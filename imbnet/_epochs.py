@@ -25,7 +25,13 @@ from ._batching import BalancedBatchPlan, epoch_order
 from ._engine import Epoch
 from ._samplers import resample
 
-__all__ = ["FitData", "PlainEpochs", "BalancedBatchEpochs", "SamplerEpochs"]
+__all__ = [
+    "BalancedBatchEpochs",
+    "DeferredReweighting",
+    "FitData",
+    "PlainEpochs",
+    "SamplerEpochs",
+]
 
 
 class FitData(NamedTuple):
@@ -146,3 +152,30 @@ class SamplerEpochs(_EpochSource):
         X, targets, w, augment = self._resampled_arrays(epoch if self.per_epoch else 0)
         order = epoch_order(X.shape[0], shuffle=self.shuffle, rng=self._rng)
         return Epoch(X, targets, w, order, augment)
+
+
+class DeferredReweighting:
+    """``source`` whose epochs before ``start`` carry no class weights.
+
+    Deferred re-weighting (DRW, Cao et al., 2019): the first epochs train
+    with the sample weights only, the rest with the class weights too. Each
+    epoch's weights are divided by the class weight of its entries
+    (``entry_class_weight(targets)``), once per array the source hands out.
+    """
+
+    def __init__(self, source, start, entry_class_weight):
+        self.source = source
+        self.start = start
+        self.entry_class_weight = entry_class_weight
+        self.redraws = source.redraws
+        self.tally = source.tally
+        self._plain = (None, None)
+
+    def __call__(self, epoch):
+        arrays = self.source(epoch)
+        if epoch >= self.start:
+            return arrays
+        if self._plain[0] is not arrays.w:
+            plain = np.asarray(arrays.w, np.float64) / self.entry_class_weight(arrays.y)
+            self._plain = (arrays.w, plain.astype(np.float32))
+        return arrays._replace(w=self._plain[1])

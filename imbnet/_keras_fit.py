@@ -81,7 +81,7 @@ class _RuleCallback(keras.callbacks.Callback):
         self._best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.stopping.monitor is None:
+        if self.stopping.monitor is None or epoch < self.stopping.start:
             return
         self._state, improved, stop = _stopping.update(
             self._state, float(logs[self.stopping.monitor]),

@@ -68,7 +68,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         Parameters of the "adam" solver.
     n_iter_no_change : int, default=10
         Epochs without improvement before training stops.
-    class_weight : None, "balanced", "log", dict or list of dict, default=None
+    class_weight : None, "balanced", "log", "effective", dict or list of dict, default=None
         Weight of each class in the loss; see :func:`imbnet.compute_class_weight`.
         A dict is keyed by the original class labels. For a multilabel target
         the weights are per label (:func:`imbnet.compute_label_weight`):
@@ -76,11 +76,36 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         ``{0: w_negative, 1: w_positive}`` per label.
     class_weight_mu : float, default=0.15
         Smoothing factor of ``class_weight="log"``.
-    loss : {"log_loss", "focal"}, default="log_loss"
-        Cross-entropy or focal cross-entropy (Keras's focal losses, with class
-        balancing left to ``class_weight``).
+    class_weight_beta : float in [0, 1), default=0.999
+        ``beta`` of ``class_weight="effective"``: weights
+        ``∝ (1 - beta) / (1 - beta^n_c)``, summing to the number of classes.
+    deferred_reweighting : None, int or float in (0, 1), default=None
+        Deferred re-weighting (DRW, Cao et al., 2019): train without class
+        weights (``sample_weight`` only) until an epoch, then with
+        ``class_weight`` (which must be set). An int is that epoch (counted
+        from 0), a float the fraction of ``max_iter`` (``int(fraction *
+        max_iter)``; Cao et al. switch at 0.8). Early stopping counts only
+        from the switch on. Works with any ``loss``.
+    loss : {"log_loss", "focal", "logit_adjusted", "balanced_softmax", "ldam"}, default="log_loss"
+        - "log_loss": cross-entropy.
+        - "focal": focal cross-entropy (Keras's focal losses, with class
+          balancing left to ``class_weight``).
+        - "logit_adjusted": cross-entropy of the logits plus
+          ``logit_tau * log(class_prior_)`` (Menon et al., 2021).
+        - "balanced_softmax": the same at ``logit_tau=1`` (Ren et al., 2020).
+        - "ldam": the true class's logit lowered by a margin
+          ``∝ n_c^(-1/4)`` before the cross-entropy (Cao et al., 2019).
+
+        The long-tail losses use the class prior of the training rows
+        (``class_prior_``); see :class:`imbnet.LogitAdjustedLoss`,
+        :class:`imbnet.BalancedSoftmaxLoss` and :class:`imbnet.LDAMLoss` for
+        the binary (single sigmoid unit) and per-label forms.
     focal_gamma : float, default=2.0
         Focusing parameter of the focal loss.
+    logit_tau : float, default=1.0
+        ``τ`` of ``loss="logit_adjusted"``; 0 is plain cross-entropy.
+    ldam_margin : float, default=0.5
+        Margin of the rarest class with ``loss="ldam"`` (in logit units).
     kernel_initializer : str, default="glorot_uniform"
         Keras initializer name of the layer weights, seeded by ``random_state``.
     dropout : float, default=0.0
@@ -194,8 +219,12 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         n_iter_no_change=10,
         class_weight=None,
         class_weight_mu=0.15,
+        class_weight_beta=0.999,
+        deferred_reweighting=None,
         loss="log_loss",
         focal_gamma=2.0,
+        logit_tau=1.0,
+        ldam_margin=0.5,
         kernel_initializer="glorot_uniform",
         dropout=0.0,
         prior_correction=False,
@@ -223,8 +252,12 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.class_weight = class_weight
         self.class_weight_mu = class_weight_mu
+        self.class_weight_beta = class_weight_beta
+        self.deferred_reweighting = deferred_reweighting
         self.loss = loss
         self.focal_gamma = focal_gamma
+        self.logit_tau = logit_tau
+        self.ldam_margin = ldam_margin
         self.kernel_initializer = kernel_initializer
         self.dropout = dropout
         self.prior_correction = prior_correction
@@ -284,7 +317,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         model = keras.Sequential(layers)
         model.compile(
             optimizer=self._make_optimizer(),
-            loss=target.loss(self.loss, focal_gamma=self.focal_gamma),
+            loss=target.loss(self.loss, **self._loss_options()),
         )
         return model
 

@@ -76,10 +76,10 @@ class PriorTally:
             ids = y[:, 0].astype(np.int64)
             self._epochs[epoch] = np.bincount(ids, weights=w, minlength=self.n_classes)
 
-    def prior(self, n_epochs=None):
-        """Class shares of the weight fed in epochs ``0 .. n_epochs - 1`` (all if None);
-        the weighted positive rate of each label if multilabel."""
-        epochs = [e for e in self._epochs if n_epochs is None or e < n_epochs]
+    def prior(self, n_epochs=None, first=0):
+        """Class shares of the weight fed in epochs ``first .. n_epochs - 1`` (all if
+        None); the weighted positive rate of each label if multilabel."""
+        epochs = [e for e in self._epochs if first <= e and (n_epochs is None or e < n_epochs)]
         if self.multilabel:
             positive = sum(self._epochs[e][0] for e in epochs)
             total = sum(self._epochs[e][1] for e in epochs)

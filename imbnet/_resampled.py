@@ -77,11 +77,19 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     optimizer : str or keras optimizer, default="adam"
         Optimizer of an uncompiled model; ``optimizer__learning_rate=...`` sets
         its parameters. An optimizer instance is copied for each fit.
-    loss : "log_loss", "focal" or a Keras loss, default="log_loss"
-        Loss of an uncompiled model: cross-entropy or focal cross-entropy
-        matched to the output (binary or categorical), or any Keras loss.
+    loss : str or a Keras loss, default="log_loss"
+        Loss of an uncompiled model: "log_loss" (cross-entropy), "focal",
+        "logit_adjusted", "balanced_softmax" or "ldam", matched to the output
+        (binary, categorical or multilabel) as in
+        :class:`CostSensitiveMLPClassifier`, or any Keras loss. The long-tail
+        losses adjust for the class prior of the data passed to ``fit``
+        (``class_prior_``, before resampling), as ``class_weight`` does.
     focal_gamma : float, default=2.0
         Focusing parameter of ``loss="focal"``.
+    logit_tau : float, default=1.0
+        ``τ`` of ``loss="logit_adjusted"``.
+    ldam_margin : float, default=0.5
+        Margin of the rarest class with ``loss="ldam"``.
     epochs : int, default=10
         Number of epochs.
     batch_size : int, default=32
@@ -96,13 +104,20 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         random state.
     verbose : int, default=0
         Print one line per epoch.
-    class_weight : None, "balanced", "log", dict or list of dict, default=None
+    class_weight : None, "balanced", "log", "effective", dict or list of dict, default=None
         Class weights computed from the labels passed to ``fit`` (before
         resampling): with a sampler that already balances the classes,
         "balanced" corrects twice. See :func:`imbnet.compute_class_weight`;
         per label for a multilabel target (:func:`imbnet.compute_label_weight`).
     class_weight_mu : float, default=0.15
         Smoothing factor of ``class_weight="log"``.
+    class_weight_beta : float in [0, 1), default=0.999
+        ``beta`` of ``class_weight="effective"``.
+    deferred_reweighting : None, int or float in (0, 1), default=None
+        Class weights only from an epoch on (DRW), as in
+        :class:`CostSensitiveMLPClassifier`; a float is a fraction of ``epochs``.
+        With a sampler, the rows it draws keep their ``sample_weight`` before
+        the switch.
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` (every class in it),
         stop when its weighted loss has not improved by ``tol`` for
@@ -186,6 +201,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         optimizer="adam",
         loss="log_loss",
         focal_gamma=2.0,
+        logit_tau=1.0,
+        ldam_margin=0.5,
         epochs=10,
         batch_size=32,
         shuffle=True,
@@ -194,6 +211,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         verbose=0,
         class_weight=None,
         class_weight_mu=0.15,
+        class_weight_beta=0.999,
+        deferred_reweighting=None,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -211,6 +230,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         self.optimizer = optimizer
         self.loss = loss
         self.focal_gamma = focal_gamma
+        self.logit_tau = logit_tau
+        self.ldam_margin = ldam_margin
         self.epochs = epochs
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -219,6 +240,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         self.verbose = verbose
         self.class_weight = class_weight
         self.class_weight_mu = class_weight_mu
+        self.class_weight_beta = class_weight_beta
+        self.deferred_reweighting = deferred_reweighting
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -407,7 +430,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     def _make_loss(self, width):
         """The loss of an uncompiled model whose output has ``width`` units."""
         if isinstance(self.loss, str) and self.loss in LOSSES:
-            return self._target.loss(self.loss, width=width, focal_gamma=self.focal_gamma)
+            return self._target.loss(self.loss, width=width, **self._loss_options())
         return make_keras_loss(self.loss, routed(self.get_params(), "loss"))
 
     def _augment_layer(self):

@@ -121,7 +121,8 @@ def check_routed(names, *, model, loss, own, imbnet_losses):
         if prefix == "loss" and isinstance(loss, str) and loss in imbnet_losses:
             raise TypeError(
                 f"{name!r} is routed to the loss, but loss={loss!r} is imbnet's "
-                "and takes no routed parameters (focal_gamma sets the focal loss). "
+                "and takes no routed parameters (focal_gamma, logit_tau and "
+                "ldam_margin set them). "
                 "To configure a Keras loss, pass it: loss='binary_crossentropy', "
                 f"{name}=..."
             )
@@ -135,7 +136,8 @@ _OPTIMIZER_FIX = (
 )
 _LOSS_FIX = (
     "Could not interpret loss",
-    "loss must be 'log_loss', 'focal', a Keras loss name ('binary_crossentropy', "
+    "loss must be 'log_loss', 'focal', 'logit_adjusted', 'balanced_softmax', 'ldam', "
+    "a Keras loss name ('binary_crossentropy', "
     "'categorical_crossentropy', ...), class, instance or function.",
 )
 

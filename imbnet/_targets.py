@@ -101,9 +101,11 @@ class ClassTarget:
         return "binary" if self.n_classes == 2 else "multiclass"
 
     # ---------------------------------------------------------- weights
-    def class_weight(self, setting, y_encoded, *, mu):
+    def class_weight(self, setting, y_encoded, *, mu, beta):
         """``class_weight`` resolved to ``{label: weight}``."""
-        return compute_class_weight(setting, classes=self.classes_, y=self.classes_[y_encoded], mu=mu)
+        return compute_class_weight(
+            setting, classes=self.classes_, y=self.classes_[y_encoded], mu=mu, beta=beta
+        )
 
     def class_weight_vector(self, class_weight):
         """The resolved class weights by encoded class, as an array."""
@@ -112,6 +114,13 @@ class ClassTarget:
     def row_weights(self, class_weight, y_encoded, sample_weight):
         """The loss weight of every training row: class weight × sample weight."""
         return compute_sample_weight(self.class_weight_vector(class_weight), y_encoded, sample_weight)
+
+    def entry_class_weight(self, class_weight, targets):
+        """The class weight of every row of the network's ``targets``."""
+        vector = self.class_weight_vector(class_weight)
+        if self.encoding == "one_hot":
+            return targets @ vector
+        return vector[targets[:, 0].astype(np.int64)]
 
     # --------------------------------------------------- split and prior
     def holdout(self, y_encoded, fraction, rng):
@@ -238,14 +247,19 @@ class MultilabelTarget:
 
     output_width = n_classes
 
-    def class_weight(self, setting, y_encoded, *, mu):
-        return compute_label_weight(setting, Y=y_encoded, mu=mu)
+    def class_weight(self, setting, y_encoded, *, mu, beta):
+        return compute_label_weight(setting, Y=y_encoded, mu=mu, beta=beta)
 
     def class_weight_vector(self, class_weight):
         return None  # weights are per (label, value), not per class
 
     def row_weights(self, class_weight, y_encoded, sample_weight):
         return compute_label_sample_weight(class_weight, y_encoded, sample_weight)
+
+    def entry_class_weight(self, class_weight, targets):
+        negative = np.array([weights[0] for weights in class_weight])
+        positive = np.array([weights[1] for weights in class_weight])
+        return np.where(targets > 0.5, positive, negative)
 
     def holdout(self, y_encoded, fraction, rng):
         """Rows split at random (a label matrix has no classes to stratify by)."""

@@ -168,6 +168,20 @@ STRATEGIES = {
     "focal": Strategy(
         "MLP, focal loss", lambda ctx: [preprocess(ctx), ("clf", mlp(ctx, loss="focal"))]
     ),
+    "logit_adjusted": Strategy(
+        "MLP, logit-adjusted loss (tau=1)",
+        lambda ctx: [preprocess(ctx), ("clf", mlp(ctx, loss="logit_adjusted"))],
+        prior_correction=True,
+    ),
+    "ldam_drw": Strategy(
+        'MLP, LDAM loss, class_weight="effective" from 80% of the epochs (DRW)',
+        lambda ctx: [
+            preprocess(ctx),
+            ("clf", mlp(ctx, loss="ldam", class_weight="effective", class_weight_beta=0.9999,
+                        deferred_reweighting=0.8)),
+        ],
+        prior_correction=True,
+    ),
     "smote": Strategy(_smote_description, _smote),
     "undersample": Strategy(
         "random under-sampling, re-drawn every epoch",
