@@ -160,7 +160,7 @@ def train(
         while epoch < epochs and ended is None:
             # Epochs before stopping.start run without the rule, in chunks of their own.
             rule = stopping if epoch >= stopping.start else stopping._replace(monitor=None)
-            limit = (epochs if epoch >= stopping.start else stopping.start) - epoch
+            limit = min(epochs, stopping.start if epoch < stopping.start else epochs) - epoch
             chunk = Chunk(source, epoch, limit, batch_size, per_call)
             per_call = chunk.padded_epochs
             if one_epoch_per_call:

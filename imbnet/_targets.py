@@ -15,6 +15,7 @@ here.
 This module knows nothing of estimators.
 """
 
+import keras
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
@@ -190,6 +191,7 @@ class ClassTarget:
         name = loss if isinstance(loss, str) else type(loss).__name__
         sparse = width > 1 and "sparse" in name.lower()
         self.encoding = "column" if width == 1 or sparse else "one_hot"
+        self.logits = _check_logits(model, "a sigmoid (binary) or softmax")
         return model
 
     def encode(self, y_encoded):
@@ -204,8 +206,13 @@ class ClassTarget:
 
     # ---------------------------------------------------------- predict
     def proba(self, outputs):
-        """Class probabilities from the network's outputs."""
+        """Class probabilities from the network's outputs (logits or probabilities)."""
         outputs = outputs.astype(np.float64)
+        if getattr(self, "logits", False):
+            if outputs.shape[1] == 1:
+                outputs = _sigmoid(outputs)
+            else:
+                outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
         if outputs.shape[1] == 1:
             positive = outputs[:, 0]
             return np.column_stack([1.0 - positive, positive])
@@ -290,6 +297,7 @@ class MultilabelTarget:
                 f"the model has {width} output units, but y has {self.n_classes} labels: "
                 f"a multilabel target needs {self.n_classes} sigmoid units, one per label."
             )
+        self.logits = _check_logits(model, "a sigmoid")
         if not isinstance(model.loss, LabelwiseLoss):
             model.compile(optimizer=model.optimizer, loss=LabelwiseLoss(model.loss))
         return model
@@ -302,7 +310,8 @@ class MultilabelTarget:
 
     def proba(self, outputs):
         """The probability of each label being 1 (``MLPClassifier``'s convention)."""
-        return outputs.astype(np.float64)
+        outputs = outputs.astype(np.float64)
+        return _sigmoid(outputs) if getattr(self, "logits", False) else outputs
 
     def correct(self, proba, prior, training_prior):
         return correct_proba(proba, prior, training_prior, multilabel=True)
@@ -317,3 +326,33 @@ class MultilabelTarget:
 
 def _output_width(model):
     return model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _check_logits(model, activation):
+    """Whether ``model`` outputs logits (its last layer has no activation).
+
+    Logits are fine with a loss that takes them (``from_logits=True``): the
+    probabilities are then the sigmoid / softmax of the outputs. With any
+    other loss the network would be trained and read as if its outputs were
+    probabilities, which they are not: refused.
+    """
+    layers = getattr(model, "layers", None)
+    last = layers[-1] if layers else None
+    if getattr(last, "activation", None) is not keras.activations.linear:
+        return False
+    loss = model.loss.loss if isinstance(model.loss, LabelwiseLoss) else model.loss
+    if getattr(loss, "from_logits", False):
+        return True
+    name = loss if isinstance(loss, str) else type(loss).__name__
+    raise ValueError(
+        f"the model's last layer {last.name!r} has no activation, so it outputs logits, "
+        f"but its loss ({name}) expects probabilities: predict_proba would not return "
+        f"probabilities. Give the last layer {activation} activation, or compile the "
+        "model with a loss that takes logits, e.g. "
+        "keras.losses.BinaryCrossentropy(from_logits=True) (imbnet then applies the "
+        "sigmoid or softmax in predict_proba)."
+    )

@@ -34,8 +34,8 @@ ESTIMATORS = {
 }
 DIVERGING = {
     "mlp": {"solver": "sgd", "learning_rate_init": 1e6, "max_iter": 20},
-    "resampled": {"model": linear_output, "loss": "mean_squared_error", "optimizer": "sgd",
-                  "optimizer__learning_rate": 1e6, "epochs": 20},
+    "resampled": {"model": linear_output, "loss": keras.losses.BinaryCrossentropy(from_logits=True),
+                  "optimizer": "sgd", "optimizer__learning_rate": 1e6, "epochs": 20},
 }
 X_LARGE = X * 1e3
 

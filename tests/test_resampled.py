@@ -283,3 +283,34 @@ def test_from_scikeras_refuses_a_fit_setting_imbnet_has_no_equivalent_for():
         ResampledKerasClassifier.from_scikeras(
             KerasClassifier(_scikeras_model, fit__validation_split=0.2)
         )
+
+
+# ------------------------------------------------------------------ logits
+def _logits_model(meta):
+    """The usual Keras pairing: a last layer without activation, a loss from logits."""
+    n_classes = meta["n_classes_"]
+    return keras.Sequential([
+        keras.Input((meta["n_features_in_"],)),
+        keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(1 if n_classes == 2 else n_classes),
+    ])
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_a_logits_model_with_a_loss_from_logits_gives_probabilities(n_classes):
+    X_, y_ = make_classification(n_samples=300, n_features=4, n_informative=3, n_redundant=0,
+                                 n_classes=n_classes, weights=[0.8] + [0.2 / (n_classes - 1)]
+                                 * (n_classes - 1), random_state=0)
+    loss = (keras.losses.BinaryCrossentropy(from_logits=True) if n_classes == 2
+            else keras.losses.CategoricalCrossentropy(from_logits=True))
+    clf = ResampledKerasClassifier(_logits_model, loss=loss, epochs=30, random_state=0).fit(X_, y_)
+    proba = clf.predict_proba(X_)
+    assert proba.min() >= 0 and proba.max() <= 1
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+    score = roc_auc_score(y_, proba[:, 1] if n_classes == 2 else proba, multi_class="ovr")
+    assert score > 0.8
+
+
+def test_a_logits_model_with_a_loss_on_probabilities_is_refused():
+    with pytest.raises(ValueError, match="outputs logits, but its loss"):
+        ResampledKerasClassifier(_logits_model, epochs=1).fit(X, Y)
