@@ -471,6 +471,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         user_weights = bool(np.any(weights != np.asarray(class_weight, np.float32)[y_encoded]))
         # Hard-negative samplers draw from every row's loss under the current model.
         mines = takes_sample_loss(self.sampler)
+        # A sampler with redraw (GANOverSampler) is fitted at draw 0 only, then redrawn.
+        fitted = [] if callable(getattr(self.sampler, "redraw", None)) else None
         cache = {}
 
         def drawn(draw):
@@ -482,7 +484,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
                 resampled = resample(
                     self.sampler, X, y_encoded, weights, class_weight,
                     seed=seeds.seed_for(f"sampler{draw}"), user_weights=user_weights,
-                    sample_loss=sample_loss,
+                    sample_loss=sample_loss, fitted=fitted,
                 )
                 cache[draw] = epoch_arrays(*resampled)
             return cache[draw]
