@@ -11,6 +11,8 @@ from numbers import Real
 import keras
 import numpy as np
 
+from ._random import fit_seed
+
 __all__ = ["FancyPCA"]
 
 
@@ -44,7 +46,8 @@ class FancyPCA(keras.layers.Layer):
     value_range : tuple of two floats, default=(0, 255)
         Lowest and highest pixel value.
     seed : int or None, default=None
-        Seeds the draws of ``alpha``. :class:`imbnet.ResampledKerasClassifier`
+        Seeds the draws of ``alpha``; None seeds them from the operating
+        system's entropy (no global random state is read). :class:`imbnet.ResampledKerasClassifier`
         restarts them from its ``random_state`` at every fit.
     eigenvalues, eigenvectors : array-like of shape (3,) and (3, 3), default=None
         A decomposition to use instead of ``adapt`` (columns of
@@ -88,7 +91,8 @@ class FancyPCA(keras.layers.Layer):
         self.std = float(std)
         self.value_range = (low, high)
         self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        # seed=None: fresh entropy from the operating system, not Python's global random.
+        self.seed_generator = keras.random.SeedGenerator(fit_seed(seed))
         self.eigenvalues = self.add_weight(
             shape=(3,), initializer="zeros", trainable=False, name="eigenvalues"
         )

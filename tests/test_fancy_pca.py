@@ -91,6 +91,16 @@ def test_same_seed_same_shifts_other_seed_other_shifts():
     assert not np.allclose(np.asarray(first), np.asarray(other))
 
 
+def test_unseeded_layer_leaves_global_random_state_alone():
+    import random
+
+    numpy_state, python_state = np.random.get_state()[1].copy(), random.getstate()
+    first, second = adapted(), adapted()
+    assert not np.allclose(shifts(first, IMAGES), shifts(second, IMAGES))
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)
+    assert random.getstate() == python_state
+
+
 def test_identity_at_inference():
     layer = adapted(seed=0)
     model = keras.Sequential([keras.Input((8, 8, 3)), layer])

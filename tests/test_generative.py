@@ -64,7 +64,7 @@ def test_sampling_strategy_means_what_imbalanced_learn_says(X_, y_, strategy):
     _, y_res = GANOverSampler(sampling_strategy=strategy, random_state=0, **FAST).fit_resample(X_, y_)
     _, y_ros = RandomOverSampler(sampling_strategy=strategy, random_state=0).fit_resample(X_, y_)
     assert Counter(y_res) == Counter(y_ros)
-    assert Counter(y_res) != Counter(y_) or strategy == {1: 100}
+    assert Counter(y_res) != Counter(y_)
 
 
 def test_nothing_to_add_returns_the_data_without_training():
