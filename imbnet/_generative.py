@@ -14,7 +14,7 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
-from sklearn.preprocessing import QuantileTransformer, StandardScaler
+from sklearn.preprocessing import QuantileTransformer, StandardScaler, label_binarize
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
@@ -170,12 +170,16 @@ class GANOverSampler(BaseOverSampler):
         return tags
 
     def _check_X_y(self, X, y, accept_sparse=None):
-        if type_of_target(y) in ("multilabel-indicator", "multiclass-multioutput"):
+        y_type = type_of_target(y)
+        one_hot = y_type == "multilabel-indicator" and np.all(np.asarray(y).sum(axis=1) == 1)
+        if y_type in ("multilabel-indicator", "multiclass-multioutput") and not one_hot:
             raise ValueError(
                 "GANOverSampler over-samples classes of a 1-D target; y is "
-                f"{type_of_target(y)} of shape {np.shape(y)}. Pass one class per row."
+                f"{y_type} of shape {np.shape(y)}. Pass one class per row."
             )
-        return super()._check_X_y(X, y, accept_sparse=False)
+        # A one-hot y is a multiclass y, as in imbalanced-learn; redraw answers in kind.
+        X, y, self._one_hot = super()._check_X_y(X, y, accept_sparse=False)
+        return X, y, self._one_hot
 
     def _fit_resample(self, X, y):
         units = tuple(self.hidden_units)
@@ -229,7 +233,10 @@ class GANOverSampler(BaseOverSampler):
             as many synthetic rows of each class as ``fit_resample`` added.
         """
         check_is_fitted(self, "generator_")
-        return self._resampled(fit_seed(random_state))
+        X_resampled, y_resampled = self._resampled(fit_seed(random_state))
+        if self._one_hot:
+            y_resampled = label_binarize(y_resampled, classes=self._classes)
+        return X_resampled, y_resampled
 
     def _resampled(self, seed):
         rng = np.random.default_rng(seed)

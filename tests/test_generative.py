@@ -11,6 +11,7 @@ import scipy.sparse
 from _networks import build
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import Pipeline
+from imblearn.utils.estimator_checks import parametrize_with_checks
 from scipy.stats import ks_2samp
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
@@ -195,6 +196,27 @@ def test_multilabel_y_is_a_clear_error():
     multilabel = np.column_stack([Y, 1 - Y, Y])
     with pytest.raises(ValueError, match="one class per row"):
         GANOverSampler(**FAST).fit_resample(X, multilabel)
+
+
+def test_one_hot_y_is_multiclass_as_in_imbalanced_learn():
+    one_hot = np.eye(3, dtype=int)[Y3]
+    sampler = GANOverSampler(random_state=0, **FAST)
+    X_res, y_res = sampler.fit_resample(X3, one_hot)
+    assert y_res.shape == (X_res.shape[0], 3)
+    np.testing.assert_array_equal(y_res[: len(Y3)], one_hot)
+    assert Counter(y_res.argmax(axis=1)) == {0: (Y3 == 0).sum()} | {1: (Y3 == 0).sum(), 2: (Y3 == 0).sum()}
+    X_new, y_new = sampler.redraw(1)
+    np.testing.assert_array_equal(y_new, y_res)
+
+
+@parametrize_with_checks(
+    [GANOverSampler(epochs=1, hidden_units=(8,), random_state=0)],
+    expected_failed_checks=lambda _: {
+        "check_samplers_pandas_sparse": "dense X only: a GAN writes dense rows",
+    },
+)
+def test_imbalanced_learn_sampler_checks(estimator, check):
+    check(estimator)
 
 
 def test_sparse_X_is_a_clear_error():
