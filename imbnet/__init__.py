@@ -13,6 +13,8 @@ from ._version import __version__
 _EXPORTS = {
     "BalancedSoftmaxLoss": "._long_tail_losses",
     "CostSensitiveMLPClassifier": "._mlp",
+    "FancyPCA": "._fancy_pca",
+    "GANOverSampler": "._generative",
     "HardNegativeSampler": "._hard_negatives",
     "LDAMLoss": "._long_tail_losses",
     "LogitAdjustedLoss": "._long_tail_losses",

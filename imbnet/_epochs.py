@@ -132,6 +132,8 @@ class SamplerEpochs(_EpochSource):
         self.current_loss = current_loss
         self.minority_rows = minority_rows
         self._rng = data.seeds.rng("batches")
+        # A sampler with redraw (GANOverSampler) is fitted at draw 0 only, then redrawn.
+        self._fitted = [] if callable(getattr(sampler, "redraw", None)) else None
         self._resampled = {}
         self._resampled_arrays(0)  # now: a sampler that cannot resample this data fails before training
 
@@ -143,6 +145,7 @@ class SamplerEpochs(_EpochSource):
                 self.sampler, d.X, d.y, d.weights, d.class_weight,
                 seed=d.seeds.seed_for(f"sampler{draw}"),
                 user_weights=d.sample_weight is not None, sample_loss=sample_loss,
+                fitted=self._fitted,
             )
             augment = self.minority_rows(y) if self.minority_rows is not None else None
             self._resampled = {draw: (X, d.target.encode(y), w, augment)}

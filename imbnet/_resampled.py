@@ -56,7 +56,10 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         sampler whose ``fit_resample`` takes ``sample_loss``, such as
         :class:`imbnet.HardNegativeSampler`, gets before every epoch but the
         first the cross-entropy of each training row under the current model
-        (one forward pass over the rows), and must be redrawn every epoch.
+        (one forward pass over the rows), and must be redrawn every epoch. A
+        sampler with a ``redraw(seed)`` method, such as
+        :class:`imbnet.GANOverSampler`, is fitted at the first epoch only and
+        redrawn from that fit at the others (its GAN is trained once per fit).
         Not for multilabel targets.
     resample : {"epoch", "once"}, default="epoch"
         Re-draw the sampler every epoch (random under-sampling then sees a

@@ -33,7 +33,8 @@ def takes_sample_loss(sampler):
         return False
 
 
-def resample(sampler, X, y, weights, class_weight, *, seed, user_weights, sample_loss=None):
+def resample(sampler, X, y, weights, class_weight, *, seed, user_weights, sample_loss=None,
+             fitted=None):
     """Resample ``(X, y)`` with a fresh clone of ``sampler`` seeded by ``seed``.
 
     ``X`` may have any rank: samplers get a 2-D view (one row per sample, all
@@ -65,21 +66,33 @@ def resample(sampler, X, y, weights, class_weight, *, seed, user_weights, sample
     sample_loss : ndarray of shape (n_samples,), default=None
         Current loss of each row, passed to samplers that take it (see
         :func:`takes_sample_loss`).
+    fitted : list, default=None
+        For a sampler that can draw again from its fit without refitting (one
+        with a ``redraw`` method, such as :class:`imbnet.GANOverSampler`): an
+        empty list at a fit's first draw, to which the fitted sampler is
+        appended; at later draws, the list holding it, whose
+        ``redraw(seed)`` then gives the rows (the same ``X`` and ``y``).
 
     Returns
     -------
     X_resampled, y_resampled, weights_resampled : ndarrays
     """
-    sampler = clone(sampler)
-    if "random_state" in sampler.get_params(deep=False):
-        sampler.set_params(random_state=seed)
-    X_flat = X.reshape(X.shape[0], -1)
-    fit_params = {} if sample_loss is None else {"sample_loss": sample_loss}
-    try:
-        X_new, y_new = sampler.fit_resample(X_flat, y, **fit_params)
-    except ValueError as error:
-        add_hint(error, [("n_neighbors", _neighbours_fix(sampler, y))])
-        raise
+    if fitted:
+        sampler = fitted[0]
+        X_new, y_new = sampler.redraw(seed)
+    else:
+        sampler = clone(sampler)
+        if "random_state" in sampler.get_params(deep=False):
+            sampler.set_params(random_state=seed)
+        X_flat = X.reshape(X.shape[0], -1)
+        fit_params = {} if sample_loss is None else {"sample_loss": sample_loss}
+        try:
+            X_new, y_new = sampler.fit_resample(X_flat, y, **fit_params)
+        except ValueError as error:
+            add_hint(error, [("n_neighbors", _neighbours_fix(sampler, y))])
+            raise
+        if fitted is not None:
+            fitted.append(sampler)
     X_new = np.asarray(X_new, dtype=X.dtype).reshape((-1,) + X.shape[1:])
     y_new = np.asarray(y_new)
 
