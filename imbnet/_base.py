@@ -212,6 +212,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseEstimator):
             source = DeferredReweighting(
                 source, self._reweight_from,
                 lambda targets: data.target.entry_class_weight(self.class_weight_, targets),
+                data.target.encoding,
             )
         if self.output_bias_init == "prior":
             first = source(0)

@@ -166,10 +166,11 @@ class DeferredReweighting:
     (``entry_class_weight(targets)``), once per array the source hands out.
     """
 
-    def __init__(self, source, start, entry_class_weight):
+    def __init__(self, source, start, entry_class_weight, encoding):
         self.source = source
         self.start = start
         self.entry_class_weight = entry_class_weight
+        self.encoding = encoding
         self.redraws = source.redraws
         self.tally = source.tally
         self._plain = (None, None)
@@ -181,4 +182,7 @@ class DeferredReweighting:
         if self._plain[0] is not arrays.w:
             plain = np.asarray(arrays.w, np.float64) / self.entry_class_weight(arrays.y)
             self._plain = (arrays.w, plain.astype(np.float32))
-        return arrays._replace(w=self._plain[1])
+        arrays = arrays._replace(w=self._plain[1])
+        # The class mix of what the epoch really trains on (replaces the source's).
+        self.tally.add(epoch, arrays.y, arrays.w, arrays.order, self.encoding)
+        return arrays

@@ -7,7 +7,6 @@ random_state are reproducible across processes, so the scores must agree, and
 Dask's task stream must show that every fit ran on a worker.
 """
 
-import os
 import random
 import re
 import threading
@@ -63,26 +62,6 @@ def assert_dask_matches_sequential(client, make_search, n_fits):
     assert np.all(np.isfinite(scores))
     np.testing.assert_allclose(scores, sequential.cv_results_["mean_test_score"], rtol=1e-12)
     return sequential, on_dask
-
-
-def test_workers_limit_tensorflow_threads(client):
-    def tf_threads():  # local, so pickled by value (see the builder below)
-        import tensorflow as tf
-
-        tf.constant([[1.0]]) @ tf.constant([[2.0]])  # start TensorFlow's runtime
-        threading = tf.config.threading
-        return ({name: os.environ.get(name) for name in TF_THREADS}, os.getpid(),
-                threading.get_intra_op_parallelism_threads(),
-                threading.get_inter_op_parallelism_threads())
-
-    results = client.run(tf_threads)  # also imports TensorFlow in the workers
-    assert len(results) == 2
-    for environ, pid, intra, inter in results.values():
-        assert environ == TF_THREADS
-        assert pid != os.getpid()
-        # tf.config.threading reports only what its Python setters set (0:
-        # unset); the variables are read by the C++ runtime, so 0 or 1 here.
-        assert intra in (0, 1) and inter in (0, 1)
 
 
 def test_grid_search_on_dask_matches_sequential(client):

@@ -23,6 +23,7 @@ from imbnet import (
     compute_label_weight,
 )
 from imbnet._epochs import DeferredReweighting
+from imbnet._priors import PriorTally
 from imbnet._engine import Epoch
 from imbnet._losses import LabelwiseLoss, make_loss
 
@@ -439,13 +440,13 @@ def test_deferring_drops_class_weights_before_the_switch_only():
     class_weight = np.array([1.0, 4.0])
     w = (class_weight[y[:, 0].astype(int)] * sample_weight).astype(np.float32)
     class Source:
-        redraws, tally = False, None
+        redraws, tally = False, PriorTally(n_classes=2, multilabel=False)
 
         def __call__(self, epoch):
             return Epoch(None, y, w, np.arange(4))
 
     source = DeferredReweighting(
-        Source(), 2, lambda targets: class_weight[targets[:, 0].astype(int)]
+        Source(), 2, lambda targets: class_weight[targets[:, 0].astype(int)], "column"
     )
     for epoch in (0, 1):
         np.testing.assert_allclose(source(epoch).w, sample_weight, rtol=1e-7)

@@ -303,7 +303,8 @@ def test_a_logits_model_with_a_loss_from_logits_gives_probabilities(n_classes):
                                  * (n_classes - 1), random_state=0)
     loss = (keras.losses.BinaryCrossentropy(from_logits=True) if n_classes == 2
             else keras.losses.CategoricalCrossentropy(from_logits=True))
-    clf = ResampledKerasClassifier(_logits_model, loss=loss, epochs=30, random_state=0).fit(X_, y_)
+    clf = ResampledKerasClassifier(_logits_model, loss=loss, epochs=40, optimizer__learning_rate=0.01,
+                                   random_state=0).fit(X_, y_)
     proba = clf.predict_proba(X_)
     assert proba.min() >= 0 and proba.max() <= 1
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
