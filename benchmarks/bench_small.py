@@ -364,7 +364,7 @@ def header(args):
                                                          "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
                         if k in os.environ) or "defaults"
     return {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpu_count": os.cpu_count(),
-            "load_average": os.getloadavg()[0], "python": sys.version.split()[0], "keras": keras.__version__,
+            "load_average": round(os.getloadavg()[0], 1), "python": sys.version.split()[0], "keras": keras.__version__,
             "tensorflow": tf.__version__, "scikit-learn": sklearn.__version__, "scikeras": scikeras.__version__,
             "numpy": np.__version__, "imbnet_git": commit, "threads": threads,
             "command": " ".join(["python", *sys.argv])}
