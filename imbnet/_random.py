@@ -78,18 +78,18 @@ def keras_seeded(seed):
     """
     global_state = keras_global_state()
     seed_generator = keras_seed_generator_module()
+    # Keras < 3.13 has no GLOBAL_SEED_GENERATOR constant, only this key string.
+    key = getattr(seed_generator, "GLOBAL_SEED_GENERATOR", "global_seed_generator")
     with _keras_seeding_lock:
         python_random = seed_generator.python_random
-        generator = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
+        generator = global_state.get_global_attribute(key)
         seed_generator.python_random = random.Random(seed)
-        global_state.set_global_attribute(
-            seed_generator.GLOBAL_SEED_GENERATOR, keras.random.SeedGenerator(seed)
-        )
+        global_state.set_global_attribute(key, keras.random.SeedGenerator(seed))
         try:
             yield
         finally:
             seed_generator.python_random = python_random
-            global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, generator)
+            global_state.set_global_attribute(key, generator)
 
 
 def reseed_layer(layer, seed):

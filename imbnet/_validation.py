@@ -81,6 +81,8 @@ def validate_fit_data(estimator, X, y, sample_weight, *, allow_nd):
             sample_weight = check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
+            if not np.any(sample_weight):  # scikit-learn < 1.7 lets all-zero weights through
+                raise ValueError("Sample weights must contain at least one non-zero number.")
         except (ValueError, TypeError) as error:
             add_hint(error, _WEIGHT_HINTS)
             raise

@@ -110,6 +110,11 @@ def test_same_seed_same_model_in_a_new_process(seed0, tmp_path):
 def seed_everything(seed):
     keras.utils.set_random_seed(seed)  # Python, NumPy, TensorFlow, Keras's global SeedGenerator
     tf.random.set_global_generator(tf.random.Generator.from_seed(seed))
+    # Keras < 3.13's set_random_seed keeps its global SeedGenerator: drop it, as newer Keras does,
+    # so that it is made anew from the Python seed above.
+    from keras.src.backend.common import global_state
+
+    global_state.set_global_attribute("global_seed_generator", None)
 
 
 def global_draws():
