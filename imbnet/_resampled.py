@@ -1,9 +1,9 @@
 """``ResampledKerasClassifier``: any Keras model, with resampling inside fit."""
 
+import functools
 from numbers import Integral, Real
 
 import keras
-import numpy as np
 from sklearn.base import BaseEstimator
 
 from ._base import ImbalancedKerasClassifier
@@ -439,16 +439,16 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     def _augment_layer(self):
         return self.augment
 
+    def _row_loss(self, data):
+        """Every training row's cross-entropy under the model as trained so far."""
+        return data.target.row_loss(self._network_proba(data.X), data.y)
+
     def _epoch_source(self, data):
         """Each epoch: resampled data, class-balanced batches, or plain shuffling."""
-        target = data.target
         minority = None
         if self.augment is not None:
-            majority = np.argmax(np.bincount(data.y, minlength=target.n_classes))
-
-            def minority(y):  # every class but the most frequent one of fit's y
-                return y != majority
-
+            # Every class but the most frequent one of fit's y, in any epoch's rows.
+            minority = functools.partial(data.target.minority_rows, of=data.y)
             data = data._replace(augment_rows=minority(data.y))
         if self.batch_ratio is not None:
             return BalancedBatchEpochs(
@@ -456,12 +456,10 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
             )
         if self.sampler is None:
             return PlainEpochs(data, shuffle=self.shuffle)
-        current_loss = None
-        if takes_sample_loss(self.sampler):
-            # Hard-negative samplers draw from every row's loss under the current model.
-            def current_loss():
-                return target.row_loss(self._network_proba(data.X), data.y)
-
+        # Hard-negative samplers draw from every row's loss under the current model.
+        current_loss = (
+            functools.partial(self._row_loss, data) if takes_sample_loss(self.sampler) else None
+        )
         return SamplerEpochs(
             data, sampler=self.sampler, per_epoch=self.resample == "epoch",
             shuffle=self.shuffle, current_loss=current_loss, minority_rows=minority,

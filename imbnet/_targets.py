@@ -155,9 +155,11 @@ class ClassTarget:
         """A :class:`PriorTally` for the class mix the network is fed."""
         return PriorTally(n_classes=self.n_classes, multilabel=False)
 
-    def minority_rows(self, y_encoded):
-        """Rows of every class but the most frequent (those to augment)."""
-        return y_encoded != np.argmax(np.bincount(y_encoded, minlength=self.n_classes))
+    def minority_rows(self, y_encoded, of=None):
+        """Rows of every class but the most frequent one of ``of`` (default:
+        ``y_encoded`` itself): the rows to augment."""
+        reference = y_encoded if of is None else of
+        return y_encoded != np.argmax(np.bincount(reference, minlength=self.n_classes))
 
     # ------------------------------------------------------------ network
     @property
@@ -281,7 +283,7 @@ class MultilabelTarget:
     def tally(self):
         return PriorTally(n_classes=self.n_classes, multilabel=True)
 
-    def minority_rows(self, y_encoded):
+    def minority_rows(self, y_encoded, of=None):
         raise ValueError(
             "minority rows are not defined for a multilabel y: augmentation, samplers "
             "and balanced batches work on one class per sample."

@@ -7,7 +7,6 @@ import runpy
 
 import numpy as np
 import pandas as pd
-import pytest
 from scipy import stats
 
 from imbnet.cli import main
