@@ -56,6 +56,16 @@ def _positive(results):
     return repr(results["minority"])
 
 
+def _line_style(display, colour):
+    """The curve's colour, as the installed scikit-learn takes it (``curve_kwargs``
+    from 1.7 on; plain keyword arguments before)."""
+    import inspect
+
+    if "curve_kwargs" in inspect.signature(display).parameters:
+        return {"curve_kwargs": {"color": colour}}
+    return {"color": colour}
+
+
 def _roc(results, truth):
     from sklearn.metrics import RocCurveDisplay
 
@@ -67,7 +77,7 @@ def _roc(results, truth):
             r["oof_score"],
             name=r["name"],
             ax=ax,
-            curve_kwargs={"color": colours[r["name"]]},
+            **_line_style(RocCurveDisplay.from_predictions, colours[r["name"]]),
         )
     positive = _positive(results)
     rest = " against the rest" if results["multiclass"] else ""
@@ -90,7 +100,7 @@ def _precision_recall(results, truth):
             r["oof_score"],
             name=r["name"],
             ax=ax,
-            curve_kwargs={"color": colours[r["name"]]},
+            **_line_style(PrecisionRecallDisplay.from_predictions, colours[r["name"]]),
         )
         recall, precision = r["scores"]["recall"]["mean"], r["scores"]["precision"]["mean"]
         ax.plot(recall, precision, "o", color=colours[r["name"]], markeredgecolor="black")
