@@ -40,7 +40,7 @@ from ._epochs import DeferredReweighting, FitData, PlainEpochs
 from ._long_tail_losses import output_prior
 from ._losses import LOSSES
 from ._naming import private_layer_names
-from ._persistence import keras_to_references, references_to_keras
+from ._persistence import KerasStateMixin
 from ._priors import set_output_bias
 from ._random import SeedStream, fit_seed, reseed_layer
 from ._targets import make_target
@@ -49,7 +49,7 @@ from ._validation import validate_fit_data, validate_predict_data
 __all__ = ["ImbalancedKerasClassifier"]
 
 
-class ImbalancedKerasClassifier(ClassifierMixin, BaseEstimator):
+class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator):
     """Base class of imbnet's classifiers; not for direct use.
 
     Subclasses implement ``_build_model(meta, seeds)`` returning a compiled
@@ -90,13 +90,6 @@ class ImbalancedKerasClassifier(ClassifierMixin, BaseEstimator):
         "output_bias_init": [StrOptions({"zeros", "prior"})],
         "on_divergence": [StrOptions({"raise", "warn"})],
     }
-
-    # imbnet.save / imbnet.load store Keras objects in Keras's format, not skops's.
-    def __getstate__(self):
-        return keras_to_references(super().__getstate__())
-
-    def __setstate__(self, state):
-        super().__setstate__(references_to_keras(state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -263,18 +263,17 @@ _cache_lock = threading.Lock()
 def _cached_program(model, augment):
     """A compiled program for ``model``: a cached one if its architecture was seen."""
     width = _padded_width(model, augment)
-    key = _graph_key(model, augment, width)
-    program = None
-    if key is not None:
-        with _cache_lock:  # taken out while in use: one fit per program at a time
-            program = _cache.pop(key, None)
-        if program is not None and not _same_shapes(program.model, model):
-            program = None  # a config that does not show every shape: compile anew
+    key, program = _cached(model, augment, width)
+    if program is None and key is not None:
+        template = _training_copy(model, width)
+        if template is None and width is not None:
+            # A Keras that cannot rebuild the model wider (3.5): the exact width.
+            key, program = _cached(model, augment, None)
+            template = None if program is not None else _training_copy(model)
         if program is None:
-            template = _training_copy(model, width)
             program = Program(template if template is not None else model, augment)
             key = key if template is not None else None
-    else:
+    elif program is None:
         program = Program(model, augment)
     try:
         yield program
@@ -286,6 +285,19 @@ def _cached_program(model, augment):
                     len(_cache) > 1 and sum(p.nbytes for p in _cache.values()) > _CACHE_BYTES
                 ):
                     _cache.popitem(last=False)
+
+
+def _cached(model, augment, width):
+    """``(key, program)``: the cache key and the cached program, taken out (one fit
+    per program at a time), or None."""
+    key = _graph_key(model, augment, width)
+    if key is None:
+        return None, None
+    with _cache_lock:
+        program = _cache.pop(key, None)
+    if program is not None and not _same_shapes(program.model, model):
+        program = None  # a config that does not show every shape: compile anew
+    return key, program
 
 
 def _padded_width(model, augment):
@@ -356,11 +368,11 @@ def _without_values(config):
 
 def _training_copy(model, width=None):
     """A private copy of ``model`` and its optimizer to run a cached program on,
-    ``width`` inputs wide if given."""
+    ``width`` inputs wide if given; None if it cannot be made."""
     try:
         # Cloning draws seeds for unseeded layers; keep the caller's random state.
         with keras_seeded(0):
-            inputs = None if width is None else keras.Input((width,))
+            inputs = None if width is None else [keras.Input((width,))]
             copy = keras.models.clone_model(model, input_tensors=inputs)
         optimizer = model.optimizer
         copy.compile(optimizer=type(optimizer).from_config(optimizer.get_config()), loss=model.loss)

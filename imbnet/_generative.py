@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from ._naming import private_layer_names
-from ._persistence import keras_to_references, references_to_keras
+from ._persistence import KerasStateMixin
 from ._random import SeedStream, fit_seed
 
 __all__ = ["GANOverSampler"]
@@ -29,7 +29,7 @@ __all__ = ["GANOverSampler"]
 AVERAGE_DECAY = 0.99
 
 
-class GANOverSampler(BaseOverSampler):
+class GANOverSampler(KerasStateMixin, BaseOverSampler):
     """Over-sample with a conditional GAN trained on the data (WGAN-GP).
 
     ``fit_resample`` trains a generator and a critic, two small Keras
@@ -156,13 +156,6 @@ class GANOverSampler(BaseOverSampler):
         self.gp_weight = gp_weight
         self.learning_rate = learning_rate
         self.column_transform = column_transform
-
-    # imbnet.save stores the generator in Keras's format, not skops's.
-    def __getstate__(self):
-        return keras_to_references(super().__getstate__())
-
-    def __setstate__(self, state):
-        super().__setstate__(references_to_keras(state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -413,15 +406,12 @@ class _ConditionalWGAN:
     def _train_steps(self, Z, onehot, critic_rows, generator_classes):
         tf = self._tf
 
-        def critic_step(j, rows, total):
-            loss = self._critic_step(tf.gather(Z, rows[j]), tf.gather(onehot, rows[j]))
-            return j + 1, rows, total + loss
-
         def step(i, critic_total, generator_total):
-            _, _, critic_loss = tf.while_loop(
-                lambda j, *_: j < self.n_critic, critic_step,
-                (tf.constant(0), critic_rows[i], tf.constant(0.0)),
-            )
+            # n_critic critic steps, unrolled (a nested while_loop breaks TensorFlow 2.17).
+            critic_loss = tf.constant(0.0)
+            for j in range(self.n_critic):
+                rows = critic_rows[i, j]
+                critic_loss += self._critic_step(tf.gather(Z, rows), tf.gather(onehot, rows))
             condition = tf.one_hot(generator_classes[i], self.n_classes)
             generator_loss = self._generator_step(condition)
             return i + 1, critic_total + critic_loss / self.n_critic, generator_total + generator_loss

@@ -33,7 +33,7 @@ import skops.io
 
 from ._version import __version__
 
-__all__ = ["save", "load"]
+__all__ = ["KerasStateMixin", "load", "save"]
 
 FORMAT = "imbnet-model"
 FORMAT_VERSION = 1
@@ -61,6 +61,18 @@ class _LoadContext:
     def __init__(self, models, safe_mode):
         self.models = models
         self.safe_mode = safe_mode
+
+
+class KerasStateMixin:
+    """Mixin of an estimator holding Keras objects: while :func:`save` or
+    :func:`load` runs, its pickled state carries them as references to
+    members in Keras's own format; ordinary pickling is unchanged."""
+
+    def __getstate__(self):
+        return keras_to_references(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(references_to_keras(state))
 
 
 def keras_to_references(state):

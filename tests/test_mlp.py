@@ -1,6 +1,7 @@
 """CostSensitiveMLPClassifier: what a user relies on, with real Keras training."""
 
 import warnings
+from inspect import signature
 
 import keras
 import numpy as np
@@ -171,7 +172,9 @@ def test_stopping_rule_is_sklearns():
     state, ours, theirs = _stopping.initial_state(), None, None
     for epoch, loss in enumerate(losses, start=1):
         reference.loss_curve_.append(loss)
-        reference._update_no_improvement_count(False, None, None, None)
+        # scikit-learn >= 1.7 passes the validation sample_weight too.
+        extra = [None] if "sample_weight" in signature(reference._update_no_improvement_count).parameters else []
+        reference._update_no_improvement_count(False, None, None, *extra)
         if theirs is None and reference._no_improvement_count > 2:
             theirs = epoch
         state, _, stop = _stopping.update(state, loss, tol=1e-3, n_iter_no_change=2)

@@ -111,7 +111,8 @@ class Objective:
         if self.name == "balanced_accuracy":
             return balanced_accuracy_score, {}, True
         if self.name == "f1":
-            kwargs = {"average": "macro"} if multiclass else {"pos_label": pos_label}
+            # pos_label=None: scikit-learn 1.6 checks the default 1 against string labels.
+            kwargs = {"average": "macro", "pos_label": None} if multiclass else {"pos_label": pos_label}
             return f1_score, kwargs, True
         if self.name == "recall@precision":
             return recall_at_precision, {"min_precision": self.target, "pos_label": pos_label}, True

@@ -15,12 +15,17 @@ import tempfile
 
 __all__ = ["import_keras_quietly", "is_startup_noise"]
 
+_SOURCES = (
+    r"(port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor"
+    r"|cuda_diagnostics|cuda_dnn|cuda_fft|cuda_blas|computation_placer|gpu_device)\.cc:\d+\]"
+)
 _STARTUP_NOISE = re.compile(
     r"All log messages before absl::InitializeLog\(\)"
-    r"|^[IWE]\d{4} [\d:. ]+\d+ (port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor"
-    r"|cuda_diagnostics|cuda_dnn|cuda_fft|cuda_blas|computation_placer|gpu_device)\.cc:\d+\]"
-    r"|^To enable the following instructions: .*rebuild TensorFlow"
-    r"|TF-TRT Warning: Could not find TensorRT"
+    # absl's format (TensorFlow >= 2.18), then the older "date time: E file.cc:n]" one.
+    + r"|^[IWE]\d{4} [\d:. ]+\d+ " + _SOURCES
+    + r"|^\d{4}-\d\d-\d\d [\d:.]+: [IWE] \S*?" + _SOURCES
+    + r"|^To enable the following instructions: .*rebuild TensorFlow"
+    + r"|TF-TRT Warning: Could not find TensorRT"
 )
 
 
