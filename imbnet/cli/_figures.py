@@ -56,29 +56,26 @@ def _positive(results):
     return repr(results["minority"])
 
 
-def _line_style(display, colour):
-    """The curve's colour, as the installed scikit-learn takes it (``curve_kwargs``
-    from 1.7 on; plain keyword arguments before)."""
+def _curves(display, results, truth):
+    """A figure with ``display``'s curve (scikit-learn's ROC or precision-recall
+    display) for every strategy that ran; returns ``(fig, ax, colours)``."""
     import inspect
 
-    if "curve_kwargs" in inspect.signature(display).parameters:
-        return {"curve_kwargs": {"color": colour}}
-    return {"color": colour}
+    fig, ax = plt.subplots(figsize=SIZE)
+    colours = _colours(results)
+    # The colour as the installed scikit-learn takes it (``curve_kwargs`` from 1.7 on).
+    new_style = "curve_kwargs" in inspect.signature(display.from_predictions).parameters
+    for r in _ran(results):
+        colour = colours[r["name"]]
+        style = {"curve_kwargs": {"color": colour}} if new_style else {"color": colour}
+        display.from_predictions(truth, r["oof_score"], name=r["name"], ax=ax, **style)
+    return fig, ax, colours
 
 
 def _roc(results, truth):
     from sklearn.metrics import RocCurveDisplay
 
-    fig, ax = plt.subplots(figsize=SIZE)
-    colours = _colours(results)
-    for r in _ran(results):
-        RocCurveDisplay.from_predictions(
-            truth,
-            r["oof_score"],
-            name=r["name"],
-            ax=ax,
-            **_line_style(RocCurveDisplay.from_predictions, colours[r["name"]]),
-        )
+    fig, ax, _ = _curves(RocCurveDisplay, results, truth)
     positive = _positive(results)
     rest = " against the rest" if results["multiclass"] else ""
     ax.set_title(f"ROC curves, class {positive}{rest} (held-out folds)")
@@ -92,16 +89,8 @@ def _roc(results, truth):
 def _precision_recall(results, truth):
     from sklearn.metrics import PrecisionRecallDisplay
 
-    fig, ax = plt.subplots(figsize=SIZE)
-    colours = _colours(results)
+    fig, ax, colours = _curves(PrecisionRecallDisplay, results, truth)
     for r in _ran(results):
-        PrecisionRecallDisplay.from_predictions(
-            truth,
-            r["oof_score"],
-            name=r["name"],
-            ax=ax,
-            **_line_style(PrecisionRecallDisplay.from_predictions, colours[r["name"]]),
-        )
         recall, precision = r["scores"]["recall"]["mean"], r["scores"]["precision"]["mean"]
         ax.plot(recall, precision, "o", color=colours[r["name"]], markeredgecolor="black")
     positive = _positive(results)
