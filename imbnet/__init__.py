@@ -11,6 +11,7 @@ from ._version import __version__
 
 # public name -> module that defines it, imported on first access
 _EXPORTS = {
+    "BalancedEnsembleClassifier": "._ensemble",
     "BalancedSoftmaxLoss": "._long_tail_losses",
     "CostSensitiveMLPClassifier": "._mlp",
     "FancyPCA": "._fancy_pca",

@@ -62,6 +62,8 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
 
     # Whether X may have more than two dimensions (images, sequences).
     _allow_nd = False
+    # Whether y may hold a class per time step (a network with sequence output).
+    _allow_per_step = False
     # Whether tol / n_iter_no_change stop training on the training loss
     # (scikit-learn's MLP does; a Keras user's `epochs` is a fixed count).
     _tol_stops_training = True
@@ -159,7 +161,14 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
         and ``(X, y_encoded, weights)`` of the hold-out, or None.
         """
         X, y, sample_weight = validate_fit_data(self, X, y, sample_weight, allow_nd=self._allow_nd)
-        target, y_encoded = make_target(y)
+        target, y_encoded = make_target(y, n_steps=X.shape[1] if X.ndim == 3 else None)
+        if target.per_step and not self._allow_per_step:
+            raise ValueError(
+                f"y has shape {y.shape} with classes other than 0/1: {type(self).__name__} "
+                "takes 1-D class labels or a multilabel 0/1 indicator matrix. For a class "
+                "per time step use ResampledKerasClassifier with a model that outputs "
+                "(n_samples, n_steps, n_classes)."
+            )
         self._target = target
         self.classes_ = target.classes_
         self.n_classes_ = target.n_classes
@@ -193,13 +202,16 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
         """Step 2: build ``model_`` and bind it to the target (output width, loss)."""
         self.model_ = self._target.bind(self._build_model(self._model_meta(data.X), data.seeds))
 
-    def _initialize_epochs(self, data):
+    def _initialize_epochs(self, data, source=None, output_models=None):
         """Step 3: the epoch source; the output bias from the first epoch's class mix.
 
         With ``deferred_reweighting`` the epochs before the switch train
         without class weights (:class:`imbnet._epochs.DeferredReweighting`).
+        ``source`` (default: :meth:`_epoch_source`) and ``output_models``, the
+        networks whose output bias starts at the prior (default: ``model_``),
+        let a meta-estimator train several networks side by side.
         """
-        source = self._epoch_source(data)
+        source = self._epoch_source(data) if source is None else source
         self._reweight_from = self._reweighting_epoch()
         if self._reweight_from:
             source = DeferredReweighting(
@@ -213,8 +225,9 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
             tally.add(0, first.y, first.w, first.order, data.target.encoding)
             # The base rate as the loss sees it: the long-tail losses shift it.
             start = output_prior(self.model_.loss, tally.prior())
-            width = self.model_.outputs[0].shape[-1]
-            set_output_bias(self.model_, data.target.output_bias(start, width))
+            for model in output_models or [self.model_]:
+                width = model.outputs[0].shape[-1]
+                set_output_bias(model, data.target.output_bias(start, width))
         augment = self._augment_layer()
         if isinstance(augment, keras.layers.Layer):
             reseed_layer(augment, data.seeds.seed_for("augment"))
@@ -350,6 +363,26 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on ``(X, y)``, weighted by ``sample_weight``.
+
+        scikit-learn's ``ClassifierMixin.score``: the fraction of rows predicted
+        right (for a multilabel target, with every label right). For a class
+        per time step, the fraction of (row, step) entries predicted right.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self, "model_")
+        return self._target.score(y, self.predict(X), sample_weight)
 
     def _network_proba(self, X):
         """The network's probabilities for validated ``X``, uncorrected."""

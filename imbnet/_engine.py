@@ -226,7 +226,8 @@ def _diverged(program, model, history, on_divergence):
 
 
 def _finite_weights(model):
-    return all(np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in model.weights)
+    # variable.numpy(): NumPy 2 warns when Keras converts a TensorFlow tensor with np.array
+    return all(np.all(np.isfinite(w.numpy())) for w in model.weights)
 
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")

@@ -9,7 +9,10 @@ epoch source made from it hands the training loop one
 - :class:`BalancedBatchEpochs`: the same arrays, batches that each hold the
   classes at a capped ratio (:class:`imbnet._batching.BalancedBatchPlan`);
 - :class:`SamplerEpochs`: an imbalanced-learn sampler's draw, redrawn every
-  epoch (or once), so the arrays themselves change.
+  epoch (or once), so the arrays themselves change;
+- :class:`MemberDraws`: for networks trained side by side (an ensemble), each
+  member's own balanced draw, redrawn every epoch: an order of shape
+  (n_rows, n_members) that feeds every member its own rows.
 
 A source answers the same epoch twice with the same draw (the loop may look
 ahead, and the output-bias initialisation looks at epoch 0 first), and
@@ -23,12 +26,13 @@ import numpy as np
 
 from ._batching import BalancedBatchPlan, epoch_order
 from ._engine import Epoch
-from ._samplers import resample
+from ._samplers import resample, stack_draws
 
 __all__ = [
     "BalancedBatchEpochs",
     "DeferredReweighting",
     "FitData",
+    "MemberDraws",
     "PlainEpochs",
     "SamplerEpochs",
 ]
@@ -155,6 +159,55 @@ class SamplerEpochs(_EpochSource):
         X, targets, w, augment = self._resampled_arrays(epoch if self.per_epoch else 0)
         order = epoch_order(X.shape[0], shuffle=self.shuffle, rng=self._rng)
         return Epoch(X, targets, w, order, augment)
+
+
+class MemberDraws(_EpochSource):
+    """Every epoch, a fresh balanced draw of the rows for each of ``n_members`` networks.
+
+    Without a sampler, each member gets a random under-sample: every class
+    cut to the size of the rarest, drawn by row index, so the arrays stay
+    the same and only the order changes (many epochs per compiled call). The
+    order has shape (n_rows, n_members): slot ``i`` feeds member ``k`` row
+    ``order[i, k]``. With an imbalanced-learn ``sampler`` each member's draw
+    is the sampler's output, and the epoch's arrays stack the members' rows
+    along a second axis (shorter draws padded with rows of weight 0).
+    """
+
+    def __init__(self, data, *, n_members, sampler=None):
+        super().__init__(data)
+        self.n_members = n_members
+        self.sampler = sampler
+        self.redraws = sampler is not None
+        self._rng = data.seeds.rng("members")
+        self._fitted = [
+            [] if callable(getattr(sampler, "redraw", None)) else None for _ in range(n_members)
+        ]
+        by_class = [np.flatnonzero(data.y == c) for c in range(int(data.y.max()) + 1)]
+        self._by_class = [rows for rows in by_class if rows.size]
+        self._draw(0)  # now: a sampler that cannot resample this data fails before training
+
+    def _draw(self, epoch):
+        d = self.data
+        if self.sampler is None:
+            smallest = min(rows.size for rows in self._by_class)
+            columns = [
+                self._rng.permutation(np.concatenate(
+                    [self._rng.choice(rows, smallest, replace=False) for rows in self._by_class]
+                ))
+                for _ in range(self.n_members)
+            ]
+            return Epoch(d.X, d.targets, d.weights, np.stack(columns, axis=1))
+        draws = [
+            resample(
+                self.sampler, d.X, d.y, d.weights, d.class_weight,
+                seed=d.seeds.seed_for(f"member{k}-epoch{epoch}"),
+                user_weights=d.sample_weight is not None, fitted=self._fitted[k],
+            )
+            for k in range(self.n_members)
+        ]
+        X, y, w = stack_draws(draws, self._rng)
+        targets = d.target.encode(y)
+        return Epoch(X, targets, w, self._rng.permutation(X.shape[0]))
 
 
 class DeferredReweighting:

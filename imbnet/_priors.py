@@ -53,7 +53,7 @@ class PriorTally:
     epoch's number, the encoded targets ("column": a 0/1 column or integer
     labels; "one_hot"; "multilabel": the 0/1 matrix), the per-row (or
     per-entry) loss weights, and the row order of the epoch (rows can repeat
-    or be left out). A row counts with its weight each time the epoch order
+    or be left out; an order of shape (n, k) feeds k rows per slot). A row counts with its weight each time the epoch order
     feeds it. An epoch drawn again replaces its earlier draw, and
     ``prior(n_epochs)`` counts only the epochs that were trained (a data
     pipeline may draw ahead).
@@ -70,7 +70,10 @@ class PriorTally:
         y, w = targets[order], np.asarray(weights, dtype=np.float64)[order]
         if self.multilabel:
             self._epochs[epoch] = ((w * y).sum(axis=0), w.sum(axis=0))
-        elif encoding == "one_hot":
+            return
+        # Entries beyond one per row (time steps, ensemble members) count alike.
+        y, w = y.reshape(-1, y.shape[-1]), w.reshape(-1)
+        if encoding == "one_hot":
             self._epochs[epoch] = w @ y
         else:
             ids = y[:, 0].astype(np.int64)

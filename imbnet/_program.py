@@ -74,13 +74,16 @@ class Chunk:
         self.augment_rows = _pad_rows(mask, n_pad, False)
         self.n_batches = n_batches
         shape = (self.padded_epochs, n_batches and slots_per_epoch)
-        self.orders = np.zeros(shape, np.int32)
+        # An order of shape (n, k) feeds k rows per slot (networks side by side).
+        self.orders = np.zeros(shape + epochs[0].order.shape[1:], np.int32)
         self.slots = np.zeros(shape, np.float32)
         for position, e in enumerate(epochs):
             self.orders[position, : len(e.order)] = e.order
             self.slots[position, : len(e.order)] = 1.0
-        self.orders = self.orders.reshape(self.padded_epochs, -1, batch_size)
-        self.slots = self.slots.reshape(self.orders.shape)
+        self.orders = self.orders.reshape(
+            (self.padded_epochs, -1, batch_size) + epochs[0].order.shape[1:]
+        )
+        self.slots = self.slots.reshape(self.orders.shape[:3])
         self.batch_size = batch_size
 
 
@@ -184,8 +187,9 @@ class Program:
         if not self._loss_built:
             # Keras builds its compiled loss on first use; do that eagerly,
             # outside the compiled function, as model.fit does.
+            rows = chunk.orders[0, 0, :1]  # one slot, as the program gathers it
             self.model.compute_loss(
-                x=X[:1], y=chunk.y[:1], y_pred=self.model(X[:1]), sample_weight=chunk.w[:1],
+                x=X[rows], y=chunk.y[rows], y_pred=self.model(X[rows]), sample_weight=chunk.w[rows],
             )
             self._loss_built = True
         out = self._fn(

@@ -178,6 +178,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     """
 
     _allow_nd = True
+    _allow_per_step = True
 
     _parameter_constraints: dict = {
         **ImbalancedKerasClassifier._parameter_constraints,
@@ -387,13 +388,14 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
                     f"{type(self.sampler).__name__} draws from the current loss of every "
                     "row, which changes as the network learns: use resample='epoch'."
                 )
-        if self._target.multilabel:
+        if self._target.multilabel or self._target.per_step:
             for name in ("sampler", "batch_ratio", "augment"):
                 if getattr(self, name) is not None:
                     raise ValueError(
-                        f"{name} is not defined for a multilabel y: samplers, balanced "
-                        "batches and minority augmentation work on one class per sample. "
-                        "Weigh the labels with class_weight (per label) instead."
+                        f"{name} is not defined for a {self._target.type_name} y: samplers, "
+                        "balanced batches and minority augmentation work on one class per "
+                        "sample. Weigh the classes with class_weight instead (and, for a "
+                        "class per time step, sample_weight of shape (n_samples, n_steps))."
                     )
 
     def _build_model(self, meta, seeds):

@@ -13,7 +13,7 @@ from sklearn.base import clone
 
 from ._validation import add_hint
 
-__all__ = ["check_sampler", "resample", "takes_sample_loss"]
+__all__ = ["check_sampler", "resample", "stack_draws", "takes_sample_loss"]
 
 
 def check_sampler(sampler):
@@ -134,3 +134,21 @@ def _neighbours_fix(sampler, y):
         f"{needs}, and the smallest class here has {smallest}: use RandomOverSampler, "
         "which needs no neighbours, or collect more samples of that class."
     )
+
+
+def stack_draws(draws, rng):
+    """Several draws ``(X, y, w)`` side by side: arrays of shape (n, n_draws, ...).
+
+    Each draw's rows are shuffled; a draw shorter than the longest is padded
+    with copies of its own rows at weight 0, which train nothing.
+    """
+    n_rows = max(X.shape[0] for X, _, _ in draws)
+    columns = []
+    for X, y, w in draws:
+        order = rng.permutation(X.shape[0])
+        extra = rng.integers(0, X.shape[0], n_rows - X.shape[0])
+        rows = np.concatenate([order, extra])
+        weight = np.asarray(w, np.float32)[rows]
+        weight[X.shape[0]:] = 0.0
+        columns.append((X[rows], y[rows], weight))
+    return tuple(np.stack(parts, axis=1) for parts in zip(*columns))

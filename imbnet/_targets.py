@@ -11,12 +11,15 @@ here.
 - :class:`ClassTarget`: one label per row, binary or multiclass.
 - :class:`MultilabelTarget`: a 0/1 indicator matrix, one sigmoid unit and one
   binary loss per label.
+- :class:`SequenceTarget`: a class per time step (sequence labelling), ``y`` of
+  shape (n_samples, n_steps) and a network output of (n_samples, n_steps, n_classes).
 
 This module knows nothing of estimators.
 """
 
 import keras
 import numpy as np
+from sklearn.metrics import accuracy_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
@@ -29,36 +32,54 @@ from ._class_weight import (
 from ._losses import LabelwiseLoss, make_loss
 from ._priors import PriorTally, correct_proba, data_prior, output_bias
 
-__all__ = ["ClassTarget", "MultilabelTarget", "make_target"]
+__all__ = ["ClassTarget", "MultilabelTarget", "SequenceTarget", "make_target"]
 
 
-def make_target(y):
+def make_target(y, *, n_steps=None):
     """The target object for the ``y`` given to fit, and ``y`` encoded for it.
 
     Class labels become positions in ``classes_`` (their sorted unique
     values); a multilabel indicator matrix stays a 0/1 matrix with
     ``classes_ = arange(n_labels)``, as in scikit-learn's ``MLPClassifier``.
+    A 2-D ``y`` is one class per time step (sequence labelling) when it is
+    not a 0/1 matrix (scikit-learn's "multiclass-multioutput"), or when it
+    has one column per step of sequence input (``n_steps``, the second axis of
+    a 3-D ``X``).
 
     Returns
     -------
-    target : ClassTarget or MultilabelTarget
+    target : ClassTarget, MultilabelTarget or SequenceTarget
     y_encoded : ndarray of int
-        Shape (n_samples,), or (n_samples, n_labels) for multilabel.
+        Shape (n_samples,), or (n_samples, n_labels) for multilabel, or
+        (n_samples, n_steps) for a class per time step.
     """
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
     if y.ndim == 2:
+        if hasattr(y, "toarray"):
+            y = y.toarray()
+        y = np.asarray(y)
         kind = type_of_target(y)
+        if kind == "multiclass-multioutput" or (
+            n_steps == y.shape[1] and kind in ("multilabel-indicator", "unknown")
+        ):
+            classes, y_encoded = _classes(y.ravel())
+            return SequenceTarget(classes, y.shape[1]), y_encoded.reshape(y.shape)
+        check_classification_targets(y)
         if kind != "multilabel-indicator":
             raise ValueError(
                 f"y is 2-D but not a 0/1 indicator matrix ({kind} target): give "
                 "1-D class labels, or one 0/1 column per label for a multilabel target."
             )
-        if hasattr(y, "toarray"):
-            y = y.toarray()
-        y_encoded = (np.asarray(y) > 0).astype(np.int64)
+        y_encoded = (y > 0).astype(np.int64)
         return MultilabelTarget(y_encoded.shape[1]), y_encoded
+    check_classification_targets(y)
+    classes, y_encoded = _classes(y)
+    return ClassTarget(classes), y_encoded
+
+
+def _classes(y):
+    """The sorted classes of labels ``y`` and ``y`` as positions in them; at least two."""
     classes, y_encoded = np.unique(y, return_inverse=True)
     if classes.shape[0] < 2:
         raise ValueError(
@@ -66,7 +87,7 @@ def make_target(y):
             "needs samples of at least two classes. Pass samples of every class (in "
             "cross-validation, StratifiedKFold puts every class in every fold)."
         )
-    return ClassTarget(classes), y_encoded
+    return classes, y_encoded.reshape(-1)
 
 
 class ClassTarget:
@@ -87,6 +108,7 @@ class ClassTarget:
     """
 
     multilabel = False
+    per_step = False
 
     def __init__(self, classes):
         self.classes_ = classes
@@ -105,7 +127,7 @@ class ClassTarget:
     def class_weight(self, setting, y_encoded, *, mu, beta):
         """``class_weight`` resolved to ``{label: weight}``."""
         return compute_class_weight(
-            setting, classes=self.classes_, y=self.classes_[y_encoded], mu=mu, beta=beta
+            setting, classes=self.classes_, y=self.classes_[y_encoded.ravel()], mu=mu, beta=beta
         )
 
     def class_weight_vector(self, class_weight):
@@ -121,7 +143,7 @@ class ClassTarget:
         vector = self.class_weight_vector(class_weight)
         if self.encoding == "one_hot":
             return targets @ vector
-        return vector[targets[:, 0].astype(np.int64)]
+        return vector[targets[..., 0].astype(np.int64)]
 
     # --------------------------------------------------- split and prior
     def holdout(self, y_encoded, fraction, rng):
@@ -200,7 +222,7 @@ class ClassTarget:
         """The network's targets for encoded labels (float32)."""
         if self.encoding == "one_hot":
             return np.eye(self.n_classes, dtype=np.float32)[y_encoded]
-        return y_encoded.reshape(-1, 1).astype(np.float32)
+        return y_encoded[..., None].astype(np.float32)
 
     def output_bias(self, training_prior, width):
         """Output-layer bias at which the network starts at ``training_prior``."""
@@ -224,6 +246,10 @@ class ClassTarget:
         """Map probabilities learnt under ``training_prior`` back to ``prior``."""
         return correct_proba(proba, prior, training_prior, multilabel=False)
 
+    def score(self, y, y_pred, sample_weight):
+        """scikit-learn's accuracy of ``y_pred`` against ``y``."""
+        return accuracy_score(y, y_pred, sample_weight=sample_weight)
+
     def decide(self, proba):
         """The most probable class of every row."""
         return self.classes_[np.argmax(proba, axis=1)]
@@ -243,6 +269,7 @@ class MultilabelTarget:
     """
 
     multilabel = True
+    per_step = False
     type_name = "multilabel-indicator"
     encoding = "multilabel"
     output_activation = "sigmoid"
@@ -263,6 +290,12 @@ class MultilabelTarget:
         return None  # weights are per (label, value), not per class
 
     def row_weights(self, class_weight, y_encoded, sample_weight):
+        if sample_weight is not None and sample_weight.ndim == 2:
+            raise ValueError(
+                "sample_weight of shape (n_samples, n_steps) weighs the time steps of a "
+                "sequence target; a multilabel y takes one weight per sample (use "
+                "class_weight for per-label weights)."
+            )
         return compute_label_sample_weight(class_weight, y_encoded, sample_weight)
 
     def entry_class_weight(self, class_weight, targets):
@@ -272,10 +305,7 @@ class MultilabelTarget:
 
     def holdout(self, y_encoded, fraction, rng):
         """Rows split at random (a label matrix has no classes to stratify by)."""
-        n_rows = y_encoded.shape[0]
-        n_valid = min(max(1, int(round(fraction * n_rows))), n_rows - 1)
-        rows = rng.permutation(n_rows)
-        return np.sort(rows[n_valid:]), np.sort(rows[:n_valid])
+        return _random_holdout(y_encoded.shape[0], fraction, rng)
 
     def prior(self, y_encoded, sample_weight):
         return data_prior(y_encoded, sample_weight, n_classes=self.n_classes, multilabel=True)
@@ -318,12 +348,104 @@ class MultilabelTarget:
     def correct(self, proba, prior, training_prior):
         return correct_proba(proba, prior, training_prior, multilabel=True)
 
+    score = ClassTarget.score
+
     def decide(self, proba):
         return (proba > 0.5).astype(np.int64)
 
     def row_loss(self, proba, y_encoded):
         clipped = np.clip(proba, 1e-12, 1 - 1e-12)
         return -np.mean(y_encoded * np.log(clipped) + (1 - y_encoded) * np.log1p(-clipped), axis=1)
+
+
+class SequenceTarget(ClassTarget):
+    """A class per time step: ``y`` of shape (n_samples, n_steps), sequence labelling.
+
+    The network outputs (n_samples, n_steps, n_classes) softmax units (or
+    (n_samples, n_steps, 1) sigmoid units for two classes), and is trained
+    with Keras's temporal weights: one loss weight per (row, step) entry, the
+    class weight of the entry's class times the sample weight of the row, or
+    of the entry when ``sample_weight`` has shape (n_samples, n_steps).
+    ``classes_`` are the labels found at any step. Probabilities come back in
+    scikit-learn's multi-output form: a list of n_steps arrays of shape
+    (n_samples, n_classes).
+    """
+
+    per_step = True
+    type_name = "multiclass-multioutput"
+
+    def __init__(self, classes, n_steps):
+        super().__init__(classes)
+        self.n_steps = n_steps
+
+    def row_weights(self, class_weight, y_encoded, sample_weight):
+        """The loss weight of every (row, step) entry."""
+        if sample_weight is not None and sample_weight.ndim == 1:
+            sample_weight = sample_weight[:, None]
+        return super().row_weights(class_weight, y_encoded, sample_weight)
+
+    def holdout(self, y_encoded, fraction, rng):
+        """Rows split at random (a row holds several classes: nothing to stratify by)."""
+        return _random_holdout(y_encoded.shape[0], fraction, rng)
+
+    def prior(self, y_encoded, sample_weight):
+        """The class shares over all (row, step) entries, weighted."""
+        if sample_weight is not None:
+            sample_weight = np.broadcast_to(
+                sample_weight.reshape(sample_weight.shape[0], -1), y_encoded.shape
+            ).ravel()
+        return super().prior(y_encoded.ravel(), sample_weight)
+
+    def minority_rows(self, y_encoded, of=None):
+        raise ValueError(
+            "minority rows are not defined for a y with a class per time step: samplers, "
+            "balanced batches and minority augmentation pick whole rows by their one "
+            "class. Weigh the steps with class_weight and sample_weight of shape "
+            "(n_samples, n_steps) instead."
+        )
+
+    def bind(self, model):
+        shape = tuple(model.outputs[0].shape) if getattr(model, "outputs", None) else ()
+        if len(shape) != 3 or shape[1] not in (None, self.n_steps):
+            raise ValueError(
+                f"y has a class for each of {self.n_steps} time steps (shape (n_samples, "
+                f"{self.n_steps})), so the model must output (n_samples, {self.n_steps}, "
+                f"n_classes); it outputs {shape}. End the model with a Dense layer on the "
+                "sequence (e.g. after an LSTM with return_sequences=True), or give 1-D y."
+            )
+        return super().bind(model)
+
+    def proba(self, outputs):
+        """Per step, the class probabilities: a list of (n_samples, n_classes) arrays."""
+        n_rows, n_steps = outputs.shape[:2]
+        flat = super().proba(outputs.reshape(n_rows * n_steps, -1))
+        return list(flat.reshape(n_rows, n_steps, -1).transpose(1, 0, 2))
+
+    def correct(self, proba, prior, training_prior):
+        return [super(SequenceTarget, self).correct(p, prior, training_prior) for p in proba]
+
+    def decide(self, proba):
+        """The most probable class of every (row, step): shape (n_samples, n_steps)."""
+        return np.column_stack([super(SequenceTarget, self).decide(p) for p in proba])
+
+    def score(self, y, y_pred, sample_weight):
+        """The weighted share of (row, step) entries predicted right."""
+        right = np.asarray(y) == y_pred
+        weight = np.ones(right.shape) if sample_weight is None else np.asarray(sample_weight, float)
+        weight = np.broadcast_to(weight.reshape(weight.shape[0], -1), right.shape)
+        return float((weight * right).sum() / weight.sum())
+
+    def row_loss(self, proba, y_encoded):
+        raise ValueError(
+            "a per-row loss is not defined for a y with a class per time step; hard-negative "
+            "mining picks rows by their one class."
+        )
+
+
+def _random_holdout(n_rows, fraction, rng):
+    n_valid = min(max(1, int(round(fraction * n_rows))), n_rows - 1)
+    rows = rng.permutation(n_rows)
+    return np.sort(rows[n_valid:]), np.sort(rows[:n_valid])
 
 
 def _output_width(model):

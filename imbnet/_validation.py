@@ -10,6 +10,7 @@ by one sentence.
 import difflib
 
 import numpy as np
+from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 from ._compat import check_sample_weight
@@ -78,15 +79,32 @@ def validate_fit_data(estimator, X, y, sample_weight, *, allow_nd):
         raise
     if sample_weight is not None:
         try:
-            sample_weight = check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
+            if np.ndim(sample_weight) == 2 and np.ndim(y) == 2:
+                sample_weight = _check_step_weight(sample_weight, y)
+            else:
+                sample_weight = check_sample_weight(
+                    sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                )
             if not np.any(sample_weight):  # scikit-learn < 1.7 lets all-zero weights through
                 raise ValueError("Sample weights must contain at least one non-zero number.")
         except (ValueError, TypeError) as error:
             add_hint(error, _WEIGHT_HINTS)
             raise
     return X.astype(np.float32, copy=False), y, sample_weight
+
+
+def _check_step_weight(sample_weight, y):
+    """A weight per (row, step) of a 2-D ``y``: same shape, finite, non-negative."""
+    sample_weight = check_array(sample_weight, dtype=np.float64, input_name="sample_weight")
+    if sample_weight.shape != np.shape(y):
+        raise ValueError(
+            f"sample_weight has shape {sample_weight.shape} but y has shape {np.shape(y)}: "
+            "give one weight per sample, shape (n_samples,), or one per time step, the "
+            "shape of y."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError("Negative values in data passed to sample_weight.")
+    return sample_weight
 
 
 def validate_predict_data(estimator, X, *, allow_nd):

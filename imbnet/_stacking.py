@@ -1,0 +1,188 @@
+"""Networks side by side: one Keras model holding several of one architecture.
+
+An ensemble's members train together in one compiled program when they are
+one model: its input holds one row for each member, shape
+``(batch, n_members, *features)``, and its output stacks the members'
+outputs, ``(batch, n_members, *outputs)``. A loss evaluated per member with
+a weight per (row, member), as Keras does for temporal weights, trains each
+member on its own rows only: the gradient of the sum reaches each member
+from its own loss.
+
+Two forms, the same function: members that are plain multi-layer
+perceptrons (``Sequential`` of ``Dense``, ``Dropout`` and ``Activation`` on
+flat input) become one such network of :class:`StackedDense` layers, whose
+weights are the members' stacked (one batched matrix product per layer for
+all members); any other model is run as it is, once per member slot
+(:class:`MemberInput`, :class:`StackMembers`). This module knows nothing of
+estimators.
+"""
+
+import keras
+import numpy as np
+
+__all__ = ["MemberInput", "StackMembers", "StackedDense", "stack_models"]
+
+
+@keras.saving.register_keras_serializable(package="imbnet")
+class MemberInput(keras.layers.Layer):
+    """Slot ``index`` of a side-by-side input: ``x[:, index]``."""
+
+    def __init__(self, index, **kwargs):
+        super().__init__(**kwargs)
+        self.index = int(index)
+
+    def call(self, inputs):
+        return inputs[:, self.index]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(input_shape[2:])
+
+    def get_config(self):
+        return {**super().get_config(), "index": self.index}
+
+
+@keras.saving.register_keras_serializable(package="imbnet")
+class StackMembers(keras.layers.Layer):
+    """The members' outputs stacked on a new second axis."""
+
+    def call(self, inputs):
+        return keras.ops.stack(inputs, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        first = input_shape[0]
+        return (first[0], len(input_shape)) + tuple(first[1:])
+
+
+@keras.saving.register_keras_serializable(package="imbnet")
+class StackedDense(keras.layers.Layer):
+    """``n_members`` ``Dense`` layers side by side: input (batch, n_members, d).
+
+    Kernel of shape (n_members, d, units), bias (n_members, units); member
+    ``k``'s output is ``activation(x[:, k] @ kernel[k] + bias[k])``. An L2
+    penalty on the stacked kernel is the sum of the members' penalties.
+    """
+
+    def __init__(self, units, n_members, activation=None, use_bias=True,
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.n_members = int(n_members)
+        self.activation = keras.activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="kernel", shape=(self.n_members, input_shape[-1], self.units),
+            initializer="zeros", regularizer=self.kernel_regularizer,
+        )
+        self.bias = (
+            self.add_weight(
+                name="bias", shape=(self.n_members, self.units), initializer="zeros",
+                regularizer=self.bias_regularizer,
+            )
+            if self.use_bias else None
+        )
+
+    def call(self, inputs):
+        outputs = keras.ops.einsum("bkd,kdu->bku", inputs, self.kernel)
+        if self.bias is not None:
+            outputs = outputs + self.bias
+        return self.activation(outputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "n_members": self.n_members,
+            "activation": keras.activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+        }
+
+
+def stack_models(members, input_shape):
+    """One model running ``members`` (compiled Keras models of one architecture) side by side.
+
+    ``input_shape`` is the shape of one member's input row (without the batch axis).
+    Compiled with a fresh copy of the first member's optimizer and its loss.
+    """
+    names = [member.name for member in members]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            f"the ensemble's networks must have distinct names; the model builder names "
+            f"every one {names[0]!r}: leave out name= (Keras then numbers them)."
+        )
+    inputs = keras.Input((len(members),) + tuple(input_shape))
+    model = _stacked_perceptron(members, inputs)
+    if model is None:
+        outputs = [
+            member(MemberInput(index)(inputs)) for index, member in enumerate(members)
+        ]
+        model = keras.Model(inputs, StackMembers()(outputs))
+    optimizer = members[0].optimizer
+    model.compile(optimizer=type(optimizer).from_config(optimizer.get_config()), loss=members[0].loss)
+    return model
+
+
+# Dense settings that must agree for members to stack (initialisers and names may differ).
+_DENSE_FIELDS = ("units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer")
+_DENSE_ABSENT = ("kernel_constraint", "bias_constraint", "activity_regularizer")
+
+
+def _stacked_perceptron(members, inputs):
+    """The members as one network of :class:`StackedDense` layers, or None if they
+    are not perceptrons of one architecture on flat input."""
+    plans = [_perceptron_layers(member) for member in members]
+    if any(plan is None for plan in plans) or len({len(plan) for plan in plans}) != 1:
+        return None
+    outputs, copies = inputs, []
+    for layers in zip(*plans):
+        first = layers[0]
+        configs = [layer.get_config() for layer in layers]
+        if any(type(layer) is not type(first) for layer in layers):
+            return None
+        if isinstance(first, keras.layers.Dense):
+            if any(
+                {f: c.get(f) for f in _DENSE_FIELDS} != {f: configs[0].get(f) for f in _DENSE_FIELDS}
+                or any(c.get(f) is not None for f in _DENSE_ABSENT)
+                for c in configs
+            ):
+                return None
+            layer = StackedDense(
+                n_members=len(members),
+                **{f: configs[0][f] for f in _DENSE_FIELDS},
+            )
+            copies.append((layer, layers))
+        else:
+            strip = {"name", "seed"}
+            if any({k: v for k, v in c.items() if k not in strip}
+                   != {k: v for k, v in configs[0].items() if k not in strip} for c in configs):
+                return None
+            layer = type(first).from_config({k: v for k, v in configs[0].items() if k != "name"})
+        outputs = layer(outputs)
+    model = keras.Model(inputs, outputs)
+    for layer, originals in copies:
+        layer.kernel.assign(np.stack([keras.ops.convert_to_numpy(o.kernel) for o in originals]))
+        if layer.bias is not None:
+            layer.bias.assign(np.stack([keras.ops.convert_to_numpy(o.bias) for o in originals]))
+    return model
+
+
+def _perceptron_layers(model):
+    """``model``'s layers if it is a ``Sequential`` of Dense, Dropout and Activation
+    layers on flat input, else None."""
+    if not isinstance(model, keras.Sequential) or len(model.inputs[0].shape) != 2:
+        return None
+    layers = list(model.layers)
+    allowed = (keras.layers.Dense, keras.layers.Dropout, keras.layers.Activation)
+    if not layers or any(type(layer) not in allowed for layer in layers):
+        return None
+    if getattr(layers[0], "lora_enabled", False):
+        return None
+    return layers
