@@ -79,7 +79,7 @@ def validate_fit_data(estimator, X, y, sample_weight, *, allow_nd):
         raise
     if sample_weight is not None:
         try:
-            if np.ndim(sample_weight) == 2 and np.ndim(y) == 2:
+            if np.asarray(sample_weight).ndim == 2 and np.ndim(y) == 2:
                 sample_weight = _check_step_weight(sample_weight, y)
             else:
                 sample_weight = check_sample_weight(

@@ -10,7 +10,7 @@ from sklearn.base import is_classifier
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
+from imbnet import BalancedEnsembleClassifier, CostSensitiveMLPClassifier, ResampledKerasClassifier
 
 # Every estimator check expected to fail, with the reason. The only such table.
 EXPECTED_FAILED_CHECKS = {
@@ -39,6 +39,13 @@ def _expected_failed_checks(estimator):
         ),
         ResampledKerasClassifier(
             build, model__units=16, epochs=40, batch_size=64, optimizer__learning_rate=0.05, random_state=0
+        ),
+        BalancedEnsembleClassifier(
+            CostSensitiveMLPClassifier(
+                hidden_layer_sizes=(16,), max_iter=40, learning_rate_init=0.05, batch_size=64
+            ),
+            n_estimators=2,
+            random_state=0,
         ),
     ],
     expected_failed_checks=_expected_failed_checks,
