@@ -82,17 +82,41 @@ class _EpochSource:
 
 
 class PlainEpochs(_EpochSource):
-    """The training arrays every epoch, in a fresh row order (or in order)."""
+    """The training arrays every epoch, in a fresh row order (or in order).
+
+    Every epoch feeds every row once, so the class mix is the same each
+    epoch: tallied once. :meth:`epochs` draws many epochs' orders at once.
+    """
 
     def __init__(self, data, *, shuffle):
         super().__init__(data)
         self.shuffle = shuffle
         self._rng = data.seeds.rng("batches")
+        self._mix = None
 
-    def _draw(self, epoch):
+    def __call__(self, epoch):
+        return self.epochs(epoch, 1)[0]
+
+    def epochs(self, first, count):
+        """Epochs ``first .. first + count - 1`` (drawn ones as they were drawn)."""
         d = self.data
-        order = epoch_order(d.X.shape[0], shuffle=self.shuffle, rng=self._rng)
-        return Epoch(d.X, d.targets, d.weights, order, d.augment_rows)
+        n_rows = d.X.shape[0]
+        new = [e for e in range(first, first + count) if e not in self._drawn]
+        if new:
+            if self.shuffle:
+                orders = self._rng.permuted(np.broadcast_to(np.arange(n_rows), (len(new), n_rows)), axis=1)
+            else:
+                orders = np.broadcast_to(np.arange(n_rows), (len(new), n_rows))
+            for e, order in zip(new, orders):
+                self._drawn[e] = Epoch(d.X, d.targets, d.weights, order, d.augment_rows)
+                if self._mix is None:
+                    self.tally.add(e, d.targets, d.weights, order, d.target.encoding)
+                    self._mix = self.tally.mass(e)
+                else:
+                    self.tally.set_mass(e, self._mix)
+            for old in [e for e in self._drawn if e < first - 1]:
+                del self._drawn[old]
+        return [self._drawn[e] for e in range(first, first + count)]
 
 
 class BalancedBatchEpochs(_EpochSource):

@@ -79,6 +79,14 @@ class PriorTally:
             ids = y[:, 0].astype(np.int64)
             self._epochs[epoch] = np.bincount(ids, weights=w, minlength=self.n_classes)
 
+    def mass(self, epoch):
+        """What :meth:`add` recorded for ``epoch``."""
+        return self._epochs[epoch]
+
+    def set_mass(self, epoch, mass):
+        """Record ``mass`` (from :meth:`mass`) for ``epoch``: an epoch with the same class mix."""
+        self._epochs[epoch] = mass
+
     def prior(self, n_epochs=None, first=0):
         """Class shares of the weight fed in epochs ``first .. n_epochs - 1`` (all if
         None); the weighted positive rate of each label if multilabel."""

@@ -59,7 +59,10 @@ class Chunk:
         n_batches = -(-len(epochs[0].order) // batch_size)
         slots_per_epoch = bucket(n_batches) * batch_size
         self.padded_epochs = max(1, min(padded_epochs, _MAX_ORDER_SLOTS // slots_per_epoch))
-        for epoch in range(first + 1, first + min(n_epochs, self.padded_epochs)):
+        count = min(n_epochs, self.padded_epochs)
+        if hasattr(source, "epochs"):  # the same arrays every epoch, drawn at once
+            epochs = source.epochs(first, count)
+        for epoch in range(first + 1, first + count) if len(epochs) == 1 else ():
             nxt = source(epoch)
             if any(a is not b for a, b in zip(nxt[:3], epochs[0][:3])) or len(nxt.order) != len(
                 epochs[0].order
@@ -77,9 +80,9 @@ class Chunk:
         # An order of shape (n, k) feeds k rows per slot (networks side by side).
         self.orders = np.zeros(shape + epochs[0].order.shape[1:], np.int32)
         self.slots = np.zeros(shape, np.float32)
-        for position, e in enumerate(epochs):
-            self.orders[position, : len(e.order)] = e.order
-            self.slots[position, : len(e.order)] = 1.0
+        n_order = len(epochs[0].order)
+        self.orders[: len(epochs), :n_order] = np.stack([e.order for e in epochs])
+        self.slots[: len(epochs), :n_order] = 1.0
         self.orders = self.orders.reshape(
             (self.padded_epochs, -1, batch_size) + epochs[0].order.shape[1:]
         )
