@@ -164,8 +164,9 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
         target, y_encoded = make_target(y, n_steps=X.shape[1] if X.ndim == 3 else None)
         if target.per_step and not self._allow_per_step:
             raise ValueError(
-                f"y has shape {y.shape} with classes other than 0/1: {type(self).__name__} "
-                "takes 1-D class labels or a multilabel 0/1 indicator matrix. For a class "
+                f"y is 2-D, shape {y.shape}, but not a 0/1 indicator matrix: "
+                f"{type(self).__name__} takes 1-D class labels or a multilabel 0/1 indicator "
+                "matrix, as MLPClassifier does. For a class "
                 "per time step use ResampledKerasClassifier with a model that outputs "
                 "(n_samples, n_steps, n_classes)."
             )

@@ -389,10 +389,11 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
                     "row, which changes as the network learns: use resample='epoch'."
                 )
         if self._target.multilabel or self._target.per_step:
+            kind = "multilabel" if self._target.multilabel else "class-per-time-step"
             for name in ("sampler", "batch_ratio", "augment"):
                 if getattr(self, name) is not None:
                     raise ValueError(
-                        f"{name} is not defined for a {self._target.type_name} y: samplers, "
+                        f"{name} is not defined for a {kind} y: samplers, "
                         "balanced batches and minority augmentation work on one class per "
                         "sample. Weigh the classes with class_weight instead (and, for a "
                         "class per time step, sample_weight of shape (n_samples, n_steps))."

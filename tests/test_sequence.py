@@ -95,7 +95,7 @@ def test_binary_steps_of_sequence_input_are_a_class_per_step():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"sampler": "under"}, "sampler is not defined for a multiclass-multioutput y"),
+        ({"sampler": "under"}, "sampler is not defined for a class-per-time-step y"),
         ({"batch_ratio": 2}, "batch_ratio is not defined"),
     ],
 )
