@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import ImbalancedKerasClassifier
 from ._compat import Interval, StrOptions
-from ._engine import Stopping, train
+from ._engine import Stopping
 from ._incremental import ContinuedTrainingMixin
 from ._keras_fit import train_with_model_fit
 from ._schedules import EpochLearningRate
@@ -356,7 +356,8 @@ class CostSensitiveMLPClassifier(ContinuedTrainingMixin, ImbalancedKerasClassifi
         return min(self.batch_size, n_samples)
 
     def _fit_callbacks(self):
-        return []
+        schedule = getattr(self, "_active_schedule", None)
+        return [] if schedule is None else [schedule]
 
     def _schedule(self):
         """scikit-learn's "sgd" schedule, or None (constant rate; other solvers)."""
@@ -396,24 +397,19 @@ class CostSensitiveMLPClassifier(ContinuedTrainingMixin, ImbalancedKerasClassifi
                 UserWarning,
                 stacklevel=4,
             )
-        schedule = self._schedule()
-        callbacks = [*self._fit_callbacks(), *([schedule] if schedule is not None else [])]
-        batch_size = self._batch_size(n_rows)
-        options = dict(
-            epochs=self._n_epochs(), batch_size=batch_size, callbacks=callbacks,
-            stopping=self._stopping(), verbose=self.verbose, augment=None,
-            on_divergence=self.on_divergence,
-        )
-        if issparse(data.X):
-            if validation is not None:
-                validation = DenseBatches(*validation)
-            result = train_with_model_fit(
-                self.model_, dense_row_source(source), options["epochs"], batch_size,
-                callbacks, validation, options["stopping"], self.verbose, None,
-                self.on_divergence,
-            )
-        else:
-            result = train(self.model_, source, validation=validation, **options)
+        schedule = self._active_schedule = self._schedule()
+        try:
+            if issparse(data.X):
+                result = train_with_model_fit(
+                    self.model_, dense_row_source(source), self._n_epochs(),
+                    self._batch_size(n_rows), self._fit_callbacks(),
+                    None if validation is None else DenseBatches(*validation),
+                    self._stopping(), self.verbose, None, self.on_divergence,
+                )
+            else:
+                result = super()._fit_loop(source, validation, data)
+        finally:
+            del self._active_schedule
         if schedule is not None:
             self._adaptive_state = schedule.state
             if schedule.stopped:
