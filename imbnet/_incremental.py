@@ -141,8 +141,14 @@ class ContinuedTrainingMixin:
         )
 
     def _initialize_model(self, data):
-        if self._partial_step != "next":  # "next": the model and its optimizer go on
+        if self._partial_step != "next":
             super()._initialize_model(data)
+        elif getattr(self.model_, "optimizer", None) is None:
+            # A loaded estimator's network has no optimizer: a fresh one, the weights kept.
+            weights = self.model_.get_weights()
+            super()._initialize_model(data)
+            self.model_.set_weights(weights)
+        # else "next": the model and its optimizer state go on
 
     def _initialize_epochs(self, data):
         if self._partial_step == "next":

@@ -14,6 +14,7 @@ from ._engine import Stopping
 from ._incremental import ContinuedTrainingMixin
 from ._keras_fit import train_with_model_fit
 from ._schedules import EpochLearningRate
+from ._stopping import StoppingState
 from ._sparse import DenseBatches, DenseRows, dense_row_source, issparse
 
 __all__ = ["CostSensitiveMLPClassifier"]
@@ -367,6 +368,7 @@ class CostSensitiveMLPClassifier(ContinuedTrainingMixin, ImbalancedKerasClassifi
             state = None
         else:  # the rule counts on across partial_fit calls, as scikit-learn's
             state = getattr(self, "_adaptive_state", None)
+            state = None if state is None else StoppingState(*state)
         return EpochLearningRate(
             self.learning_rate, self.learning_rate_init, self.power_t, self._rows_per_epoch,
             t=self._previous["t_"] if getattr(self, "_previous", None) else 0,
@@ -411,7 +413,8 @@ class CostSensitiveMLPClassifier(ContinuedTrainingMixin, ImbalancedKerasClassifi
         finally:
             del self._active_schedule
         if schedule is not None:
-            self._adaptive_state = schedule.state
+            # A plain tuple: saved files hold builtins (see _persistence).
+            self._adaptive_state = (float(schedule.state.best), int(schedule.state.count))
             if schedule.stopped:
                 result = result._replace(converged=True)
         return result
