@@ -53,6 +53,17 @@ class ContinuedTrainingMixin:
         Returns
         -------
         self : object
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from imbnet import CostSensitiveMLPClassifier
+        >>> X = np.random.default_rng(0).normal(size=(60, 3))
+        >>> y = (X[:, 0] > 0).astype(int)
+        >>> clf = CostSensitiveMLPClassifier(hidden_layer_sizes=(8,), random_state=0)
+        >>> clf = clf.partial_fit(X[:30], y[:30], classes=[0, 1]).partial_fit(X[30:], y[30:])
+        >>> clf.n_iter_, clf.t_, len(clf.loss_curve_)
+        (1, 60, 2)
         """
         self._validate_params()
         step = self._first_partial_call(classes)
