@@ -94,10 +94,10 @@ def test_built_from_mlpclassifier_params_it_has_sklearns_attributes_and_warnings
 
 def test_coefs_are_the_networks_weights():
     with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\) reached"):
-        clf = CostSensitiveMLPClassifier(**sklearn_params(activation="tanh")).fit(X, Y)
+        clf = CostSensitiveMLPClassifier(**sklearn_params()).fit(X, Y)
     hidden = X
     for coef, intercept in zip(clf.coefs_[:-1], clf.intercepts_[:-1]):
-        hidden = np.tanh(hidden @ coef + intercept)
+        hidden = np.maximum(hidden @ coef + intercept, 0.0)
     logit = hidden @ clf.coefs_[-1] + clf.intercepts_[-1]
     np.testing.assert_allclose(clf.predict_proba(X)[:, 1], 1 / (1 + np.exp(-logit[:, 0])), atol=1e-5)
 
@@ -118,14 +118,16 @@ def steps_of(clf):
 
 
 def sgd(**overrides):
-    return sklearn_params(solver="sgd", learning_rate_init=0.05, shuffle=False, **overrides)
+    # No momentum: each epoch's step is proportional to its learning rate.
+    return sklearn_params(solver="sgd", learning_rate_init=0.05, momentum=0.0, shuffle=False,
+                          **overrides)
 
 
 def test_invscaling_lowers_the_rate_after_every_epoch_as_sklearn():
     moved = {}
     for schedule in ("constant", "invscaling"):
-        first = CostSensitiveMLPClassifier(**sgd(learning_rate=schedule, max_iter=1, momentum=0.0))
-        later = CostSensitiveMLPClassifier(**sgd(learning_rate=schedule, max_iter=4, momentum=0.0))
+        first = CostSensitiveMLPClassifier(**sgd(learning_rate=schedule, max_iter=1))
+        later = CostSensitiveMLPClassifier(**sgd(learning_rate=schedule, max_iter=4))
         with pytest.warns(ConvergenceWarning):
             first.fit(X, Y), later.fit(X, Y)
         moved[schedule] = sum(np.abs(a - b).sum() for a, b in zip(first.coefs_, later.coefs_))
