@@ -47,8 +47,9 @@ class ContinuedTrainingMixin:
         sample_weight : array-like of shape (n_samples,), default=None
         classes : array-like of shape (n_classes,), default=None
             The class labels of all calls (e.g. ``np.unique(y_all)``); required
-            on the first call, where ``y`` need not hold every class. Ignored
-            for a multilabel ``y``.
+            on the first call, where ``y`` need not hold every class (required
+            for a multilabel ``y`` too, as in scikit-learn, which then takes the
+            labels from ``y``'s columns).
 
         Returns
         -------
