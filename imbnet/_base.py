@@ -107,7 +107,9 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data; NaN, infinite values and sparse matrices are refused.
+            Training data; NaN and infinite values are refused, sparse
+            matrices unless the estimator's ``input_tags.sparse`` is True
+            (:class:`imbnet.CostSensitiveMLPClassifier`: densified batch by batch).
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels of any type, at least two classes; or a multilabel
             0/1 indicator matrix (one sigmoid output and one binary loss per

@@ -3,6 +3,7 @@
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -102,6 +103,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstima
         member = self.estimator if self.estimator is not None else CostSensitiveMLPClassifier()
         member_tags = member.__sklearn_tags__()
         tags.input_tags = member_tags.input_tags
+        tags.input_tags.sparse = False  # members side by side take dense rows
         tags.classifier_tags.multi_label = False
         return tags
 
@@ -122,6 +124,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstima
         self : object
         """
         self._validate_params()
+        _check_dense(X)
         member = self._member()
         seeds = SeedStream(fit_seed(self.random_state))
         member.set_params(random_state=seeds.seed_for("estimator"))
@@ -235,11 +238,21 @@ class BalancedEnsembleClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstima
     def _member_proba(self, X):
         """Every member's probabilities: shape (n_estimators, n_samples, n_classes)."""
         check_is_fitted(self, "estimator_")
+        _check_dense(X)
         member = self.estimator_
         X = validate_predict_data(member, X, allow_nd=member._allow_nd)
         n_members = member.model_.inputs[0].shape[1]
         outputs = predict_outputs(member.model_, _side_by_side(X, n_members))
         return member, np.stack([member._target.proba(outputs[:, k]) for k in range(outputs.shape[1])])
+
+
+def _check_dense(X):
+    if sp.issparse(X):
+        raise TypeError(
+            "Sparse data was passed for X, but dense data is required: the ensemble's "
+            "members read dense rows side by side. Use X.toarray() to convert to a dense "
+            "numpy array."
+        )
 
 
 def _side_by_side(array, n_members):

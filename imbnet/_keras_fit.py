@@ -28,10 +28,11 @@ def train_with_model_fit(model, source, epochs, batch_size, callbacks, validatio
     rule = _RuleCallback(stopping)
     guard = _DivergenceGuard(on_divergence)
     extra = [_PrintCallback()] if verbose else []
+    dataset = _EpochDataset(source, batch_size, augment)
     model.fit(
-        _EpochDataset(source, batch_size, augment),
+        dataset,
         epochs=epochs,
-        callbacks=[*callbacks, rule, guard, *extra, history],
+        callbacks=[_EpochStart(dataset), *callbacks, rule, guard, *extra, history],
         validation_data=validation,
         verbose=0,
         shuffle=False,
@@ -41,7 +42,11 @@ def train_with_model_fit(model, source, epochs, batch_size, callbacks, validatio
 
 
 class _EpochDataset(keras.utils.PyDataset):
-    """Serves ``source(epoch)`` batch by batch; asks for a new epoch at its end."""
+    """Serves ``source(epoch)`` batch by batch; :class:`_EpochStart` sets the epoch.
+
+    Not ``on_epoch_end``: Keras calls it once before the first epoch too, so
+    counting its calls would train epoch ``k`` on the source's epoch ``k + 1``.
+    """
 
     def __init__(self, source, batch_size, augment=None):
         super().__init__()
@@ -63,9 +68,21 @@ class _EpochDataset(keras.utils.PyDataset):
             x_batch = keras.ops.convert_to_numpy(x_batch)
         return x_batch, y[rows], w[rows]
 
-    def on_epoch_end(self):
-        self._epoch += 1
-        self._arrays = self._source(self._epoch)
+    def start_epoch(self, epoch):
+        if epoch != self._epoch:
+            self._epoch = epoch
+            self._arrays = self._source(epoch)
+
+
+class _EpochStart(keras.callbacks.Callback):
+    """Tells the dataset which epoch starts, before Keras reads its batches."""
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.start_epoch(epoch)
 
 
 class _RuleCallback(keras.callbacks.Callback):

@@ -1,11 +1,21 @@
 """``CostSensitiveMLPClassifier``: scikit-learn's MLP, cost-sensitive, on Keras."""
 
+import warnings
 from numbers import Integral, Real
 
 import keras
+import numpy as np
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import ImbalancedKerasClassifier
 from ._compat import Interval, StrOptions
+from ._engine import Stopping
+from ._incremental import ContinuedTrainingMixin
+from ._keras_fit import train_with_model_fit
+from ._schedules import EpochLearningRate
+from ._stopping import StoppingState
+from ._sparse import DenseBatches, DenseRows, dense_row_source, issparse
 
 __all__ = ["CostSensitiveMLPClassifier"]
 
@@ -13,7 +23,16 @@ __all__ = ["CostSensitiveMLPClassifier"]
 _SKLEARN_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 
 
-class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
+def _stochastic_solver(estimator):
+    """scikit-learn's rule: ``partial_fit`` exists for the stochastic solvers only."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for stochastic optimizers. lbfgs is not stochastic."
+        )
+    return True
+
+
+class CostSensitiveMLPClassifier(ContinuedTrainingMixin, ImbalancedKerasClassifier):
     """Multi-layer perceptron classifier for imbalanced data, trained with Keras.
 
     A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the parameters
@@ -33,14 +52,25 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         "relu", or any Keras activation name ("gelu", "elu", ...).
     solver : str, default="adam"
         "adam", "sgd", or another Keras optimizer name ("rmsprop", "adamw",
-        "nadam", ...). scikit-learn's "lbfgs" has no Keras counterpart.
+        "nadam", ...). scikit-learn's "lbfgs" has no Keras counterpart: ``fit``
+        refuses it and says to use "adam" or "sgd".
     alpha : float, default=1e-4
         L2 penalty on the weights, scaled as in scikit-learn: each mini-batch
         loss gains ``0.5 * alpha * ||W||^2 / batch_size``.
     batch_size : int or "auto", default="auto"
         Mini-batch size; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule of the "sgd" solver, as scikit-learn's (other
+        solvers ignore it). "invscaling": after every epoch the rate becomes
+        ``learning_rate_init / (t_ + 1) ** power_t``, ``t_`` the training
+        rows fed so far. "adaptive": where the stopping rule (``tol``,
+        ``n_iter_no_change``) would stop, the rate is divided by 5 instead,
+        and training stops only once it is at most 1e-6. The rate changes
+        between epochs, so such fits run one epoch per compiled call.
     learning_rate_init : float, default=1e-3
         Learning rate of the optimizer.
+    power_t : float, default=0.5
+        Exponent of ``learning_rate="invscaling"``.
     max_iter : int, default=200
         Maximum number of epochs.
     shuffle : bool, default=True
@@ -55,6 +85,10 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         ``n_iter_no_change`` consecutive epochs.
     verbose : bool, default=False
         Print the loss of every epoch.
+    warm_start : bool, default=False
+        ``fit`` continues from the weights of the previous fit (same features,
+        classes and ``hidden_layer_sizes``, else a ValueError) with a fresh
+        optimizer, as scikit-learn's; ``loss_curve_`` and ``t_`` go on.
     momentum : float, default=0.9
         Momentum of the "sgd" solver.
     nesterovs_momentum : bool, default=True
@@ -68,6 +102,9 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         Parameters of the "adam" solver.
     n_iter_no_change : int, default=10
         Epochs without improvement before training stops.
+    max_fun : int, default=15000
+        Accepted for scikit-learn compatibility: only its "lbfgs" solver uses
+        it, which imbnet does not have.
     class_weight : None, "balanced", "log", "effective", dict or list of dict, default=None
         Weight of each class in the loss; see :func:`imbnet.compute_class_weight`.
         A dict is keyed by the original class labels. For a multilabel target
@@ -162,7 +199,35 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
     loss_curve_ : list of float
         Training loss of each epoch.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run by the last ``fit`` (1 after ``partial_fit``).
+    loss_ : float
+        Training loss of the last epoch.
+    best_loss_ : float or None
+        Lowest training loss of ``loss_curve_``; None with ``early_stopping``
+        (see ``best_validation_score_``), as in scikit-learn.
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the score of the hold-out after every epoch:
+        the *negative* weighted validation loss (``-history_["val_loss"]``),
+        the quantity training stops on. scikit-learn records the accuracy
+        instead; imbnet stops on the class-weighted loss, which accuracy
+        hides on imbalanced data. None without early stopping.
+    best_validation_score_ : float or None
+        The highest of ``validation_scores_`` (the epoch whose weights are
+        kept); None without early stopping.
+    t_ : int
+        Training rows fed over all epochs (warm starts and ``partial_fit``
+        calls included), as scikit-learn counts them.
+    coefs_ : list of ndarray
+        Weight matrix of each layer, ``coefs_[i]`` of shape
+        ``(units in, units out)``, read from the Keras ``Dense`` layers.
+    intercepts_ : list of ndarray
+        Bias vector of each layer, ``intercepts_[i]`` of shape ``(units out,)``.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Output units: 1 for binary, the number of classes or labels otherwise.
+    out_activation_ : str
+        "logistic" (binary, multilabel) or "softmax" (multiclass).
 
     Examples
     --------
@@ -193,6 +258,10 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "kernel_initializer": [str],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -203,12 +272,15 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         max_iter=200,
         shuffle=True,
         random_state=None,
         tol=1e-4,
         verbose=False,
+        warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
         early_stopping=False,
@@ -217,6 +289,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         class_weight=None,
         class_weight_mu=0.15,
         class_weight_beta=0.999,
@@ -236,12 +309,15 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
         self.tol = tol
         self.verbose = verbose
+        self.warm_start = warm_start
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
@@ -250,6 +326,7 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.class_weight = class_weight
         self.class_weight_mu = class_weight_mu
         self.class_weight_beta = class_weight_beta
@@ -264,8 +341,15 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         self.output_bias_init = output_bias_init
         self.on_divergence = on_divergence
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    partial_fit = available_if(_stochastic_solver)(ContinuedTrainingMixin.partial_fit)
+
     def _n_epochs(self):
-        return self.max_iter
+        return 1 if self._partial_step is not None else self.max_iter
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -273,7 +357,98 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
         return min(self.batch_size, n_samples)
 
     def _fit_callbacks(self):
-        return []
+        schedule = getattr(self, "_active_schedule", None)
+        return [] if schedule is None else [schedule]
+
+    def _schedule(self):
+        """scikit-learn's "sgd" schedule, or None (constant rate; other solvers)."""
+        if self.solver != "sgd" or self.learning_rate == "constant":
+            return None
+        if self.learning_rate == "invscaling" or self._partial_step is None:
+            state = None
+        else:  # the rule counts on across partial_fit calls, as scikit-learn's
+            state = getattr(self, "_adaptive_state", None)
+            state = None if state is None else StoppingState(*state)
+        return EpochLearningRate(
+            self.learning_rate, self.learning_rate_init, self.power_t, self._rows_per_epoch,
+            t=self._previous["t_"] if getattr(self, "_previous", None) else 0,
+            monitor=self._monitor(),
+            tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+            start=self._reweight_from, state=state, verbose=self.verbose,
+        )
+
+    def _monitor(self):
+        return "val_loss" if self.early_stopping else "loss"
+
+    def _stopping(self):
+        """scikit-learn's rule, which "adaptive" turns into rate changes; none in partial_fit."""
+        if self._partial_step is not None or (
+            self.solver == "sgd" and self.learning_rate == "adaptive"
+        ):
+            return Stopping(None, float(self.tol), int(self.n_iter_no_change), self._reweight_from)
+        return super()._stopping()
+
+    def _fit_loop(self, source, validation, data):
+        """The base's loop, with the learning-rate schedule; sparse X in dense batches."""
+        n_rows = data.X.shape[0]
+        self._rows_per_epoch = n_rows
+        if self.batch_size != "auto" and self.batch_size > n_rows:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is going "
+                "to be clipped",
+                UserWarning,
+                stacklevel=4,
+            )
+        schedule = self._active_schedule = self._schedule()
+        try:
+            if issparse(data.X):
+                result = train_with_model_fit(
+                    self.model_, dense_row_source(source), self._n_epochs(),
+                    self._batch_size(n_rows), self._fit_callbacks(),
+                    None if validation is None else DenseBatches(*validation),
+                    self._stopping(), self.verbose, None, self.on_divergence,
+                )
+            else:
+                result = super()._fit_loop(source, validation, data)
+        finally:
+            del self._active_schedule
+        if schedule is not None:
+            # A plain tuple: saved files hold builtins (see _persistence).
+            self._adaptive_state = (float(schedule.state.best), int(schedule.state.count))
+            if schedule.stopped:
+                result = result._replace(converged=True)
+        return result
+
+    def _record_fit(self, result, source):
+        super()._record_fit(result, source)
+        self.loss_ = self.loss_curve_[-1]
+        if self.early_stopping and "val_loss" in self.history_:
+            self.validation_scores_ = [-loss for loss in self.history_["val_loss"]]
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_)
+        self.n_outputs_ = self._target.output_width
+        self.n_layers_ = len(_dense_layers(self.model_)) + 1
+        self.out_activation_ = "softmax" if self._target.output_activation == "softmax" else "logistic"
+
+    @property
+    def coefs_(self):
+        check_is_fitted(self, "model_")
+        return [keras.ops.convert_to_numpy(layer.kernel) for layer in _dense_layers(self.model_)]
+
+    @property
+    def intercepts_(self):
+        check_is_fitted(self, "model_")
+        return [
+            keras.ops.convert_to_numpy(layer.bias) if layer.use_bias
+            else np.zeros(layer.units, np.float32)
+            for layer in _dense_layers(self.model_)
+        ]
+
+    def _network_proba(self, X):
+        return super()._network_proba(DenseRows(X) if issparse(X) else X)
 
     def _build_model(self, meta, seeds):
         layer_sizes = _check_layer_sizes(self.hidden_layer_sizes)
@@ -348,6 +523,10 @@ class CostSensitiveMLPClassifier(ImbalancedKerasClassifier):
             ) from None
         optimizer.learning_rate = rate
         return optimizer
+
+
+def _dense_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 
 def _check_layer_sizes(hidden_layer_sizes):

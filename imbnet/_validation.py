@@ -10,7 +10,7 @@ by one sentence.
 import difflib
 
 import numpy as np
-from sklearn.utils import check_array
+from sklearn.utils import check_array, get_tags
 from sklearn.utils.validation import validate_data
 
 from ._compat import check_sample_weight
@@ -63,19 +63,26 @@ def did_you_mean(name, candidates):
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def validate_fit_data(estimator, X, y, sample_weight, *, allow_nd):
+def _accepted_sparse(estimator):
+    """CSR (other sparse formats converted to it) if the estimator's tags accept
+    sparse input, else False (scikit-learn's error)."""
+    return "csr" if get_tags(estimator).input_tags.sparse else False
+
+
+def validate_fit_data(estimator, X, y, sample_weight, *, allow_nd, reset=True):
     """``validate_data`` and ``_check_sample_weight`` with fixes in their messages.
 
-    Returns X (float32), y and sample_weight (float64 or None). Resets
-    ``n_features_in_`` and ``feature_names_in_``.
+    Returns X (float32; CSR if sparse and the estimator's tags accept it), y
+    and sample_weight (float64 or None). Resets ``n_features_in_`` and
+    ``feature_names_in_`` (unless ``reset=False``: then checks X against them).
     """
     try:
         X, y = validate_data(
             estimator, X, y, dtype=[np.float64, np.float32], allow_nd=allow_nd,
-            multi_output=True, reset=True,
+            multi_output=True, reset=reset, accept_sparse=_accepted_sparse(estimator),
         )
     except (ValueError, TypeError) as error:
-        add_hint(error, _X_Y_HINTS)
+        add_hint(error, _X_Y_HINTS if reset else _PREDICT_HINTS[:3] + _X_Y_HINTS)
         raise
     if sample_weight is not None:
         try:
@@ -111,7 +118,8 @@ def validate_predict_data(estimator, X, *, allow_nd):
     """``validate_data`` against what fit saw, with fixes in its messages."""
     try:
         X = validate_data(
-            estimator, X, dtype=[np.float64, np.float32], allow_nd=allow_nd, reset=False
+            estimator, X, dtype=[np.float64, np.float32], allow_nd=allow_nd, reset=False,
+            accept_sparse=_accepted_sparse(estimator),
         )
     except (ValueError, TypeError) as error:
         add_hint(error, _PREDICT_HINTS)

@@ -92,7 +92,8 @@ FIT_CASES = {
     "empty X": Case(BOTH, ValueError, r"0 sample\(s\)", "non-empty X", data=lambda: (X[:0], Y[:0], None)),
     "X and y lengths differ": Case(BOTH, ValueError, "inconsistent numbers of samples",
                                    "one row per sample", data=lambda: (X, Y[:-1], None)),
-    "sparse X": Case(BOTH, TypeError, "Sparse data", "toarray",
+    # CostSensitiveMLPClassifier takes sparse X (MLPClassifier does): tests/test_mlp_dropin.py.
+    "sparse X": Case(("resampled",), TypeError, "Sparse data", "toarray",
                      data=with_X(scipy.sparse.csr_matrix(X))),
     "string features": Case(BOTH, ValueError, "could not convert string", "OneHotEncoder",
                             data=with_X(np.full((120, 4), "a"))),
@@ -197,7 +198,6 @@ FIT_CASES = {
 
 PREDICT_CASES = {
     "wrong feature count": (X[:, :3], ValueError, "X has 3 features, but .* expecting 4", "same columns"),
-    "sparse X at predict": (scipy.sparse.csr_matrix(X), TypeError, "Sparse data", "toarray"),
     "NaN at predict": (corner(np.nan), ValueError, "X contains NaN", "imputer"),
     "inf at predict": (corner(np.inf), ValueError, "X contains infinity", "clip"),
     "strings at predict": (np.full((5, 4), "a"), ValueError, "could not convert string", "OneHotEncoder"),
@@ -240,7 +240,7 @@ def assert_clear(excinfo, case):
 
 
 def test_the_matrix_has_enough_distinct_cases():
-    n_cases = len(FIT_CASES) + len(CONSTRUCTOR_CASES) + len(PREDICT_CASES) + 2  # + renamed feature, predict before fit
+    n_cases = len(FIT_CASES) + len(CONSTRUCTOR_CASES) + len(PREDICT_CASES) + 3  # + renamed feature, predict before fit, sparse at predict
     assert n_cases >= 30
     assert {kind for case in FIT_CASES.values() for kind in case.estimators} == set(BOTH)
 
@@ -286,6 +286,13 @@ def test_bad_predict_input_is_a_clear_error(fitted, case):
             method(X_bad)
         assert_clear(excinfo, Case((), error, problem, fix))
     np.testing.assert_array_equal(fitted.predict_proba(X), proba)
+
+
+def test_sparse_X_at_predict_is_a_clear_error_for_the_resampled_classifier():
+    clf = ESTIMATORS["resampled"]().fit(X, Y)
+    with pytest.raises(TypeError) as excinfo:
+        clf.predict_proba(scipy.sparse.csr_matrix(X))
+    assert_clear(excinfo, Case((), TypeError, "Sparse data", "toarray"))
 
 
 @pytest.mark.parametrize("kind", BOTH)

@@ -100,6 +100,21 @@ def test_a_callback_with_batch_hooks_gets_every_batch_through_model_fit():
     assert len(clf.loss_curve_) == 3
 
 
+def test_the_model_fit_path_trains_each_epoch_on_that_epochs_rows():
+    """Keras calls a dataset's on_epoch_end before the first epoch too: the model.fit
+    path must still train epoch k on the source's epoch k, as the compiled program."""
+
+    class NoOpBatchHook(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    params = dict(model=build, epochs=3, batch_size=32, random_state=0)
+    compiled = ResampledKerasClassifier(**params).fit(X, Y)
+    through_model_fit = ResampledKerasClassifier(**params, callbacks=[NoOpBatchHook()]).fit(X, Y)
+    np.testing.assert_allclose(through_model_fit.loss_curve_, compiled.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(through_model_fit.predict_proba(X), compiled.predict_proba(X), atol=1e-5)
+
+
 def test_a_lambda_callback_batch_hook_is_called():
     """LambdaCallback sets its hooks on the instance, not the class."""
     batches = []
