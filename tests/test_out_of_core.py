@@ -57,12 +57,17 @@ def data(tmp_path_factory):
     }
 
 
+def local_cluster(n_workers):
+    """Worker processes on loopback; no dashboard, the HTTP server on a free port."""
+    return distributed.LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"}, env=WORKER_ENV,
+    )
+
+
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, env=WORKER_ENV,
-    )
+    cluster = local_cluster(2)
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -233,10 +238,7 @@ def test_same_seed_same_model_on_one_and_two_workers(data, client):
     with distributed.get_task_stream(client) as stream:
         two = classifier(epochs=3).fit(X, y).predict_proba(X_test)
     assert len({task["worker"] for task in stream.data}) == 2
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, env=WORKER_ENV,
-    ) as cluster, distributed.Client(cluster, set_as_default=False) as single:
+    with local_cluster(1) as cluster, distributed.Client(cluster, set_as_default=False) as single:
         with single.as_current(), distributed.get_task_stream(single) as stream:
             one = classifier(epochs=3).fit(X, y).predict_proba(X_test)
         assert len(stream.data) > 0 and len({task["worker"] for task in stream.data}) == 1
