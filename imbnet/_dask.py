@@ -47,8 +47,8 @@ __all__ = ["DaskRows", "dask_epochs", "fit_dask", "is_dask_collection", "predict
 
 
 def is_dask_collection(value):
-    """Whether ``value`` is a Dask collection (without importing Dask)."""
-    return callable(getattr(value, "__dask_graph__", None)) and value.__dask_graph__() is not None
+    """Whether ``value`` is a Dask collection (without importing Dask or building its graph)."""
+    return not isinstance(value, type) and callable(getattr(value, "__dask_graph__", None))
 
 
 # ------------------------------------------------------------------ fit
@@ -68,6 +68,7 @@ class DaskRows(NamedTuple):
     class_weight: np.ndarray  # by encoded class
     holdout: tuple  # (seed, fraction)
     majority: int  # encoded most frequent class (augmentation spares it)
+    expected_rows: float  # of a down-sample of the training rows
 
     def sample(self, seed, *, validation=False):
         """One down-sample of the training rows (or of the held-out rows),
@@ -122,6 +123,7 @@ def fit_dask(estimator, X, y, sample_weight):
         classes=classes, keep_rates=np.array([rates[label] for label in classes.tolist()]),
         class_weight=target.class_weight_vector(estimator.class_weight_), holdout=holdout,
         majority=int(np.argmax(counts)),
+        expected_rows=float(np.dot(train_counts, [rates[label] for label in classes.tolist()])),
     )
     data = FitData(
         X=rows, y=None, targets=None, weights=None, class_weight=rows.class_weight,
@@ -172,8 +174,7 @@ class DaskSampleEpochs(_EpochSource):
         self.shuffle = shuffle
         self.augment = augment
         self._rng = data.seeds.rng("batches")
-        counts = self.rows.shape[0]
-        expected = counts * float(np.max(self.rows.keep_rates))  # an upper bound is enough
+        expected = self.rows.expected_rows  # a draw's size is binomial around it
         self.capacity = _round_up(expected + 6 * np.sqrt(expected) + 64)
         self.rows_drawn = []  # rows of each draw that reached the client
         self._arrays = {}

@@ -173,6 +173,16 @@ def test_fit_on_dask_brings_only_the_epoch_samples_to_the_client(data, client, a
     assert clf.n_iter_ == 3
 
 
+def test_resample_once_draws_one_down_sample_for_all_epochs(data, client, arrivals):
+    X, y, _ = read(data)
+    clf = classifier(
+        epochs=3, resample="once", class_weight="balanced", deferred_reweighting=1,
+        output_bias_init="prior",
+    ).fit(X, y)
+    assert len(arrivals) == 2  # the class counts, then one draw
+    assert clf.n_iter_ == 3 and np.all(np.isfinite(clf.loss_curve_))
+
+
 def test_fit_reduces_class_counts_on_the_cluster_as_in_memory(data, client):
     X, y, w = read(data)
     clf = classifier(epochs=1, class_weight="balanced").fit(X, y, sample_weight=w)
