@@ -176,7 +176,6 @@ class DaskSampleEpochs(_EpochSource):
         self._rng = data.seeds.rng("batches")
         expected = self.rows.expected_rows  # a draw's size is binomial around it
         self.capacity = _round_up(expected + 6 * np.sqrt(expected) + 64)
-        self.rows_drawn = []  # rows of each draw that reached the client
         self._arrays = {}
 
     def _sampled(self, draw):
@@ -188,7 +187,6 @@ class DaskSampleEpochs(_EpochSource):
                     "the down-sample of this epoch is empty: the data has no rows, or "
                     "the sampler's rate is too low for it."
                 )
-            self.rows_drawn.append(n)
             if n > self.capacity:
                 self.capacity = _round_up(n * 1.1)
             targets = self.data.target.encode(codes)
