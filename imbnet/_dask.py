@@ -47,8 +47,13 @@ __all__ = ["DaskRows", "dask_epochs", "fit_dask", "is_dask_collection", "predict
 
 
 def is_dask_collection(value):
-    """Whether ``value`` is a Dask collection (without importing Dask or building its graph)."""
-    return not isinstance(value, type) and callable(getattr(value, "__dask_graph__", None))
+    """Whether ``value`` is one of Dask's collections (without importing Dask or
+    building its graph; xarray and others that may wrap Dask are not)."""
+    return (
+        not isinstance(value, type)
+        and type(value).__module__.partition(".")[0] == "dask"
+        and callable(getattr(value, "__dask_graph__", None))
+    )
 
 
 # ------------------------------------------------------------------ fit
