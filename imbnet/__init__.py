@@ -19,6 +19,7 @@ _EXPORTS = {
     "HardNegativeSampler": "._hard_negatives",
     "LDAMLoss": "._long_tail_losses",
     "LogitAdjustedLoss": "._long_tail_losses",
+    "NegativeDownsampler": "._downsampling",
     "ResampledKerasClassifier": "._resampled",
     "compute_class_weight": "._class_weight",
     "compute_label_weight": "._class_weight",

@@ -35,6 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._class_weight import CLASS_WEIGHT_STRINGS
 from ._compat import Interval, StrOptions
+from ._dask import is_dask_collection, predict_dask
 from ._engine import Stopping, predict_outputs, train
 from ._epochs import DeferredReweighting, FitData, PlainEpochs
 from ._long_tail_losses import output_prior
@@ -347,6 +348,8 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
             ``MLPClassifier`` convention).
         """
         check_is_fitted(self, "model_")
+        if is_dask_collection(X):  # a lazy Dask array, computed on the workers
+            return predict_dask(self, X, "predict_proba")
         X = validate_predict_data(self, X, allow_nd=self._allow_nd)
         proba = self._network_proba(X)
         if self.prior_correction:
@@ -411,4 +414,6 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
             (n_samples, n_labels): each label whose probability exceeds 0.5.
         """
         check_is_fitted(self, "model_")
+        if is_dask_collection(X):  # a lazy Dask array, computed on the workers
+            return predict_dask(self, X, "predict")
         return self._target.decide(self.predict_proba(X))

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.utils.class_weight import compute_class_weight as _sklearn_class_weight
 
 __all__ = [
+    "class_weight_from_counts",
     "compute_class_weight",
     "compute_label_weight",
     "compute_label_sample_weight",
@@ -87,9 +88,9 @@ def compute_class_weight(class_weight, *, classes, y, mu=0.15, beta=0.999):
             weights = _sklearn_class_weight("balanced", classes=classes, y=y)
             return {label: float(w) for label, w in zip(labels, weights)}
         if class_weight == "log":
-            return _log_class_weight(classes, y, mu)
+            return _log_class_weight(classes, _class_counts(classes, y), mu)
         if class_weight == "effective":
-            return _effective_class_weight(classes, y, beta)
+            return _effective_class_weight(classes, _class_counts(classes, y), beta)
         raise ValueError(
             f"class_weight={class_weight!r} is not a known scheme; use None, "
             f"one of {CLASS_WEIGHT_STRINGS} or a dict {{label: weight}}."
@@ -229,24 +230,47 @@ def compute_sample_weight(class_weight, y_encoded, sample_weight=None):
     return weights.astype(np.float32)
 
 
-def _log_class_weight(classes, y, mu):
+def class_weight_from_counts(class_weight, *, classes, counts, mu=0.15, beta=0.999):
+    """:func:`compute_class_weight` from the number of rows of each class.
+
+    For labels that are never gathered in one array (a Dask collection): the
+    same weights as ``compute_class_weight`` on a ``y`` with ``counts[i]``
+    rows of ``classes[i]``.
+    """
+    classes = np.asarray(classes)
+    counts = np.asarray(counts, dtype=np.float64)
+    if class_weight == "balanced":
+        if np.any(counts == 0):
+            raise ValueError(f"classes {classes[counts == 0].tolist()} do not occur in y.")
+        weights = counts.sum() / (classes.shape[0] * counts)
+        return {label: float(w) for label, w in zip(classes.tolist(), weights)}
+    if class_weight == "log":
+        return _log_class_weight(classes, counts, mu)
+    if class_weight == "effective":
+        return _effective_class_weight(classes, counts, beta)
+    return compute_class_weight(class_weight, classes=classes, y=classes[:0])
+
+
+def _class_counts(classes, y):
+    return np.array([np.count_nonzero(y == label) for label in classes], dtype=np.float64)
+
+
+def _log_class_weight(classes, counts, mu):
     if not (isinstance(mu, numbers.Real) and math.isfinite(mu) and mu > 0):
         raise ValueError(f"class_weight_mu must be a positive number; got {mu!r}.")
-    counts = np.array([np.count_nonzero(y == label) for label in classes])
     if np.any(counts == 0):
         missing = classes[counts == 0].tolist()
         raise ValueError(f"classes {missing} do not occur in y.")
-    weights = np.maximum(1.0, np.log(mu * y.shape[0] / counts))
+    weights = np.maximum(1.0, np.log(mu * counts.sum() / counts))
     return {label: float(w) for label, w in zip(classes.tolist(), weights)}
 
 
-def _effective_class_weight(classes, y, beta):
+def _effective_class_weight(classes, counts, beta):
     if isinstance(beta, bool) or not (isinstance(beta, numbers.Real) and 0 <= beta < 1):
         raise ValueError(
             f"class_weight_beta must be a number in [0, 1) (Cui et al. use 0.9 to "
             f"0.9999); got {beta!r}."
         )
-    counts = np.array([np.count_nonzero(y == label) for label in classes], dtype=np.float64)
     if np.any(counts == 0):
         missing = classes[counts == 0].tolist()
         raise ValueError(f"classes {missing} do not occur in y.")

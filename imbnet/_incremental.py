@@ -162,11 +162,11 @@ class ContinuedTrainingMixin:
             self.model_.set_weights(weights)
         # else "next": the model and its optimizer state go on
 
-    def _initialize_epochs(self, data):
+    def _initialize_epochs(self, data, source=None, output_models=None):
         if self._partial_step == "next":
             self._reweight_from = 0
-            return self._epoch_source(data)
-        source = super()._initialize_epochs(data)
+            return self._epoch_source(data) if source is None else source
+        source = super()._initialize_epochs(data, source, output_models)
         previous = getattr(self, "_previous", None)
         if previous is not None and "weights" in previous:
             _set_previous_weights(self.model_, previous["weights"])

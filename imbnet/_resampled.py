@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator
 
 from ._base import ImbalancedKerasClassifier
 from ._compat import HasMethods, Interval, StrOptions
+from ._dask import DaskRows, dask_epochs, fit_dask, is_dask_collection
 from ._epochs import BalancedBatchEpochs, PlainEpochs, SamplerEpochs
 from ._losses import LOSSES
 from ._random import keras_seeded
@@ -353,6 +354,11 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         return cls(source["model"], **{**settings, **params})
 
     # --------------------------------------------------------------- fit
+    def _fit(self, X, y, sample_weight):
+        if is_dask_collection(X):  # data larger than memory: imbnet._dask
+            return fit_dask(self, X, y, sample_weight)
+        return super()._fit(X, y, sample_weight)
+
     def _fit_setting(self, name):
         """A fit setting, overridden by its routed ``fit__`` form if given."""
         return self._routed_params.get(f"fit__{name}", getattr(self, name))
@@ -448,6 +454,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
 
     def _epoch_source(self, data):
         """Each epoch: resampled data, class-balanced batches, or plain shuffling."""
+        if isinstance(data.X, DaskRows):  # a down-sample drawn on a Dask cluster
+            return dask_epochs(self, data)
         minority = None
         if self.augment is not None:
             # Every class but the most frequent one of fit's y, in any epoch's rows.
