@@ -24,6 +24,8 @@ the caller's ``sample_weight`` is never modified; global random state is
 never seeded.
 """
 
+import os
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -48,6 +50,12 @@ from ._targets import make_target
 from ._validation import validate_fit_data, validate_predict_data
 
 __all__ = ["ImbalancedKerasClassifier"]
+
+# Frames in these directories are library code, skipped when a warning points at its caller.
+_LIBRARY_DIRS = tuple(
+    os.path.dirname(module.__file__) + os.sep
+    for module in (sys.modules[__package__], sys.modules["sklearn"])
+)
 
 
 class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator):
@@ -308,7 +316,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
                 f"Stochastic Optimizer: Maximum iterations ({self.n_iter_}) reached and "
                 "the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=_user_stacklevel(),
             )
 
     def _augment_layer(self):
@@ -417,3 +425,13 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
         if is_dask_collection(X):  # a lazy Dask array, computed on the workers
             return predict_dask(self, X, "predict")
         return self._target.decide(self.predict_proba(X))
+
+
+def _user_stacklevel():
+    """The ``stacklevel`` of the first caller outside imbnet (and scikit-learn), for a
+    warning raised anywhere inside a fit: it points at the user's line whatever steps
+    and mixins the fit went through."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
+        frame, level = frame.f_back, level + 1
+    return level
