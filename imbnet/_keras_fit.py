@@ -2,10 +2,17 @@
 
 Used when the compiled TensorFlow program cannot run the fit (see
 :mod:`imbnet._engine`): a ``keras.utils.PyDataset`` serves each epoch of the
-epoch source batch by batch and asks for a new epoch at its end, and Keras
-callbacks apply the rules the compiled program applies itself: scikit-learn's
-stopping rule (:mod:`imbnet._stopping`), the divergence check, the epoch
-lines of ``verbose``.
+epoch source batch by batch, and Keras callbacks apply the rules the compiled
+program applies itself: scikit-learn's stopping rule (:mod:`imbnet._stopping`),
+the divergence check, the epoch lines of ``verbose``.
+
+The next epoch is asked for when it begins (a callback's ``on_epoch_begin``),
+not in the dataset's ``on_epoch_end``: the source's draw may run the model
+(hard-negative mining takes every row's loss under the current weights), and
+while an epoch's batches are served the model's variables may not hold the
+weights. On JAX they are detached from the model during the epoch and
+written back only after its last batch. An epoch is also never drawn after
+the last one.
 """
 
 import math
@@ -28,10 +35,11 @@ def train_with_model_fit(model, source, epochs, batch_size, callbacks, validatio
     rule = _RuleCallback(stopping)
     guard = _DivergenceGuard(on_divergence)
     extra = [_PrintCallback()] if verbose else []
+    dataset = _EpochDataset(source, batch_size, augment)
     model.fit(
-        _EpochDataset(source, batch_size, augment),
+        dataset,
         epochs=epochs,
-        callbacks=[*callbacks, rule, guard, *extra, history],
+        callbacks=[*callbacks, rule, guard, *extra, _NextEpoch(dataset), history],
         validation_data=validation,
         verbose=0,
         shuffle=False,
@@ -41,7 +49,7 @@ def train_with_model_fit(model, source, epochs, batch_size, callbacks, validatio
 
 
 class _EpochDataset(keras.utils.PyDataset):
-    """Serves ``source(epoch)`` batch by batch; asks for a new epoch at its end."""
+    """Serves ``source(epoch)`` batch by batch; :meth:`start` moves to an epoch."""
 
     def __init__(self, source, batch_size, augment=None):
         super().__init__()
@@ -63,9 +71,21 @@ class _EpochDataset(keras.utils.PyDataset):
             x_batch = keras.ops.convert_to_numpy(x_batch)
         return x_batch, y[rows], w[rows]
 
-    def on_epoch_end(self):
-        self._epoch += 1
-        self._arrays = self._source(self._epoch)
+    def start(self, epoch):
+        if epoch != self._epoch:
+            self._epoch = epoch
+            self._arrays = self._source(epoch)
+
+
+class _NextEpoch(keras.callbacks.Callback):
+    """Draws each epoch's data as the epoch begins, with the model's weights in place."""
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.dataset.start(epoch)
 
 
 class _RuleCallback(keras.callbacks.Callback):
