@@ -1,9 +1,10 @@
 """imbnet end to end on Keras's other backends: JAX and (if installed) torch.
 
 Keras picks its backend from ``KERAS_BACKEND`` when it is first imported, so
-each backend runs in one fresh interpreter: ``tests/_backend_cases.py`` trains
-a table of small cases (every sampler and option of the two estimators) and
-reports, per case, what it measured as one JSON line. There imbnet trains
+each backend runs in one fresh interpreter (the backends side by side):
+``tests/_backend_cases.py`` trains a table of small cases (every sampler and
+option of the two estimators) and reports, per case, what it measured as one
+JSON line. There imbnet trains
 through ``model.fit`` on a ``keras.utils.PyDataset`` (imbnet/_keras_fit.py)
 instead of its XLA-compiled TensorFlow loop. The assertions are parametrised
 over the cases, so a failure names the backend, the case and the promise.
@@ -19,7 +20,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 
 # Case name -> the lowest held-out ROC AUC it must reach (None: not measured).
 # The data are easy (class_sep=2): a working fit reaches above 0.95.
@@ -55,20 +55,24 @@ def _installed(backend):
 
 @pytest.fixture(scope="module")
 def backend_results():
-    """Each installed backend's run of every case, computed on first use."""
-    runs = {}
+    """Each installed backend's run of every case; the runs go on side by side."""
+    runs = {backend: _start(backend) for backend in BACKENDS if _installed(backend)}
 
     def results(backend):
-        if not _installed(backend):
-            pytest.skip(f"{backend} is not installed")
         if backend not in runs:
-            runs[backend] = _run_cases(backend)
+            pytest.skip(f"{backend} is not installed")
+        if isinstance(runs[backend], subprocess.Popen):
+            runs[backend] = _finish(runs[backend])
         return runs[backend]
 
-    return results
+    yield results
+    for run in runs.values():
+        if isinstance(run, subprocess.Popen):
+            run.kill()
+            run.communicate()
 
 
-def _run_cases(backend):
+def _start(backend):
     env = {
         **os.environ,
         "KERAS_BACKEND": backend,
@@ -78,12 +82,16 @@ def _run_cases(backend):
             filter(None, [str(ROOT), str(ROOT / "tests"), os.environ.get("PYTHONPATH")])
         ),
     }
-    run = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "_backend_cases.py"), *CASES],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=540,
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def _finish(run):
+    stdout, stderr = run.communicate(timeout=540)
+    assert run.returncode == 0, stderr[-3000:]
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def test_the_table_covers_every_case_the_script_runs():
