@@ -3,18 +3,20 @@
 ``GridSearchCV`` over :class:`imbnet.CostSensitiveMLPClassifier`: 4 values of
 ``alpha`` x 2 folds = 8 fits of 750 rows (1,500 rows in all), then the refit.
 Every variant runs in a fresh interpreter (nothing imported, nothing
-compiled, no worker running), twice in a row there: ``cold`` is the first
-search (worker start, ``import tensorflow`` in every worker, XLA compilation
-in every worker), ``warm`` the second (loky reuses its workers, which keep
-their imports and compiled programs).
+compiled, no worker running), several times in a row there: ``cold`` is the
+first search (worker start, ``import tensorflow`` in every worker, XLA
+compilation in every worker), ``warm`` the later ones (loky reuses its
+workers, which keep their imports and compiled programs).
 
 Variants:
 
 - ``n_jobs=1``: the anchor;
-- ``n_jobs=2, TF threads=2``: each worker's TensorFlow with its default
-  thread pools (one thread per core: 2 workers x 2 threads on 2 cores);
-- ``n_jobs=2, imbnet default``: imbnet sizes TensorFlow's pools in a joblib
-  worker to joblib's per-worker thread budget (``cpu_count // n_jobs``).
+- ``n_jobs=2, TF threads 2+2``: each worker's TensorFlow with the pools it
+  takes by default on 2 cores (2 intra-op + 2 inter-op threads per worker);
+- ``n_jobs=2, TF threads 1+2``: 1 intra-op thread per worker;
+- ``n_jobs=2, imbnet default``: what imbnet sets in a joblib worker
+  (imbnet/_worker_threads.py) from joblib's per-worker thread budget
+  (``cpu_count // n_jobs``).
 
 A second table splits a worker's start into phases, measured inside the
 workers of a fresh pool: process start, ``import imbnet`` + TensorFlow, the
@@ -45,17 +47,17 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 from imbnet import CostSensitiveMLPClassifier
 
-n_jobs, max_iter = int(sys.argv[1]), int(sys.argv[2])
+n_jobs, max_iter, warm_runs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 X, y = make_classification(n_samples=1500, n_features=10, weights=[0.9], random_state=0)
 times = []
-for run in range(2):
+for run in range(1 + warm_runs):
     t = time.perf_counter()
     GridSearchCV(
         CostSensitiveMLPClassifier(hidden_layer_sizes=(16,), max_iter=max_iter, random_state=0),
         {"alpha": [1e-4, 1e-3, 1e-2, 1e-1]}, cv=2, n_jobs=n_jobs, scoring="roc_auc",
     ).fit(X, y)
     times.append(time.perf_counter() - t)
-print(json.dumps({"cold": times[0], "warm": times[1]}))
+print(json.dumps({"cold": [times[0]], "warm": times[1:]}))
 """
 
 PHASES = r"""
@@ -90,12 +92,13 @@ print(json.dumps({"spawn": spawn, **{k: max(r[k] for r in results)
 
 VARIANTS = {
     "n_jobs=1": (1, {}),
-    "n_jobs=2, TF threads=2": (2, {"TF_NUM_INTRAOP_THREADS": "2", "TF_NUM_INTEROP_THREADS": "2"}),
+    "n_jobs=2, TF threads 2+2": (2, {"TF_NUM_INTRAOP_THREADS": "2", "TF_NUM_INTEROP_THREADS": "2"}),
+    "n_jobs=2, TF threads 1+2": (2, {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "2"}),
     "n_jobs=2, imbnet default": (2, {}),
 }
 
 
-def _run(code, n_jobs, max_iter, extra_env):
+def _run(code, extra_env, *args):
     env = {
         key: value for key, value in os.environ.items()
         if not key.startswith(("TF_NUM_", "OMP_NUM_THREADS"))
@@ -103,7 +106,7 @@ def _run(code, n_jobs, max_iter, extra_env):
     env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join(
         filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])), **extra_env)
     out = subprocess.run(
-        [sys.executable, "-c", code, str(n_jobs), str(max_iter)],
+        [sys.executable, "-c", code, *map(str, args)],
         env=env, capture_output=True, text=True, check=True, timeout=900,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -120,19 +123,21 @@ def main():
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
     max_iter = 10 if args.quick else 30
+    warm_runs = 2 if args.quick else 3
 
     searches = {name: {"cold": [], "warm": []} for name in VARIANTS}
     phases = {name: {} for name in VARIANTS}
     for _ in range(repeats):  # interleaved: the machine's load hits every variant alike
         for name, (n_jobs, env) in VARIANTS.items():
-            for key, value in _run(SEARCH, n_jobs, max_iter, env).items():
-                searches[name][key].append(value)
-            for key, value in _run(PHASES, n_jobs, max_iter, env).items():
+            for key, values in _run(SEARCH, env, n_jobs, max_iter, warm_runs).items():
+                searches[name][key].extend(values)
+            for key, value in _run(PHASES, env, n_jobs, max_iter).items():
                 phases[name].setdefault(key, []).append(value)
 
     anchor = statistics.median(searches["n_jobs=1"]["warm"])
-    print(f"GridSearchCV, 8 fits of 750 rows + refit, {max_iter} epochs each; "
-          f"seconds, median (range) of {repeats}")
+    print(f"GridSearchCV, 8 fits of 750 rows + refit, {max_iter} epochs each; seconds, "
+          f"median (range): cold of {repeats} fresh processes, warm of {repeats * warm_runs} "
+          "searches after the first")
     print(f"{'variant':26s} {'cold':>20s} {'warm':>20s} {'warm / n_jobs=1 warm':>21s}")
     for name, times in searches.items():
         ratio = statistics.median(times["warm"]) / anchor
