@@ -35,14 +35,12 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 SEARCH = r"""
 import json, sys, time
-start = time.perf_counter()
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 from imbnet import CostSensitiveMLPClassifier

@@ -22,12 +22,14 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 
 import keras
 import numpy as np
 from imblearn.over_sampling import SMOTE
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.datasets import make_classification, make_multilabel_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
@@ -41,6 +43,8 @@ from imbnet import (
 )
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The cases train for a few epochs on purpose (as pyproject.toml's pytest settings say).
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 from _networks import build  # noqa: E402
 
 X, y = make_classification(
