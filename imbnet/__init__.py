@@ -8,6 +8,10 @@ TensorFlow) are imported on first use of a name, so ``imbnet --help`` and
 import importlib
 
 from ._version import __version__
+from . import _worker_threads
+
+# In a joblib (loky) worker: TensorFlow's thread pools sized to joblib's budget.
+_worker_threads.limit_in_joblib_worker()
 
 # public name -> module that defines it, imported on first access
 _EXPORTS = {

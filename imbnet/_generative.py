@@ -55,6 +55,9 @@ class GANOverSampler(KerasStateMixin, BaseOverSampler):
     :class:`imbnet.ResampledKerasClassifier` with this sampler trains the GAN
     once per fit and redraws the synthetic rows every epoch.
 
+    The GAN trains with TensorFlow: on another Keras backend (``KERAS_BACKEND``
+    "jax" or "torch") ``fit_resample`` raises a ``RuntimeError`` saying so.
+
     Parameters
     ----------
     sampling_strategy : float, str, dict or callable, default="auto"
@@ -175,6 +178,16 @@ class GANOverSampler(KerasStateMixin, BaseOverSampler):
         return X, y, self._one_hot
 
     def _fit_resample(self, X, y):
+        if keras.backend.backend() != "tensorflow":
+            # The GAN's training step is TensorFlow code (tf.function, nested
+            # GradientTape for the gradient penalty) on Keras layers: it needs
+            # Keras's layers to compute in TensorFlow.
+            raise RuntimeError(
+                "GANOverSampler trains its GAN with TensorFlow, but Keras runs on the "
+                f"{keras.backend.backend()!r} backend. Set KERAS_BACKEND=tensorflow before "
+                "Keras is first imported, or use another over-sampler (e.g. "
+                "imblearn.over_sampling.SMOTE)."
+            )
         units = tuple(self.hidden_units)
         if not units or not all(isinstance(u, Integral) and u > 0 for u in units):
             raise ValueError(

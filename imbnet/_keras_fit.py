@@ -2,10 +2,17 @@
 
 Used when the compiled TensorFlow program cannot run the fit (see
 :mod:`imbnet._engine`): a ``keras.utils.PyDataset`` serves each epoch of the
-epoch source batch by batch and asks for a new epoch at its end, and Keras
-callbacks apply the rules the compiled program applies itself: scikit-learn's
-stopping rule (:mod:`imbnet._stopping`), the divergence check, the epoch
-lines of ``verbose``.
+epoch source batch by batch, and Keras callbacks apply the rules the compiled
+program applies itself: scikit-learn's stopping rule (:mod:`imbnet._stopping`),
+the divergence check, the epoch lines of ``verbose``.
+
+The next epoch is asked for when it begins (a callback's ``on_epoch_begin``),
+not in the dataset's ``on_epoch_end``: the source's draw may run the model
+(hard-negative mining takes every row's loss under the current weights), and
+while an epoch's batches are served the model's variables may not hold the
+weights. On JAX they are detached from the model during the epoch and
+written back only after its last batch. An epoch is also never drawn after
+the last one.
 """
 
 import math
