@@ -459,7 +459,12 @@ class CostSensitiveMLPClassifier(ContinuedTrainingMixin, ImbalancedKerasClassifi
         def initializer(position):
             config = {"seed": seeds.seed_for(f"kernel{position}")}
             try:
-                return keras.initializers.get({"class_name": self.kernel_initializer, "config": config})
+                try:
+                    return keras.initializers.get(
+                        {"class_name": self.kernel_initializer, "config": config}
+                    )
+                except TypeError:  # a constant initializer ("zeros", "ones") takes no seed
+                    return keras.initializers.get(self.kernel_initializer)
             except (ValueError, TypeError) as error:
                 raise ValueError(
                     f"kernel_initializer={self.kernel_initializer!r} is not a Keras "

@@ -198,3 +198,12 @@ def test_convergence_warning_when_max_iter_ends_training_as_sklearn():
         warnings.simplefilter("error", ConvergenceWarning)
         clf = small(max_iter=50, tol=10.0, n_iter_no_change=2).fit(X, Y)  # tol stops it
     assert clf.n_iter_ == 4  # 1 improving epoch, then n_iter_no_change + 1 that are not
+
+
+def test_constant_kernel_initializer_takes_no_seed():
+    # "zeros" has no seed argument: every unit starts equal, so the hidden units stay equal.
+    clf = small(kernel_initializer="zeros", max_iter=2)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, Y)
+    kernel = keras.ops.convert_to_numpy(clf.model_.layers[0].kernel)
+    np.testing.assert_allclose(kernel, kernel[:, :1].repeat(kernel.shape[1], axis=1))
