@@ -122,3 +122,7 @@ def test_case_fits_predicts_and_keeps_its_promises(backend_results, backend, cas
         assert result["reproducible"], "two fits with the same random_state differ"
     broken = [name for name, kept in result["checks"].items() if not kept]
     assert not broken, broken
+
+
+# A minute or more: left out of the default run, run by CI (pytest -m slow).
+pytestmark = pytest.mark.slow

@@ -126,3 +126,7 @@ def test_unseeded_builder_is_reproducible_while_another_thread_draws_random():
         thread.join()
     for result in results:
         np.testing.assert_array_equal(result, expected)
+
+
+# A minute or more: left out of the default run, run by CI (pytest -m slow).
+pytestmark = pytest.mark.slow

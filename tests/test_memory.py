@@ -106,3 +106,7 @@ def test_a_second_pass_over_nine_architectures_compiles_nothing_again(monkeypatc
         for size in sizes:
             CostSensitiveMLPClassifier(hidden_layer_sizes=size, max_iter=1, random_state=0).fit(X, Y)
     assert len(compiled) == len(sizes)
+
+
+# A minute or more: left out of the default run, run by CI (pytest -m slow).
+pytestmark = pytest.mark.slow

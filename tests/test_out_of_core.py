@@ -304,3 +304,7 @@ def test_bad_dask_input_is_refused(data, client):
     with pytest.raises(ValueError, match="NaN or infinity.*dropna"):
         classifier(epochs=1).fit(bad[FEATURES], bad["label"])
     assert not hasattr(classifier(), "model_")
+
+
+# A minute or more: left out of the default run, run by CI (pytest -m slow).
+pytestmark = pytest.mark.slow
