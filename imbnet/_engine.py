@@ -138,7 +138,11 @@ def train(
     TrainResult
     """
     callbacks = list(callbacks)
-    if keras.backend.backend() != "tensorflow" or _wants_batch_hooks(callbacks):
+    if (
+        keras.backend.backend() != "tensorflow"
+        or _wants_batch_hooks(callbacks)
+        or _has_batch_statistics(model)
+    ):
         return _train_with_model_fit(
             model, source, epochs, batch_size, callbacks, validation, stopping, verbose,
             augment, on_divergence,
@@ -231,6 +235,23 @@ def _finite_weights(model):
 
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+
+
+def _has_batch_statistics(model):
+    """Whether ``model`` normalises with statistics of the batch (``BatchNormalization``).
+
+    The compiled program fills a partial last batch with weight-0 copies of a
+    row: harmless to the loss, but they would enter such a layer's batch mean
+    and variance. Those models train through ``model.fit``, whose partial
+    batches hold only real rows.
+    """
+    layers = list(getattr(model, "layers", []))
+    while layers:
+        layer = layers.pop()
+        if isinstance(layer, keras.layers.BatchNormalization):
+            return True
+        layers.extend(getattr(layer, "layers", []))  # nested models and blocks
+    return False
 
 
 def _wants_batch_hooks(callbacks):

@@ -121,3 +121,23 @@ def test_a_lambda_callback_batch_hook_is_called():
     hook = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(batch))
     ResampledKerasClassifier(build, epochs=2, batch_size=100, callbacks=[hook], random_state=0).fit(X, Y)
     assert batches == [0, 1, 2, 0, 1, 2]
+
+
+def test_batch_normalisation_sees_only_the_real_rows_of_a_partial_batch():
+    # 250 rows in batches of 200: the second batch holds 50 rows. With momentum 0 the
+    # moving mean after one epoch in order is that batch's mean, with no padding in it.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(250, 3)).astype(np.float32)
+    X[0] += 10.0  # a far-off first row: padding made of it would pull the mean
+    y = (X[:, 1] > 0).astype(int)
+
+    def normalised(meta):
+        return keras.Sequential([
+            keras.Input((3,)), keras.layers.BatchNormalization(momentum=0.0),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ])
+
+    clf = ResampledKerasClassifier(normalised, epochs=1, batch_size=200, shuffle=False, random_state=0)
+    clf.fit(X, y)
+    moving_mean = keras.ops.convert_to_numpy(clf.model_.layers[0].moving_mean)
+    np.testing.assert_allclose(moving_mean, X[200:].mean(axis=0), rtol=1e-4, atol=1e-5)
