@@ -47,7 +47,7 @@ import keras
 import numpy as np
 
 from . import _stopping
-from ._program import MAX_EPOCHS_PER_CALL, Chunk, Program, bucket
+from ._program import MAX_EPOCHS_PER_CALL, Chunk, Program, adjustable_penalties, bucket
 from ._random import keras_seeded
 
 __all__ = ["Epoch", "Stopping", "TrainResult", "train", "predict_outputs"]
@@ -159,13 +159,13 @@ def train(
     with _cached_program(model, augment) as program:
         program.start(model, keep_good=on_divergence == "warn")
         callback_list.on_train_begin()
-        epoch, state, ended = 0, _stopping.initial_state(), None
+        epoch, state, ended, chunk = 0, _stopping.initial_state(), None, None
         per_call = 1 if one_epoch_per_call else min(MAX_EPOCHS_PER_CALL, bucket(epochs))
         while epoch < epochs and ended is None:
             # Epochs before stopping.start run without the rule, in chunks of their own.
             rule = stopping if epoch >= stopping.start else stopping._replace(monitor=None)
             limit = min(epochs, stopping.start if epoch < stopping.start else epochs) - epoch
-            chunk = Chunk(source, epoch, limit, batch_size, per_call)
+            chunk = Chunk(source, epoch, limit, batch_size, per_call, previous=chunk)
             per_call = chunk.padded_epochs
             if one_epoch_per_call:
                 callback_list.on_epoch_begin(epoch)
@@ -191,8 +191,8 @@ def train(
                 if model.stop_training and ended is None:
                     ended = "callback"
         program.finish(model, restore_best=stopping.monitor == "val_loss", stored=one_epoch_per_call)
-        if ended != "diverged" and not _finite_weights(model):
-            ended = "diverged"  # e.g. a callback's doing after the last epoch
+        if ended != "diverged" and callbacks and not _finite_weights(model):
+            ended = "diverged"  # a callback's doing after the last epoch
         if ended == "diverged":
             _diverged(program, model, history, on_divergence)
         callback_list.on_train_end()
@@ -329,14 +329,14 @@ def _padded_width(model, augment):
     same outputs, gradients and updates with extra input columns of zeros
     and kernel rows that start at zero (their gradient, L2 penalty and
     optimizer update stay exactly zero), so its program is compiled for the
-    width rounded up to a power of two (at least 8): data sets of 5, 6, 7 or
-    8 features share one compilation. None otherwise.
+    width rounded up to a power of two (at least 16): data sets of 3 to 16
+    features share one compilation. None otherwise.
     """
     if augment is not None or not isinstance(model, keras.Sequential) or not model.layers:
         return None
     if len(model.inputs[0].shape) != 2 or not isinstance(model.layers[0], keras.layers.Dense):
         return None
-    return max(8, bucket(model.inputs[0].shape[-1]))
+    return max(16, bucket(model.inputs[0].shape[-1]))
 
 
 def _graph_key(model, augment, width=None):
@@ -371,9 +371,10 @@ def _with_input_width(config, width):
 
 
 # Config entries that do not change the compiled graph: names, seeds, initial
-# values; the learning rate is an optimizer variable, copied in like weights;
-# a layer's build_config repeats the input shapes the model's config holds.
-_NOT_IN_GRAPH = ("name", "seed", "learning_rate", "build_config")
+# values; the learning rate is an optimizer variable, copied in like weights,
+# and so are the factors of L1/L2 penalties (adjustable_penalties); a layer's
+# build_config repeats the input shapes the model's config holds.
+_NOT_IN_GRAPH = ("name", "seed", "learning_rate", "build_config", "l1", "l2")
 
 
 def _without_values(config):
@@ -399,6 +400,7 @@ def _training_copy(model, width=None):
         optimizer = model.optimizer
         copy.compile(optimizer=type(optimizer).from_config(optimizer.get_config()), loss=model.loss)
         copy.optimizer.build(copy.trainable_variables)
+        adjustable_penalties(copy)
     except Exception:  # not clonable (e.g. a custom layer without get_config)
         return None
     if not _same_shapes(copy, model):

@@ -16,7 +16,10 @@ import numpy as np
 
 from . import _stopping
 
-__all__ = ["MAX_EPOCHS_PER_CALL", "Chunk", "Program", "augment_rows", "model_state", "bucket"]
+__all__ = [
+    "MAX_EPOCHS_PER_CALL", "Chunk", "Penalty", "Program", "adjustable_penalties", "augment_rows",
+    "bucket", "model_state",
+]
 
 
 def model_state(model):
@@ -25,9 +28,16 @@ def model_state(model):
 
 
 # ----------------------------------------------------------------- chunks
-_MAX_ORDER_SLOTS = 1 << 22  # row indices handed over in one call (16 MB)
 # Epochs handed over in one call at most: the host draws their row orders.
 MAX_EPOCHS_PER_CALL = 128
+# Each new data shape costs an XLA compilation (about a second), so the
+# program's shapes depend on the data as little as possible: the row orders
+# of a call fill a flat array of at least _ORDER_SLOTS slots (as many epochs as
+# fit), and the resident rows are padded to at least _MIN_ROWS. Small data
+# sets of any size then share one compilation per batch size; the padding is
+# never computed on (rows are gathered by index, unused slots are skipped).
+_ORDER_SLOTS = 1 << 17
+_MIN_ROWS = 4096
 
 
 def bucket(n):
@@ -45,48 +55,55 @@ def _pad_rows(array, length, value=0):
 class Chunk:
     """Consecutive epochs that train on the same arrays, in the program's shapes.
 
-    ``orders`` holds each epoch's batches, ``(n_epochs, n_batches, batch_size)``
-    row indices padded with row 0; ``slots`` is 1 for a real row and 0 for
-    padding. Rows are padded to a power of two (small data) so that folds of
-    a cross-validation share one compiled program, and epochs to
-    ``padded_epochs`` (the same for every call of a fit: one compilation),
-    fewer if the row indices would take more than 16 MB.
+    ``orders`` holds the epochs' row indices one after the other, flat: epoch
+    ``e``'s batch ``b`` is the ``batch_slots`` entries from ``(e * n_batches +
+    b) * batch_slots``; a partial last batch is padded with row 0, and
+    ``slots`` is 1 for a real row and 0 for padding. ``batch_slots`` is the
+    batch size, or, when an epoch is one batch, its row count rounded up to a
+    power of two (data sets of 100 to 128 rows share a compilation). The
+    resident arrays are padded to a power of two rows, at least ``_MIN_ROWS``
+    (small data). ``previous``: the chunk before in the same fit, whose
+    padded arrays are reused when the source hands over the same arrays.
     """
 
-    def __init__(self, source, first, n_epochs, batch_size, padded_epochs):
+    def __init__(self, source, first, n_epochs, batch_size, padded_epochs, previous=None):
         epochs = [source(first)]
         X, y, w, _, augment_rows = epochs[0]
-        n_batches = -(-len(epochs[0].order) // batch_size)
-        slots_per_epoch = bucket(n_batches) * batch_size
-        self.padded_epochs = max(1, min(padded_epochs, _MAX_ORDER_SLOTS // slots_per_epoch))
+        n_order = len(epochs[0].order)
+        n_batches = -(-n_order // batch_size)
+        self.batch_slots = batch_size if n_batches > 1 else bucket(max(n_order, 1))
+        slots_per_epoch = max(1, n_batches * self.batch_slots)
+        size = max(_ORDER_SLOTS, bucket(slots_per_epoch))
+        self.padded_epochs = max(1, min(padded_epochs, MAX_EPOCHS_PER_CALL, size // slots_per_epoch))
         count = min(n_epochs, self.padded_epochs)
         if hasattr(source, "epochs"):  # the same arrays every epoch, drawn at once
             epochs = source.epochs(first, count)
         for epoch in range(first + 1, first + count) if len(epochs) == 1 else ():
             nxt = source(epoch)
-            if any(a is not b for a, b in zip(nxt[:3], epochs[0][:3])) or len(nxt.order) != len(
-                epochs[0].order
-            ):
+            if any(a is not b for a, b in zip(nxt[:3], epochs[0][:3])) or len(nxt.order) != n_order:
                 break  # new arrays: they start the next chunk
             epochs.append(nxt)
         self.n_epochs = len(epochs)
-        n_rows = X.shape[0]
-        n_pad = bucket(n_rows) if n_rows <= 1 << 16 else n_rows
-        self.X, self.y, self.w = (_pad_rows(a, n_pad) for a in (X, y, w))
-        mask = np.zeros(n_rows, bool) if augment_rows is None else augment_rows
-        self.augment_rows = _pad_rows(mask, n_pad, False)
         self.n_batches = n_batches
-        shape = (self.padded_epochs, n_batches and slots_per_epoch)
+        self.arrays = (X, y, w, augment_rows)
+        if previous is not None and all(a is b for a, b in zip(previous.arrays, self.arrays)):
+            self.X, self.y, self.w, self.augment_rows = (
+                previous.X, previous.y, previous.w, previous.augment_rows
+            )
+        else:
+            n_rows = X.shape[0]
+            n_pad = max(_MIN_ROWS, bucket(n_rows)) if n_rows <= 1 << 16 else n_rows
+            self.X, self.y, self.w = (_pad_rows(a, n_pad) for a in (X, y, w))
+            mask = np.zeros(n_rows, bool) if augment_rows is None else augment_rows
+            self.augment_rows = _pad_rows(mask, n_pad, False)
         # An order of shape (n, k) feeds k rows per slot (networks side by side).
-        self.orders = np.zeros(shape + epochs[0].order.shape[1:], np.int32)
-        self.slots = np.zeros(shape, np.float32)
-        n_order = len(epochs[0].order)
-        self.orders[: len(epochs), :n_order] = np.stack([e.order for e in epochs])
-        self.slots[: len(epochs), :n_order] = 1.0
-        self.orders = self.orders.reshape(
-            (self.padded_epochs, -1, batch_size) + epochs[0].order.shape[1:]
-        )
-        self.slots = self.slots.reshape(self.orders.shape[:3])
+        trailing = epochs[0].order.shape[1:]
+        self.orders = np.zeros((size,) + trailing, np.int32)
+        self.slots = np.zeros(size, np.float32)
+        used = self.n_epochs * slots_per_epoch
+        by_epoch = self.orders[:used].reshape((self.n_epochs, slots_per_epoch) + trailing)
+        by_epoch[:, :n_order] = np.stack([e.order for e in epochs])
+        self.slots[:used].reshape(self.n_epochs, slots_per_epoch)[:, :n_order] = 1.0
         self.batch_size = batch_size
 
 
@@ -121,6 +138,12 @@ class Program:
         model.optimizer.build(self.variables)
         self._augment = augment
         self._state = model_state(model)
+        # Weight penalties whose factors are variables (adjustable_penalties):
+        # set from the fitted model's penalties at every load.
+        self._penalties = [
+            (i, v.regularizer) for i, v in enumerate(model.variables)
+            if isinstance(getattr(v, "regularizer", None), Penalty)
+        ]
         # Snapshots: the best epoch's weights (early stopping) and the last
         # finite epoch's weights and optimizer state (on_divergence="warn").
         self._best = [tf.Variable(v, trainable=False) for v in model.variables]
@@ -128,7 +151,16 @@ class Program:
         self._has_best = tf.Variable(False)
         n_model = len(model.variables)
         self._fresh = [tf.constant(v.numpy()) for v in self._state[n_model:]]
-        self._fn = tf.function(self._run, jit_compile=augment is None)
+        # One trace serves every data size (reduce_retracing: sizes become
+        # unknown dimensions after the second); XLA compiles each size.
+        # AutoGraph is needed only for Python control flow on tensors in
+        # layers of the user's own.
+        self._fn = tf.function(
+            self._run, jit_compile=augment is None, reduce_retracing=True,
+            autograph=not _builtin_layers_only(model),
+        )
+        self._copy_in = tf.function(self._copy_in_values, jit_compile=True, autograph=False)
+        self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
         self._loss_built = False
         self.nbytes = 3 * sum(
             math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
@@ -143,15 +175,43 @@ class Program:
         """
         if model is not self.model:
             values = list(model.variables) + list(model.optimizer.variables)
-            for variable, value in zip(self._state, values + self._fresh[len(values) - len(self._state):]):
-                variable.assign(_padded_to(value, variable.shape))
+            values = values + self._fresh[len(values) - len(self._state):]
+            factors = [
+                np.float32(getattr(getattr(model.variables[i], "regularizer", None), name, 0.0))
+                for i, _ in self._penalties for name in ("l1", "l2")
+            ]
+            self._copy_in([
+                _variable(value) if tuple(value.shape) == tuple(variable.shape)
+                else _padded_to(_variable(value), variable.shape)
+                for variable, value in zip(self._state, values)
+            ], factors)
 
     def store(self, model):
         """Copy the program's model state back into ``model`` (the variables it has)."""
         if model is not self.model:
-            targets = list(model.variables) + list(model.optimizer.variables)
-            for target, value in zip(targets, self._state):
-                target.assign(value if target.shape == value.shape else value[: target.shape[0]])
+            targets = [_variable(t) for t in list(model.variables) + list(model.optimizer.variables)]
+            same = tuple(tuple(t.shape) == tuple(v.shape) for t, v in zip(targets, self._state))
+            self._copy_out([t for t, equal in zip(targets, same) if equal], same)
+            for target, value, equal in zip(targets, self._state, same):
+                if not equal:  # a padded input width: the rows the model has
+                    target.assign(_variable(value)[: target.shape[0]])
+
+    # Copies as one XLA call each, on the program's shapes (compiled once per
+    # program): one by one, a dozen variables cost dozens of eager ops, and
+    # TensorFlow drops its eager kernels and plain graph functions whenever a
+    # global seed is set (tf.random.set_seed, as other libraries do before every
+    # fit); rebuilding those costs more than a small network's fit. XLA's
+    # compilations are kept.
+    def _copy_in_values(self, values, factors):
+        for variable, value in zip(self._state, values):
+            variable.assign(value)
+        for (_, penalty), l1, l2 in zip(self._penalties, factors[::2], factors[1::2]):
+            penalty.l1.assign(l1)
+            penalty.l2.assign(l2)
+
+    def _copy_out_values(self, targets, same):
+        for target, value in zip(targets, [v for v, equal in zip(self._state, same) if equal]):
+            target.assign(value)
 
     def start(self, model, keep_good):
         self.load(model)
@@ -190,13 +250,14 @@ class Program:
         if not self._loss_built:
             # Keras builds its compiled loss on first use; do that eagerly,
             # outside the compiled function, as model.fit does.
-            rows = chunk.orders[0, 0, :1]  # one slot, as the program gathers it
+            rows = chunk.orders[:1]  # one slot, as the program gathers it
             self.model.compute_loss(
                 x=X[rows], y=chunk.y[rows], y_pred=self.model(X[rows]), sample_weight=chunk.w[rows],
             )
             self._loss_built = True
         out = self._fn(
             X, chunk.y, chunk.w, chunk.augment_rows, chunk.orders, chunk.slots,
+            tf.constant(chunk.batch_slots, tf.int32),
             tf.constant(chunk.n_batches, tf.int32), tf.constant(chunk.n_epochs, tf.int32),
             validation,
             tf.constant(state.best, tf.float32), tf.constant(state.count, tf.int32),
@@ -231,7 +292,7 @@ class Program:
         outputs = self.model(x, training=training)
         loss = self.model.compute_loss(
             x=x, y=y, y_pred=outputs,
-            sample_weight=w_real * (slots.shape[0] / tf.maximum(n_real, 1.0)),
+            sample_weight=w_real * (tf.cast(tf.shape(slots)[0], tf.float32) / tf.maximum(n_real, 1.0)),
             training=training,
         )
         regularisation = tf.add_n(self.model.losses) if self.model.losses else tf.constant(0.0)
@@ -242,11 +303,14 @@ class Program:
     def _evaluate(self, X_val, y_val, w_val, slots_val):
         """The validation loss: weighted mean over rows, in chunks of rows."""
         tf = self._tf
-        size = min(X_val.shape[0], _EVAL_ROWS)
-        n_chunks = X_val.shape[0] // size
+        # Shapes may be unknown while tracing (one trace serves every data size).
+        size = tf.minimum(tf.shape(X_val)[0], _EVAL_ROWS)
+        n_chunks = tf.shape(X_val)[0] // size
 
         def chunked(array):
-            return tf.reshape(array, (n_chunks, size) + tuple(array.shape[1:]))
+            chunks = tf.reshape(array, tf.concat([[n_chunks, size], tf.shape(array)[1:]], 0))
+            chunks.set_shape([None, None] + list(array.shape[1:]))
+            return chunks
 
         X_val, y_val, w_val, slots_val = (chunked(a) for a in (X_val, y_val, w_val, slots_val))
 
@@ -264,7 +328,7 @@ class Program:
         checks = [tf.reduce_all(tf.math.is_finite(v)) for v in self.variables]
         return tf.logical_and(tf.math.is_finite(loss), tf.reduce_all(tf.stack(checks)))
 
-    def _run(self, X, y, w, augment_mask, orders, slots, n_batches, n_epochs,
+    def _run(self, X, y, w, augment_mask, orders, slots, batch_slots, n_batches, n_epochs,
              validation, best, count, tol, n_iter_no_change, monitor, keep_good):
         tf = self._tf
 
@@ -282,7 +346,10 @@ class Program:
 
         def epoch_body(e, best, count, stop, diverged, losses, val_losses):
             def batch_body(b, total, mass):
-                part, part_mass = step(orders[e, b], slots[e, b])
+                # A gather, not a slice: XLA would make the batch count a
+                # compile-time constant of a slice's offset (a compilation each).
+                taken = (e * n_batches + b) * batch_slots + tf.range(batch_slots)
+                part, part_mass = step(tf.gather(orders, taken), tf.gather(slots, taken))
                 return b + 1, total + part, mass + part_mass
 
             _, total, mass = tf.while_loop(
@@ -311,7 +378,7 @@ class Program:
             diverged = tf.logical_not(finite)
             return e + 1, best, count, tf.logical_or(stop_rule, diverged), diverged, losses, val_losses
 
-        size = orders.shape[0]
+        size = MAX_EPOCHS_PER_CALL
         e, best, count, stop, diverged, losses, val_losses = tf.while_loop(
             lambda e, best, count, stop, *_: tf.logical_and(e < n_epochs, tf.logical_not(stop)),
             epoch_body,
@@ -331,12 +398,70 @@ class Program:
         tf.cond(condition, copy, lambda: tf.constant(False))
 
 
+class Penalty:
+    """``l1 * sum(|w|) + l2 * sum(w**2)`` with the factors in variables.
+
+    Keras's ``L1``, ``L2`` and ``L1L2`` hold their factors as numbers, which a
+    compiled program bakes in: a multi-layer perceptron's penalty
+    ``0.5 * alpha / batch_size`` then made every small data set's row count a
+    compilation of its own. A cached program's model carries these instead
+    (:func:`adjustable_penalties`), set from the fitted model's at each load.
+    """
+
+    def __init__(self, kind, l1, l2):
+        import tensorflow as tf
+
+        self.kind = kind
+        self.l1 = tf.Variable(float(l1), trainable=False, dtype=tf.float32)
+        self.l2 = tf.Variable(float(l2), trainable=False, dtype=tf.float32)
+
+    def __call__(self, x):
+        total = 0.0
+        if self.kind != "l2":
+            total += keras.ops.cast(self.l1, x.dtype) * keras.ops.sum(keras.ops.abs(x))
+        if self.kind != "l1":
+            total += keras.ops.cast(self.l2, x.dtype) * keras.ops.sum(keras.ops.square(x))
+        return total
+
+
+_PENALTY_KINDS = {keras.regularizers.L1: "l1", keras.regularizers.L2: "l2", keras.regularizers.L1L2: "l1l2"}
+
+
+def adjustable_penalties(model):
+    """Give ``model``'s weights with an ``L1``, ``L2`` or ``L1L2`` penalty a
+    :class:`Penalty` (same value, factors in variables), in place."""
+    for variable in model.variables:
+        regularizer = getattr(variable, "regularizer", None)
+        kind = _PENALTY_KINDS.get(type(regularizer))
+        if kind is not None:
+            variable.regularizer = Penalty(
+                kind, getattr(regularizer, "l1", 0.0), getattr(regularizer, "l2", 0.0)
+            )
+
+
+def _builtin_layers_only(model):
+    """Whether every layer of ``model`` is one of Keras's own (no user code to convert)."""
+    layers = list(getattr(model, "layers", []))
+    while layers:
+        layer = layers.pop()
+        if not type(layer).__module__.startswith("keras."):
+            return False
+        layers.extend(getattr(layer, "layers", []))
+    return type(model).__module__.startswith("keras.")
+
+
+def _variable(variable):
+    """The TensorFlow variable under a Keras one (a tensor as it is)."""
+    return getattr(variable, "value", variable)
+
+
 def _padded_to(value, shape):
     """``value`` with zero rows appended up to ``shape[0]`` (a padded input width)."""
     if tuple(value.shape) == tuple(shape):
         return value
-    padding = [[0, shape[0] - value.shape[0]]] + [[0, 0]] * (len(shape) - 1)
-    return keras.ops.pad(keras.ops.convert_to_tensor(value), padding)
+    import tensorflow as tf
+
+    return tf.pad(value, [[0, shape[0] - value.shape[0]]] + [[0, 0]] * (len(shape) - 1))
 
 
 def _with_width(X, width):
