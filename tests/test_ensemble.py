@@ -20,6 +20,7 @@ from imbnet import (
     HardNegativeSampler,
     ResampledKerasClassifier,
 )
+from imbnet._ensemble import _member_networks
 from imbnet._epochs import FitData, MemberDraws
 from imbnet._random import SeedStream
 from imbnet._stacking import StackedDense, stack_models
@@ -104,6 +105,26 @@ def test_perceptrons_stack_into_batched_layers_with_their_own_weights():
     out = keras.ops.convert_to_numpy(stacked(np.stack([rows] * 3, axis=1)))
     for k, member in enumerate(members):
         np.testing.assert_allclose(out[:, k], keras.ops.convert_to_numpy(member(rows)), rtol=1e-5)
+
+
+def test_unbuilt_members_start_at_the_weights_of_their_own_builds():
+    # Only the first perceptron is built; the others' kernels come from reseeded initializers.
+    member = mlp(hidden_layer_sizes=(8, 4), dropout=0.1)
+    member._validate_params()
+    data, _ = member._prepare_data(X, y, None)
+    meta, seeds = member._model_meta(data.X), SeedStream(5)
+    networks, copies = _member_networks(member, meta, seeds, 3)
+    assert len(networks) == 1 and len(copies) == 2
+    built = [member._build_model(meta, SeedStream(seeds.seed_for(f"member{k}"))) for k in range(3)]
+    expected = stack_models(built, (5,)).get_weights()
+    for got, want in zip(stack_models(networks, (5,), copies).get_weights(), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # a model builder's own seeds cannot be derived: every member is built
+    keras_member = keras_clf()
+    keras_member._validate_params()
+    keras_member._prepare_data(X, y, None)
+    networks, copies = _member_networks(keras_member, keras_member._model_meta(data.X), seeds, 3)
+    assert len(networks) == 3 and copies == []
 
 
 # ------------------------------------------------------ BalancedEnsembleClassifier
