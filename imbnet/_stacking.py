@@ -13,8 +13,11 @@ perceptrons (``Sequential`` of ``Dense``, ``Dropout`` and ``Activation`` on
 flat input) become one such network of :class:`StackedDense` layers, whose
 weights are the members' stacked (one batched matrix product per layer for
 all members); any other model is run as it is, once per member slot
-(:class:`MemberInput`, :class:`StackMembers`). This module knows nothing of
-estimators.
+(:class:`MemberInput`, :class:`StackMembers`). Building a Keras model
+costs more than training a small one, so perceptron members after the first
+need not be built: :func:`reseeded_kernels` draws their starting kernels
+with the first's initializers under their own seeds. This module knows
+nothing of estimators.
 """
 
 import keras
@@ -143,8 +146,9 @@ def reseeded_kernels(model, reseed):
     seed the other network's builder would have given an initializer that got
     ``seed`` in ``model``, or None if unknown. A kernel initializer without a
     seed (a constant) gives ``model``'s kernel. Returns a list of arrays, one
-    per ``Dense`` layer, or None if ``model`` is not a perceptron, a seed is
-    unknown, or a bias initializer has a seed (biases are copied).
+    per ``Dense`` layer, or None if ``model`` is not a perceptron that stacks
+    (constraints, an activity regularizer), a seed is unknown, or a bias
+    initializer has a seed (biases are copied).
     """
     layers = _perceptron_layers(model)
     if layers is None:
@@ -153,16 +157,19 @@ def reseeded_kernels(model, reseed):
     for layer in layers:
         if not isinstance(layer, keras.layers.Dense):
             continue
-        if layer.use_bias and "seed" in layer.bias_initializer.get_config():
+        config = layer.get_config()
+        if any(config.get(f) is not None for f in _DENSE_ABSENT) or (
+            layer.use_bias and "seed" in layer.bias_initializer.get_config()
+        ):
             return None
-        config = layer.kernel_initializer.get_config()
-        if "seed" not in config:
+        initializer = layer.kernel_initializer.get_config()
+        if "seed" not in initializer:
             kernels.append(keras.ops.convert_to_numpy(layer.kernel))
             continue
-        seed = reseed(config["seed"]) if isinstance(config["seed"], int) else None
+        seed = reseed(initializer["seed"]) if isinstance(initializer["seed"], int) else None
         if seed is None:
             return None
-        initializer = type(layer.kernel_initializer).from_config({**config, "seed": seed})
+        initializer = type(layer.kernel_initializer).from_config({**initializer, "seed": seed})
         kernels.append(
             keras.ops.convert_to_numpy(initializer(tuple(layer.kernel.shape), dtype=layer.kernel.dtype))
         )
