@@ -226,7 +226,8 @@ class MemberDraws(_EpochSource):
         d = self.data
         new = [e for e in range(first, first + count) if e not in self._drawn]
         if new:
-            for e, order in zip(new, self._under_samples(len(new))):
+            orders = self._under_samples(len(new))
+            for e, order in zip(new, orders):
                 self._drawn[e] = Epoch(d.X, d.targets, d.weights, order)
                 if self._mix is None:
                     self.tally.add(e, d.targets, d.weights, order, d.target.encoding)
@@ -239,12 +240,18 @@ class MemberDraws(_EpochSource):
 
     def _under_samples(self, n_epochs):
         """``n_epochs`` orders of shape (n_rows, n_members): each column every class's
-        rows cut at random to the rarest class's count, shuffled."""
+        rows cut at random to the rarest class's count, shuffled. Drawn in blocks
+        of epochs of at most ``_DRAW_BLOCK`` row indices."""
         smallest = min(rows.size for rows in self._by_class)
-        n_draws = n_epochs * self.n_members
-        parts = [rows[random_subsets(self._rng, rows.size, smallest, n_draws)] for rows in self._by_class]
-        orders = self._rng.permuted(np.concatenate(parts, axis=1), axis=1)
-        return orders.reshape(n_epochs, self.n_members, -1).transpose(0, 2, 1)
+        n_order = smallest * len(self._by_class)
+        block = max(1, _DRAW_BLOCK // (n_order * self.n_members))
+        orders = []
+        for start in range(0, n_epochs, block):
+            n_draws = min(block, n_epochs - start) * self.n_members
+            parts = [rows[random_subsets(self._rng, rows.size, smallest, n_draws)] for rows in self._by_class]
+            drawn = self._rng.permuted(np.concatenate(parts, axis=1), axis=1)
+            orders.extend(drawn.reshape(-1, self.n_members, n_order).transpose(0, 2, 1))
+        return orders
 
     def _draw(self, epoch):
         d = self.data
@@ -261,16 +268,18 @@ class MemberDraws(_EpochSource):
         return Epoch(X, targets, w, self._rng.permutation(X.shape[0]))
 
 
-_SUBSET_BLOCK = 1 << 22  # entries of a permuted block of indices (32 MB)
+_DRAW_BLOCK = 1 << 21  # row indices drawn at once by MemberDraws (16 MB)
+_FLOYD_SIZE = 64  # subsets up to this size: vectorised Floyd; larger: one NumPy call each
 
 
 def random_subsets(rng, n, size, count):
     """``count`` random subsets of ``size`` of ``range(n)``: shape (count, size), in no
     particular order, each subset equally likely (without replacement).
 
-    A small ``size`` takes Floyd's algorithm, vectorised over the subsets (work
-    ``count * size**2 / 2``, whatever ``n``); a large one the first ``size``
-    entries of a shuffle of ``range(n)`` (work ``count * n``).
+    A small ``size`` (an under-sample of a rare class's size) takes Floyd's
+    algorithm, vectorised over the subsets: ``size`` NumPy steps for all of
+    them, whatever ``n``. A larger one draws each subset with ``rng.choice``,
+    whose per-call overhead is then small against the work.
 
     Examples
     --------
@@ -281,18 +290,14 @@ def random_subsets(rng, n, size, count):
     """
     if size >= n:
         return np.broadcast_to(np.arange(n), (count, n))
-    if size * size <= 16 * n:
-        chosen = np.empty((count, size), np.int64)
-        for i, top in enumerate(range(n - size, n)):
-            pick = rng.integers(0, top + 1, size=count)
-            taken = (chosen[:, :i] == pick[:, None]).any(axis=1)
-            chosen[:, i] = np.where(taken, top, pick)
-        return chosen
-    block = max(1, _SUBSET_BLOCK // n)
-    return np.concatenate([
-        rng.permuted(np.broadcast_to(np.arange(n), (min(block, count - start), n)), axis=1)[:, :size]
-        for start in range(0, count, block)
-    ])
+    if size > _FLOYD_SIZE:
+        return np.stack([rng.choice(n, size, replace=False) for _ in range(count)])
+    chosen = np.empty((count, size), np.int64)
+    for i, top in enumerate(range(n - size, n)):
+        pick = rng.integers(0, top + 1, size=count)
+        taken = (chosen[:, :i] == pick[:, None]).any(axis=1)
+        chosen[:, i] = np.where(taken, top, pick)
+    return chosen
 
 
 class DeferredReweighting:
