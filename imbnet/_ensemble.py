@@ -262,18 +262,20 @@ def _member_networks(member, meta, seeds, n_members):
     starting kernels, drawn by the first's initializers with the seeds the
     others' builds would have given them (the same weights).
     """
-    streams = [seeds.seed_for(f"member{k}") for k in range(n_members)]
-    recorded = _RecordedSeeds(streams[0])
+    member_seeds = [seeds.seed_for(f"member{k}") for k in range(n_members)]
+    recorded = _RecordedSeeds(member_seeds[0])
     networks = [member._build_model(meta, recorded)]
-    copies = []
-    for seed in streams[1:]:
+
+    def reseeder(stream):
+        """The seed ``stream`` gives for the purpose the first build used ``seed`` for."""
         purposes = recorded.purposes
-        kernels = reseeded_kernels(
-            networks[0],
-            lambda s, stream=SeedStream(seed): stream.seed_for(purposes[s]) if s in purposes else None,
-        )
+        return lambda seed: stream.seed_for(purposes[seed]) if seed in purposes else None
+
+    copies = []
+    for seed in member_seeds[1:]:
+        kernels = reseeded_kernels(networks[0], reseeder(SeedStream(seed)))
         if kernels is None:  # not a perceptron, or seeds not from the stream: build them all
-            networks += [member._build_model(meta, SeedStream(seed)) for seed in streams[1:]]
+            networks += [member._build_model(meta, SeedStream(s)) for s in member_seeds[1:]]
             copies = []
             break
         copies.append(kernels)
