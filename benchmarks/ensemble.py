@@ -122,7 +122,7 @@ def main():
             n_epochs = statistics.median(epochs[method])
             per_epoch = 1000 * statistics.median(t / e for t, e in zip(times[method], epochs[method]))
             print(
-                f"| {name} | {method} | {fit:.2f} | {fit / one:.1f}× | {n_epochs:g} | {per_epoch:.2f} | "
+                f"| {name} | {method} | {fit:.3f} | {fit / one:.1f}× | {n_epochs:g} | {per_epoch:.2f} | "
                 f"{np.mean(auc):.3f} ± {np.std(auc):.3f} | {np.mean(ap):.3f} ± {np.std(ap):.3f} | "
                 f"{p.std(axis=0).mean():.3f} |"
             )

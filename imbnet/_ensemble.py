@@ -15,7 +15,7 @@ from ._mlp import CostSensitiveMLPClassifier
 from ._naming import private_layer_names
 from ._random import SeedStream, fit_seed
 from ._samplers import check_sampler, takes_sample_loss
-from ._stacking import stack_models
+from ._stacking import reseeded_kernels, stack_models
 from ._validation import validate_predict_data
 
 __all__ = ["BalancedEnsembleClassifier"]
@@ -135,13 +135,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstima
         # Each member's loss at the scale of a fit of its own (Keras averages over members).
         data = data._replace(weights=data.weights * n_members, class_weight=data.class_weight * n_members)
         with private_layer_names():
-            meta = member._model_meta(data.X)
-            networks = [
-                member._build_model(meta, SeedStream(seeds.seed_for(f"member{k}")))
-                for k in range(n_members)
-            ]
-            for network in networks:
-                member._target.bind(network)
+            networks, copies = _member_networks(member, member._model_meta(data.X), seeds, n_members)
             data = data._replace(targets=member._target.encode(data.y))
             if validation is not None:
                 X_val, y_val, w_val = validation
@@ -153,7 +147,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstima
             member.model_ = networks[0]
             source = MemberDraws(data, n_members=n_members, sampler=self.sampler)
             source = member._initialize_epochs(data, source=source, output_models=networks)
-            member.model_ = stack_models(networks, data.X.shape[1:])
+            member.model_ = stack_models(networks, data.X.shape[1:], copies)
             result = member._fit_loop(source, validation, data)
         member._record_fit(result, source)
         self.estimator_ = member
@@ -244,6 +238,50 @@ class BalancedEnsembleClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstima
         n_members = member.model_.inputs[0].shape[1]
         outputs = predict_outputs(member.model_, _side_by_side(X, n_members))
         return member, np.stack([member._target.proba(outputs[:, k]) for k in range(outputs.shape[1])])
+
+
+class _RecordedSeeds(SeedStream):
+    """A :class:`SeedStream` that remembers the purpose of every seed it gives."""
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.purposes = {}
+
+    def seed_for(self, purpose):
+        seed = super().seed_for(purpose)
+        self.purposes[seed] = purpose
+        return seed
+
+
+def _member_networks(member, meta, seeds, n_members):
+    """The members' networks, bound to the target: ``(networks, copies)``.
+
+    Building a Keras model costs more than training a small one, so when the
+    members are perceptrons whose initializers are seeded from the builder's
+    :class:`SeedStream`, only the first is built: ``copies`` holds the others'
+    starting kernels, drawn by the first's initializers with the seeds the
+    others' builds would have given them (the same weights).
+    """
+    member_seeds = [seeds.seed_for(f"member{k}") for k in range(n_members)]
+    recorded = _RecordedSeeds(member_seeds[0])
+    networks = [member._build_model(meta, recorded)]
+
+    def reseeder(stream):
+        """The seed ``stream`` gives for the purpose the first build used ``seed`` for."""
+        purposes = recorded.purposes
+        return lambda seed: stream.seed_for(purposes[seed]) if seed in purposes else None
+
+    copies = []
+    for seed in member_seeds[1:]:
+        kernels = reseeded_kernels(networks[0], reseeder(SeedStream(seed)))
+        if kernels is None:  # not a perceptron, or seeds not from the stream: build them all
+            networks += [member._build_model(meta, SeedStream(s)) for s in member_seeds[1:]]
+            copies = []
+            break
+        copies.append(kernels)
+    for network in networks:
+        member._target.bind(network)
+    return networks, copies
 
 
 def _check_dense(X):

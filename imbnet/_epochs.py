@@ -192,9 +192,11 @@ class MemberDraws(_EpochSource):
     cut to the size of the rarest, drawn by row index, so the arrays stay
     the same and only the order changes (many epochs per compiled call). The
     order has shape (n_rows, n_members): slot ``i`` feeds member ``k`` row
-    ``order[i, k]``. With an imbalanced-learn ``sampler`` each member's draw
-    is the sampler's output, and the epoch's arrays stack the members' rows
-    along a second axis (shorter draws padded with rows of weight 0).
+    ``order[i, k]``. :meth:`epochs` draws many epochs' orders for all
+    members in a few vectorised NumPy calls. With an imbalanced-learn
+    ``sampler`` each member's draw is the sampler's output, and the epoch's
+    arrays stack the members' rows along a second axis (shorter draws padded
+    with rows of weight 0).
     """
 
     def __init__(self, data, *, n_members, sampler=None):
@@ -208,19 +210,51 @@ class MemberDraws(_EpochSource):
         ]
         by_class = [np.flatnonzero(data.y == c) for c in range(int(data.y.max()) + 1)]
         self._by_class = [rows for rows in by_class if rows.size]
-        self._draw(0)  # now: a sampler that cannot resample this data fails before training
+        # Rows of a class all weigh the same: every under-sample has the same class mix.
+        weights = np.asarray(data.weights)
+        self._mix = None
+        self._same_mix = weights.ndim == 1 and all(np.ptp(weights[rows]) == 0 for rows in self._by_class)
+        self(0)  # now: a sampler that cannot resample this data fails before training
+
+    def __call__(self, epoch):
+        return self.epochs(epoch, 1)[0]
+
+    def epochs(self, first, count):
+        """Epochs ``first .. first + count - 1`` (drawn ones as they were drawn)."""
+        if self.sampler is not None:
+            return [super(MemberDraws, self).__call__(e) for e in range(first, first + count)]
+        d = self.data
+        new = [e for e in range(first, first + count) if e not in self._drawn]
+        if new:
+            orders = self._under_samples(len(new))
+            for e, order in zip(new, orders):
+                self._drawn[e] = Epoch(d.X, d.targets, d.weights, order)
+                if self._mix is None:
+                    self.tally.add(e, d.targets, d.weights, order, d.target.encoding)
+                    self._mix = self.tally.mass(e) if self._same_mix else None
+                else:
+                    self.tally.set_mass(e, self._mix)
+            for old in [e for e in self._drawn if e < first - 1]:
+                del self._drawn[old]
+        return [self._drawn[e] for e in range(first, first + count)]
+
+    def _under_samples(self, n_epochs):
+        """``n_epochs`` orders of shape (n_rows, n_members): each column every class's
+        rows cut at random to the rarest class's count, shuffled. Drawn in blocks
+        of epochs of at most ``_DRAW_BLOCK`` row indices."""
+        smallest = min(rows.size for rows in self._by_class)
+        n_order = smallest * len(self._by_class)
+        block = max(1, _DRAW_BLOCK // (n_order * self.n_members))
+        orders = []
+        for start in range(0, n_epochs, block):
+            n_draws = min(block, n_epochs - start) * self.n_members
+            parts = [rows[random_subsets(self._rng, rows.size, smallest, n_draws)] for rows in self._by_class]
+            drawn = self._rng.permuted(np.concatenate(parts, axis=1), axis=1)
+            orders.extend(drawn.reshape(-1, self.n_members, n_order).transpose(0, 2, 1))
+        return orders
 
     def _draw(self, epoch):
         d = self.data
-        if self.sampler is None:
-            smallest = min(rows.size for rows in self._by_class)
-            columns = [
-                self._rng.permutation(np.concatenate(
-                    [self._rng.choice(rows, smallest, replace=False) for rows in self._by_class]
-                ))
-                for _ in range(self.n_members)
-            ]
-            return Epoch(d.X, d.targets, d.weights, np.stack(columns, axis=1))
         draws = [
             resample(
                 self.sampler, d.X, d.y, d.weights, d.class_weight,
@@ -232,6 +266,38 @@ class MemberDraws(_EpochSource):
         X, y, w = stack_draws(draws, self._rng)
         targets = d.target.encode(y)
         return Epoch(X, targets, w, self._rng.permutation(X.shape[0]))
+
+
+_DRAW_BLOCK = 1 << 21  # row indices drawn at once by MemberDraws (16 MB)
+_FLOYD_SIZE = 64  # subsets up to this size: vectorised Floyd; larger: one NumPy call each
+
+
+def random_subsets(rng, n, size, count):
+    """``count`` random subsets of ``size`` of ``range(n)``: shape (count, size), in no
+    particular order, each subset equally likely (without replacement).
+
+    A small ``size`` (an under-sample of a rare class's size) takes Floyd's
+    algorithm, vectorised over the subsets: ``size`` NumPy steps for all of
+    them, whatever ``n``. A larger one draws each subset with ``rng.choice``,
+    whose per-call overhead is then small against the work.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> subsets = random_subsets(np.random.default_rng(0), 1000, 5, count=3)
+    >>> subsets.shape, all(len(set(s)) == 5 for s in subsets)
+    ((3, 5), True)
+    """
+    if size >= n:
+        return np.broadcast_to(np.arange(n), (count, n))
+    if size > _FLOYD_SIZE:
+        return np.stack([rng.choice(n, size, replace=False) for _ in range(count)])
+    chosen = np.empty((count, size), np.int64)
+    for i, top in enumerate(range(n - size, n)):
+        pick = rng.integers(0, top + 1, size=count)
+        taken = (chosen[:, :i] == pick[:, None]).any(axis=1)
+        chosen[:, i] = np.where(taken, top, pick)
+    return chosen
 
 
 class DeferredReweighting:

@@ -13,14 +13,17 @@ perceptrons (``Sequential`` of ``Dense``, ``Dropout`` and ``Activation`` on
 flat input) become one such network of :class:`StackedDense` layers, whose
 weights are the members' stacked (one batched matrix product per layer for
 all members); any other model is run as it is, once per member slot
-(:class:`MemberInput`, :class:`StackMembers`). This module knows nothing of
-estimators.
+(:class:`MemberInput`, :class:`StackMembers`). Building a Keras model
+costs more than training a small one, so perceptron members after the first
+need not be built: :func:`reseeded_kernels` draws their starting kernels
+with the first's initializers under their own seeds. This module knows
+nothing of estimators.
 """
 
 import keras
 import numpy as np
 
-__all__ = ["MemberInput", "StackMembers", "StackedDense", "stack_models"]
+__all__ = ["MemberInput", "StackMembers", "StackedDense", "reseeded_kernels", "stack_models"]
 
 
 @keras.saving.register_keras_serializable(package="imbnet")
@@ -106,21 +109,27 @@ class StackedDense(keras.layers.Layer):
         }
 
 
-def stack_models(members, input_shape):
+def stack_models(members, input_shape, copies=()):
     """One model running ``members`` (compiled Keras models of one architecture) side by side.
 
     ``input_shape`` is the shape of one member's input row (without the batch axis).
-    Compiled with a fresh copy of the first member's optimizer and its loss.
+    ``copies``: more members of a perceptron, not built as Keras models (which
+    costs more than training a small one): for each, its ``Dense`` layers'
+    starting kernels, in order; their biases start at the first member's
+    (:func:`reseeded_kernels`). Compiled with a fresh copy of the first
+    member's optimizer and its loss.
     """
-    names = [member.name for member in members]
-    if len(set(names)) != len(names):
-        raise ValueError(
-            f"the ensemble's networks must have distinct names; the model builder names "
-            f"every one {names[0]!r}: leave out name= (Keras then numbers them)."
-        )
-    inputs = keras.Input((len(members),) + tuple(input_shape))
-    model = _stacked_perceptron(members, inputs)
+    inputs = keras.Input((len(members) + len(copies),) + tuple(input_shape))
+    model = _stacked_perceptron(members, inputs, copies)
     if model is None:
+        if copies:
+            raise ValueError("copies are stacked only with a perceptron (Sequential of Dense layers)")
+        names = [member.name for member in members]
+        if len(set(names)) != len(names):
+            raise ValueError(
+                f"the ensemble's networks must have distinct names; the model builder names "
+                f"every one {names[0]!r}: leave out name= (Keras then numbers them)."
+            )
         outputs = [
             member(MemberInput(index)(inputs)) for index, member in enumerate(members)
         ]
@@ -130,18 +139,57 @@ def stack_models(members, input_shape):
     return model
 
 
+def reseeded_kernels(model, reseed):
+    """The starting ``Dense`` kernels of another network of ``model``'s architecture.
+
+    ``model`` is a perceptron just built (not trained); ``reseed(seed)`` is the
+    seed the other network's builder would have given an initializer that got
+    ``seed`` in ``model``, or None if unknown. A kernel initializer without a
+    seed (a constant) gives ``model``'s kernel. Returns a list of arrays, one
+    per ``Dense`` layer, or None if ``model`` is not a perceptron that stacks
+    (constraints, an activity regularizer), a seed is unknown, or a bias
+    initializer has a seed (biases are copied).
+    """
+    layers = _perceptron_layers(model)
+    if layers is None:
+        return None
+    kernels = []
+    for layer in layers:
+        if not isinstance(layer, keras.layers.Dense):
+            continue
+        config = layer.get_config()
+        if any(config.get(f) is not None for f in _DENSE_ABSENT) or (
+            layer.use_bias and "seed" in layer.bias_initializer.get_config()
+        ):
+            return None
+        initializer = layer.kernel_initializer.get_config()
+        if "seed" not in initializer:
+            kernels.append(keras.ops.convert_to_numpy(layer.kernel))
+            continue
+        seed = reseed(initializer["seed"]) if isinstance(initializer["seed"], int) else None
+        if seed is None:
+            return None
+        initializer = type(layer.kernel_initializer).from_config({**initializer, "seed": seed})
+        kernels.append(
+            keras.ops.convert_to_numpy(initializer(tuple(layer.kernel.shape), dtype=layer.kernel.dtype))
+        )
+    return kernels
+
+
 # Dense settings that must agree for members to stack (initialisers and names may differ).
 _DENSE_FIELDS = ("units", "activation", "use_bias", "kernel_regularizer", "bias_regularizer")
 _DENSE_ABSENT = ("kernel_constraint", "bias_constraint", "activity_regularizer")
 
 
-def _stacked_perceptron(members, inputs):
-    """The members as one network of :class:`StackedDense` layers, or None if they
-    are not perceptrons of one architecture on flat input."""
+def _stacked_perceptron(members, inputs, copies=()):
+    """The members (and ``copies``, see :func:`stack_models`) as one network of
+    :class:`StackedDense` layers, or None if they are not perceptrons of one
+    architecture on flat input."""
     plans = [_perceptron_layers(member) for member in members]
     if any(plan is None for plan in plans) or len({len(plan) for plan in plans}) != 1:
         return None
-    outputs, copies = inputs, []
+    n_members = len(members) + len(copies)
+    outputs, stacked = inputs, []
     for layers in zip(*plans):
         first = layers[0]
         configs = [layer.get_config() for layer in layers]
@@ -154,11 +202,8 @@ def _stacked_perceptron(members, inputs):
                 for c in configs
             ):
                 return None
-            layer = StackedDense(
-                n_members=len(members),
-                **{f: configs[0][f] for f in _DENSE_FIELDS},
-            )
-            copies.append((layer, layers))
+            layer = StackedDense(n_members=n_members, **{f: configs[0][f] for f in _DENSE_FIELDS})
+            stacked.append((layer, layers))
         else:
             strip = {"name", "seed"}
             if any({k: v for k, v in c.items() if k not in strip}
@@ -167,10 +212,12 @@ def _stacked_perceptron(members, inputs):
             layer = type(first).from_config({k: v for k, v in configs[0].items() if k != "name"})
         outputs = layer(outputs)
     model = keras.Model(inputs, outputs)
-    for layer, originals in copies:
-        layer.kernel.assign(np.stack([keras.ops.convert_to_numpy(o.kernel) for o in originals]))
+    for position, (layer, originals) in enumerate(stacked):
+        kernels = [keras.ops.convert_to_numpy(o.kernel) for o in originals]
+        layer.kernel.assign(np.stack(kernels + [copy[position] for copy in copies]))
         if layer.bias is not None:
-            layer.bias.assign(np.stack([keras.ops.convert_to_numpy(o.bias) for o in originals]))
+            biases = [keras.ops.convert_to_numpy(o.bias) for o in originals]
+            layer.bias.assign(np.stack(biases + biases[:1] * len(copies)))
     return model
 
 

@@ -20,6 +20,7 @@ from imbnet import (
     HardNegativeSampler,
     ResampledKerasClassifier,
 )
+from imbnet._ensemble import _member_networks
 from imbnet._epochs import FitData, MemberDraws
 from imbnet._random import SeedStream
 from imbnet._stacking import StackedDense, stack_models
@@ -71,23 +72,42 @@ def test_scikit_learn_and_imbalanced_learn_ensembles(name, make_estimator):
 
 
 # ------------------------------------------------------- the side-by-side model
-def test_member_draws_are_balanced_and_fresh_every_epoch():
-    target, y_encoded = make_target(y)
+def _fit_data(labels, weights):
+    target, y_encoded = make_target(labels)
     target.encoding = "column"  # as bind sets it for one sigmoid unit
-    data = FitData(
-        X=X.astype(np.float32), y=y_encoded, targets=target.encode(y_encoded), weights=np.ones(len(y), np.float32),
+    return FitData(
+        X=X.astype(np.float32), y=y_encoded, targets=target.encode(y_encoded), weights=weights,
         class_weight=np.ones(2, np.float32), sample_weight=None, target=target,
         seeds=SeedStream(0),
     )
-    draws = MemberDraws(data, n_members=3)
+
+
+# A rare class of 40 rows (subsets by vectorised Floyd) and of 134 (one rng.choice per subset).
+@pytest.mark.parametrize("labels", [y, (np.arange(len(y)) % 3 == 0).astype(int)], ids=["40", "134"])
+def test_member_draws_are_balanced_and_fresh_every_epoch(labels):
+    draws = MemberDraws(_fit_data(labels, np.ones(len(labels), np.float32)), n_members=3)
     first, second = draws(0).order, draws(1).order
-    n_rare = np.bincount(y).min()
+    n_rare = np.bincount(labels).min()
     assert first.shape == (2 * n_rare, 3)
     for column in first.T:
-        np.testing.assert_array_equal(np.bincount(y[column]), [n_rare, n_rare])
+        np.testing.assert_array_equal(np.bincount(labels[column]), [n_rare, n_rare])
         assert len(set(column)) == len(column)  # without replacement
     assert not np.array_equal(first[:, 0], first[:, 1])  # each member its own draw
     assert not np.array_equal(np.sort(first[:, 0]), np.sort(second[:, 0]))  # redrawn
+    # many epochs drawn at once: the epochs already drawn stay as they were
+    later = draws.epochs(1, 4)
+    assert later[0].order is second
+    assert len({tuple(np.sort(e.order[:, 0])) for e in later}) == 4
+
+
+@pytest.mark.parametrize("uneven", [False, True], ids=["class_weight", "sample_weight"])
+def test_member_draws_tally_the_weight_each_epoch_feeds(uneven):
+    rng = np.random.default_rng(0)
+    weights = np.where(y == 1, 5.0, 1.0) * (rng.uniform(0.1, 2.0, len(y)) if uneven else 1.0)
+    draws = MemberDraws(_fit_data(y, weights.astype(np.float32)), n_members=3)
+    for e, epoch in enumerate(draws.epochs(0, 3)):
+        fed = np.bincount(y[epoch.order].ravel(), weights=epoch.w[epoch.order].ravel().astype(np.float64))
+        np.testing.assert_allclose(draws.tally.mass(e), fed, rtol=1e-6)
 
 
 def test_perceptrons_stack_into_batched_layers_with_their_own_weights():
@@ -104,6 +124,26 @@ def test_perceptrons_stack_into_batched_layers_with_their_own_weights():
     out = keras.ops.convert_to_numpy(stacked(np.stack([rows] * 3, axis=1)))
     for k, member in enumerate(members):
         np.testing.assert_allclose(out[:, k], keras.ops.convert_to_numpy(member(rows)), rtol=1e-5)
+
+
+def test_unbuilt_members_start_at_the_weights_of_their_own_builds():
+    # Only the first perceptron is built; the others' kernels come from reseeded initializers.
+    member = mlp(hidden_layer_sizes=(8, 4), dropout=0.1)
+    member._validate_params()
+    data, _ = member._prepare_data(X, y, None)
+    meta, seeds = member._model_meta(data.X), SeedStream(5)
+    networks, copies = _member_networks(member, meta, seeds, 3)
+    assert len(networks) == 1 and len(copies) == 2
+    built = [member._build_model(meta, SeedStream(seeds.seed_for(f"member{k}"))) for k in range(3)]
+    expected = stack_models(built, (5,)).get_weights()
+    for got, want in zip(stack_models(networks, (5,), copies).get_weights(), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # a model builder's own seeds cannot be derived: every member is built
+    keras_member = keras_clf()
+    keras_member._validate_params()
+    keras_member._prepare_data(X, y, None)
+    networks, copies = _member_networks(keras_member, keras_member._model_meta(data.X), seeds, 3)
+    assert len(networks) == 3 and copies == []
 
 
 # ------------------------------------------------------ BalancedEnsembleClassifier
