@@ -58,7 +58,25 @@ _LIBRARY_DIRS = tuple(
 )
 
 
-class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator):
+class LogProbaMixin:
+    """``predict_log_proba`` from ``predict_proba`` (a probability of 0 gives -inf)."""
+
+    def predict_log_proba(self, X):
+        """The logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of the shape of ``predict_proba(X)``
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+class ImbalancedKerasClassifier(ClassifierMixin, LogProbaMixin, KerasStateMixin, BaseEstimator):
     """Base class of imbnet's classifiers; not for direct use.
 
     Subclasses implement ``_build_model(meta, seeds)`` returning a compiled
@@ -363,20 +381,6 @@ class ImbalancedKerasClassifier(ClassifierMixin, KerasStateMixin, BaseEstimator)
         if self.prior_correction:
             proba = self._target.correct(proba, self.class_prior_, self.training_prior_)
         return proba
-
-    def predict_log_proba(self, X):
-        """The logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of the shape of ``predict_proba(X)``
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of :meth:`predict` on ``(X, y)``, weighted by ``sample_weight``.

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import ImbalancedKerasClassifier
+from ._base import ImbalancedKerasClassifier, LogProbaMixin
 from ._compat import HasMethods, Interval
 from ._engine import predict_outputs
 from ._epochs import MemberDraws
@@ -21,7 +21,7 @@ from ._validation import validate_predict_data
 __all__ = ["BalancedEnsembleClassifier"]
 
 
-class BalancedEnsembleClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMixin, BaseEstimator):
     """Networks trained on balanced draws of the data, side by side, probabilities averaged.
 
     Each of ``n_estimators`` networks of ``estimator``'s architecture and
@@ -209,11 +209,6 @@ class BalancedEnsembleClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstima
         if member.prior_correction:
             proba = member._target.correct(proba, member.class_prior_, member.training_prior_)
         return proba
-
-    def predict_log_proba(self, X):
-        """The logarithm of :meth:`predict_proba`."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
 
     def predict(self, X):
         """The class of highest mean probability.
