@@ -47,7 +47,9 @@ import keras
 import numpy as np
 
 from . import _stopping
-from ._program import MAX_EPOCHS_PER_CALL, Chunk, Program, adjustable_penalties, bucket
+from ._program import (
+    MAX_EPOCHS_PER_CALL, Chunk, Program, adjustable_penalties, bucket, build_optimizer_state,
+)
 from ._random import keras_seeded
 
 __all__ = ["Epoch", "Stopping", "TrainResult", "train", "predict_outputs"]
@@ -151,9 +153,8 @@ def train(
     # Between epochs the host must run: the source's next draw may depend on
     # the model, and callbacks see (and may change) the model after each epoch.
     one_epoch_per_call = bool(callbacks) or getattr(source, "redraws", False)
-    # The fitted model keeps its optimizer's state (moments, step count), as
-    # after model.fit: a model saved or pickled then loads whole.
-    model.optimizer.build(model.trainable_variables)
+    # The fitted model's optimizer is built only when its state must be its own
+    # (pickling, model.fit): see imbnet._program.build_optimizer_state.
     model.stop_training = False
     history = {"loss": []} if validation is None else {"loss": [], "val_loss": []}
     with _cached_program(model, augment) as program:
@@ -422,4 +423,5 @@ def _train_with_model_fit(*args):
     """Backend-independent path: ``model.fit`` (:mod:`imbnet._keras_fit`)."""
     from ._keras_fit import train_with_model_fit
 
+    build_optimizer_state(args[0])  # a model a compiled fit left: its optimizer state goes on
     return train_with_model_fit(*args)

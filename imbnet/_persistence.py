@@ -31,6 +31,7 @@ import keras
 import sklearn
 import skops.io
 
+from ._program import build_optimizer_state
 from ._version import __version__
 
 __all__ = ["KerasStateMixin", "load", "save"]
@@ -69,7 +70,11 @@ class KerasStateMixin:
     members in Keras's own format; ordinary pickling is unchanged."""
 
     def __getstate__(self):
-        return keras_to_references(super().__getstate__())
+        state = super().__getstate__()
+        for value in state.values():
+            if isinstance(value, keras.Model):
+                build_optimizer_state(value)  # the optimizer's state goes with the model
+        return keras_to_references(state)
 
     def __setstate__(self, state):
         super().__setstate__(references_to_keras(state))

@@ -9,6 +9,7 @@ rows), the validation loss, scikit-learn's stopping rule
 """
 
 import math
+import weakref
 from typing import NamedTuple
 
 import keras
@@ -18,13 +19,33 @@ from . import _stopping
 
 __all__ = [
     "MAX_EPOCHS_PER_CALL", "Chunk", "Penalty", "Program", "adjustable_penalties", "augment_rows",
-    "bucket", "model_state",
+    "build_optimizer_state", "bucket", "model_state",
 ]
 
 
 def model_state(model):
     """The model's variables and its optimizer's, in a fixed order."""
     return list(model.variables) + list(model.optimizer.variables)
+
+
+# A fitted model's optimizer is not built (its moments would be a dozen more
+# variables to create for every fit, a fifth of a small network's fit): its
+# step count and learning rate are its own, the rest of its state is kept here,
+# at the program's shapes, until the next fit loads it or
+# build_optimizer_state puts it into the optimizer (before pickling).
+_unbuilt_optimizer_state = weakref.WeakKeyDictionary()
+
+
+def build_optimizer_state(model):
+    """Build ``model``'s optimizer and give it the state its last fit left, if it has none."""
+    state = _unbuilt_optimizer_state.pop(model, None)
+    optimizer = getattr(model, "optimizer", None)
+    if state is None or optimizer is None or optimizer.built:
+        return
+    n_own = len(optimizer.variables)
+    optimizer.build(model.trainable_variables)
+    for variable, value in zip(optimizer.variables[n_own:], state):
+        variable.assign(value[: variable.shape[0]] if tuple(variable.shape) != tuple(value.shape) else value)
 
 
 # ----------------------------------------------------------------- chunks
@@ -175,7 +196,10 @@ class Program:
         """
         if model is not self.model:
             values = list(model.variables) + list(model.optimizer.variables)
-            values = values + self._fresh[len(values) - len(self._state):]
+            rest = _unbuilt_optimizer_state.get(model) if len(values) < len(self._state) else None
+            if rest is None or len(values) + len(rest) != len(self._state):
+                rest = self._fresh[len(values) - len(self._state):]
+            values = values + list(rest)
             factors = [
                 np.float32(getattr(getattr(model.variables[i], "regularizer", None), name, 0.0))
                 for i, _ in self._penalties for name in ("l1", "l2")
@@ -191,10 +215,14 @@ class Program:
         if model is not self.model:
             targets = [_variable(t) for t in list(model.variables) + list(model.optimizer.variables)]
             same = tuple(tuple(t.shape) == tuple(v.shape) for t, v in zip(targets, self._state))
-            self._copy_out([t for t, equal in zip(targets, same) if equal], same)
+            rest = self._copy_out([t for t, equal in zip(targets, same) if equal], same)
             for target, value, equal in zip(targets, self._state, same):
                 if not equal:  # a padded input width: the rows the model has
                     target.assign(_variable(value)[: target.shape[0]])
+            if rest:  # the optimizer was not built: its moments are kept aside
+                _unbuilt_optimizer_state[model] = rest
+            else:
+                _unbuilt_optimizer_state.pop(model, None)
 
     # Copies as one XLA call each, on the program's shapes (compiled once per
     # program): one by one, a dozen variables cost dozens of eager ops, and
@@ -212,6 +240,8 @@ class Program:
     def _copy_out_values(self, targets, same):
         for target, value in zip(targets, [v for v, equal in zip(self._state, same) if equal]):
             target.assign(value)
+        # The state the targets have no variables for (an optimizer not built), copied.
+        return [self._tf.identity(v) for v in self._state[len(same):]]
 
     def start(self, model, keep_good):
         self.load(model)

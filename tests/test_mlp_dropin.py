@@ -6,6 +6,7 @@ same fitted attributes and warnings, the same learning-rate schedules,
 output) exactly as on the same data dense.
 """
 
+import pickle
 import warnings
 from numbers import Integral, Real
 
@@ -193,6 +194,25 @@ def test_partial_fit_trains_one_epoch_per_call_on_the_given_classes():
     with pytest.raises(ValueError, match="`y` has classes not in `self.classes_`"):
         clf.partial_fit(X3, np.where(Y3 == 2, 7, Y3))
     assert len(clf.loss_curve_) == 2  # the refused call left the fit as it was
+
+
+def test_partial_fit_continues_the_optimizer_state_in_memory_and_after_pickling():
+    """The fitted model's Adam moments are kept between partial_fit calls, and
+    go with the model when it is pickled (then it continues identically)."""
+    def first_call():
+        return CostSensitiveMLPClassifier(**sklearn_params(batch_size=40)).partial_fit(X, Y, classes=[0, 1])
+
+    clf = first_call()
+    restored = pickle.loads(pickle.dumps(first_call()))
+    moments = restored.model_.optimizer.variables[2:]
+    assert moments and all(np.any(keras.ops.convert_to_numpy(m) != 0) for m in moments)
+    clf.partial_fit(X, Y)  # in memory, never pickled
+    restored.partial_fit(X, Y)
+    np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+    fresh = CostSensitiveMLPClassifier(**sklearn_params(batch_size=40)).partial_fit(X, Y, classes=[0, 1])
+    fresh.model_.compile(optimizer=keras.optimizers.Adam(fresh.learning_rate_init), loss=fresh.model_.loss)
+    fresh.partial_fit(X, Y)  # the same second call from zero moments: another model
+    assert not np.allclose(fresh.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
 
 
 def test_partial_fit_refuses_what_needs_the_whole_training_set():
