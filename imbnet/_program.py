@@ -428,7 +428,7 @@ class Program:
         tf.cond(condition, copy, lambda: tf.constant(False))
 
 
-class Penalty:
+class Penalty(keras.regularizers.Regularizer):
     """``l1 * sum(|w|) + l2 * sum(w**2)`` with the factors in variables.
 
     Keras's ``L1``, ``L2`` and ``L1L2`` hold their factors as numbers, which a
@@ -444,6 +444,9 @@ class Penalty:
         self.kind = kind
         self.l1 = tf.Variable(float(l1), trainable=False, dtype=tf.float32)
         self.l2 = tf.Variable(float(l2), trainable=False, dtype=tf.float32)
+
+    def get_config(self):
+        return {"kind": self.kind, "l1": float(self.l1.numpy()), "l2": float(self.l2.numpy())}
 
     def __call__(self, x):
         total = 0.0
