@@ -8,6 +8,7 @@ TensorFlow's kernel cache does not grow with each new model (see imbnet._naming)
 
 import ctypes
 import gc
+import pickle
 import re
 
 import keras
@@ -45,6 +46,7 @@ def rss_mb():
 
 
 def variable_names(clf):
+    pickle.dumps(clf)  # builds the optimizer's slots, as saving does (a fit leaves them aside)
     return [v.name for v in clf.model_.variables] + [v.name for v in clf.model_.optimizer.variables]
 
 
