@@ -174,11 +174,12 @@ class Program:
         self._fresh = [tf.constant(v.numpy()) for v in self._state[n_model:]]
         # One trace serves every data size (reduce_retracing: sizes become
         # unknown dimensions after the second); XLA compiles each size.
-        # AutoGraph is needed only for Python control flow on tensors in
-        # layers of the user's own.
+        # AutoGraph (a third of the trace) would convert only this module's
+        # code, which needs none: it does not convert what runs through Keras
+        # (layers, losses; model.fit neither), but does a plain-function augment.
         self._fn = tf.function(
             self._run, jit_compile=augment is None, reduce_retracing=True,
-            autograph=not _builtin_layers_only(model),
+            autograph=augment is not None,
         )
         self._copy_in = tf.function(self._copy_in_values, jit_compile=True, autograph=False)
         self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
@@ -200,8 +201,9 @@ class Program:
             if rest is None or len(values) + len(rest) != len(self._state):
                 rest = self._fresh[len(values) - len(self._state):]
             values = values + list(rest)
-            factors = [
-                np.float32(getattr(getattr(model.variables[i], "regularizer", None), name, 0.0))
+            factors = [  # tensors, not numbers: a number would be a new trace each
+                self._tf.constant(getattr(getattr(model.variables[i], "regularizer", None), name, 0.0),
+                                  self._tf.float32)
                 for i, _ in self._penalties for name in ("l1", "l2")
             ]
             self._copy_in([
@@ -470,17 +472,6 @@ def adjustable_penalties(model):
             variable.regularizer = Penalty(
                 kind, getattr(regularizer, "l1", 0.0), getattr(regularizer, "l2", 0.0)
             )
-
-
-def _builtin_layers_only(model):
-    """Whether every layer of ``model`` is one of Keras's own (no user code to convert)."""
-    layers = list(getattr(model, "layers", []))
-    while layers:
-        layer = layers.pop()
-        if not type(layer).__module__.startswith("keras."):
-            return False
-        layers.extend(getattr(layer, "layers", []))
-    return type(model).__module__.startswith("keras.")
 
 
 def _variable(variable):
