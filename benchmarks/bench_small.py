@@ -12,14 +12,15 @@ shapes of that kind (standardised ``make_classification`` data, binary and 3-cla
   the same split, capped by ``--scikeras-max-epochs`` (scikeras has no ``tol`` stopping rule).
 
 Per shape: the first fit of that feature width in the process (the process is already warm from
-a fit on another width), the median of 3 warm fits (imbnet and MLPClassifier interleaved; scikeras
+a fit of the same network, binary or 3-class, on a width no shape uses), the median of 3 warm fits (imbnet and MLPClassifier interleaved; scikeras
 after them, because it resets TensorFlow's global seed, which empties TensorFlow's kernel cache: the
 imbnet fit right after such a reset is timed as a column of its own), epochs run, time per epoch (warm fit time /
 epochs), and ROC AUC and average precision on a stratified held-out 30% (5 seeds, 3 with --quick;
 macro one-vs-rest for 3 classes; --quick also times scikeras on 1 warm fit instead of 3). Then
 the issue's stopping check on 224-row sets (final training loss and stopping epoch against
 MLPClassifier, unweighted and balanced), and the tutorial task of ``bench_speed.py`` as one extra
-row. From the project root:
+row, and the first fit of a network the process has not fitted (4 classes), which compiles. From
+the project root:
 
     TF_CPP_MIN_LOG_LEVEL=3 PYTHONPATH=. python benchmarks/bench_small.py            # ~15 min
     TF_CPP_MIN_LOG_LEVEL=3 PYTHONPATH=. python benchmarks/bench_small.py --quick --json small.json
@@ -75,7 +76,12 @@ SHAPES = [
     (4000, 20, (0.98, 0.02)),         # issue
     (5000, 4, (0.90, 0.08, 0.02)),
 ]
-WARMUP = (300, 11, (0.9, 0.1))
+# One warm-up fit per network the suite uses (binary and 3-class outputs) on a width no shape uses: each
+# shape's first fit is then the first of a new width for a network the process has fitted (the issue's
+# "first fit for a new width, process warm"). A network the process has never fitted (another number of
+# classes) compiles anew whatever the width: NEW_NETWORK, a 4-class set, times that at the end.
+WARMUPS = [(300, 11, (0.9, 0.1)), (300, 11, (0.80, 0.12, 0.08))]
+NEW_NETWORK = (600, 9, (0.70, 0.15, 0.10, 0.05))
 NAMES = ("imbnet", "MLPClassifier", "scikeras")
 TARGETS = {"geomean": 4.0, "slowest": 0.5, "first_fit": 1.0, "loss": 1.25, "epochs": 0.7}
 
@@ -162,11 +168,21 @@ def timed(fn):
 # --- the suite --------------------------------------------------------------------------------
 
 def warm_up_process():
-    """One fit of each estimator on a width no shape uses, so first fits below are not the process's."""
-    X, _, y, _ = split(*make_data(*WARMUP), seed=0)
-    fit_imbnet(X, y, 0)
-    fit_mlp(X, y, 0)
-    fit_scikeras(X, y, 0, epochs=5)
+    """One fit of each estimator and network on a width no shape uses: first fits below are not the process's."""
+    for shape in WARMUPS:
+        X, _, y, _ = split(*make_data(*shape), seed=0)
+        fit_imbnet(X, y, 0)
+        fit_mlp(X, y, 0)
+        fit_scikeras(X, y, 0, epochs=5)
+
+
+def run_new_network():
+    """imbnet's first and second fit of a network the process has not fitted (4 classes)."""
+    X, _, y, _ = split(*make_data(*NEW_NETWORK), seed=0)
+    first = timed(lambda: fit_imbnet(X, y, 0))[1]
+    second = timed(lambda: fit_imbnet(X, y, 0))[1]
+    return {"shape": shape_name(NEW_NETWORK), "classes": len(NEW_NETWORK[2]), "first_fit_s": first,
+            "second_fit_s": second}
 
 
 def run_shape(shape, args):
@@ -367,6 +383,10 @@ def print_summary(summary):
         if one:
             print("imbnet ms per epoch on one-batch shapes (fixed costs included; target ≤ 0.3 ms of overhead "
                   "per one-batch epoch): " + ", ".join(f"{k} {v:.2f} ms" for k, v in one.items()) + ".")
+    if summary.get("new_network"):
+        n = summary["new_network"]
+        print(f"A network the process has not fitted ({n['shape']}, {n['classes']} classes; no target, it compiles): "
+              f"imbnet first fit {n['first_fit_s']:.2f} s, second {n['second_fit_s']:.3f} s.")
     if "tutorial" in summary:
         t = summary["tutorial"]
         print(f"Tutorial task: imbnet {t['imbnet_s']:.3f} s warm; MLPClassifier / imbnet {t['mlp_ratio']:.1f}×, "
@@ -430,6 +450,7 @@ def main():
         if name in known:
             suite.append(run_shape(known[name], args))
             print(f"  {name} done", file=sys.stderr, flush=True)
+    new_network = run_new_network() if suite else None
     tutorial = run_tutorial(args) if "tutorial" in wanted else None
     stopping = run_stopping(args) if "stopping" in wanted else None
     rows = suite + ([tutorial] if tutorial else [])
@@ -437,6 +458,7 @@ def main():
         print_speed(rows, args)
         print_quality(rows, args)
     summary = summarise(suite, tutorial)
+    summary["new_network"] = new_network
     print_summary(summary)
     print(f"scikeras runs a fixed number of epochs (no `tol` rule in scikeras): the epochs MLPClassifier ran on the "
           f"same split, capped at {args.scikeras_max_epochs}; compare its ms per epoch rather than its fit time.")

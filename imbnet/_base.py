@@ -80,7 +80,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, LogProbaMixin, KerasStateMixin,
     """Base class of imbnet's classifiers; not for direct use.
 
     Subclasses implement ``_build_model(meta, seeds)`` returning a compiled
-    Keras model, ``_n_epochs()``, ``_batch_size(n_samples)`` and
+    Keras model, ``_n_epochs()``, ``_batch_size(n_samples=None)`` and
     ``_fit_callbacks()``; they may override any step of the fit
     (``_prepare_data``, ``_check_fit_data``, ``_initialize_model``,
     ``_initialize_epochs``, ``_fit_loop``, ``_record_fit``) and
@@ -273,7 +273,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, LogProbaMixin, KerasStateMixin,
             self.model_,
             source,
             epochs=self._n_epochs(),
-            batch_size=self._batch_size(data.X.shape[0]),
+            batch_size=self._batch_size(),  # an epoch of fewer rows is one batch
             callbacks=self._fit_callbacks(),
             validation=validation,
             stopping=self._stopping(),

@@ -23,34 +23,21 @@ user callbacks) runs one epoch per call of the same program, callbacks called
 between calls. Callbacks with per-batch hooks, and other backends, train
 through ``model.fit`` (:mod:`imbnet._keras_fit`).
 
-Compiling costs more than training a small network, and a grid search fits
-the same architecture hundreds of times. Compiled programs are therefore
-cached here, keyed by what determines the graph: the model's architecture,
-optimizer and loss, not its weights, seeds or learning rate. Row counts are
-padded to powers of two so that cross-validation folds share a compilation.
-TensorFlow never frees an XLA compilation (about 10 MB for a small network),
-so the cache keeps many programs (least recently used first out). A cached
-program runs on its own copy of the model: the fitted model's variables and
-its optimizer's are copied in before training and out after it (and around
-every epoch when callbacks or the epoch source need the current model).
+Which compiled program a fit runs on (cached, shared by data sets of other
+sizes and widths, compiled in the background) is :mod:`imbnet._program_cache`'s
+business.
 """
 
-import json
 import math
-import threading
 import warnings
-from collections import OrderedDict
-from contextlib import contextmanager
 from typing import NamedTuple
 
 import keras
 import numpy as np
 
 from . import _stopping
-from ._program import (
-    MAX_EPOCHS_PER_CALL, Chunk, Program, adjustable_penalties, bucket, build_optimizer_state,
-)
-from ._random import keras_seeded
+from ._program import MAX_EPOCHS_PER_CALL, Chunk, build_optimizer_state
+from ._program_cache import cached_program
 
 __all__ = ["Epoch", "Stopping", "TrainResult", "train", "predict_outputs"]
 
@@ -121,6 +108,7 @@ def train(
         asked for an epoch only when that epoch starts.
     epochs : int
     batch_size : int
+        Rows per batch; an epoch of fewer rows is one batch.
     callbacks : sequence of keras.callbacks.Callback
     validation : tuple (X, y, w) or None
         Held-out data whose weighted loss is logged as ``val_loss``.
@@ -157,16 +145,13 @@ def train(
     # (pickling, model.fit): see imbnet._program.build_optimizer_state.
     model.stop_training = False
     history = {"loss": []} if validation is None else {"loss": [], "val_loss": []}
-    with _cached_program(model, augment) as program:
+    epoch, state, ended = 0, _stopping.initial_state(), None
+    per_call = 1 if one_epoch_per_call else min(MAX_EPOCHS_PER_CALL, epochs)
+    chunk, rule = _next_chunk(source, epoch, epochs, batch_size, per_call, stopping, None)
+    with cached_program(model, augment, rows=chunk.X.shape[0]) as program:
         program.start(model, keep_good=on_divergence == "warn")
         callback_list.on_train_begin()
-        epoch, state, ended, chunk = 0, _stopping.initial_state(), None, None
-        per_call = 1 if one_epoch_per_call else min(MAX_EPOCHS_PER_CALL, bucket(epochs))
-        while epoch < epochs and ended is None:
-            # Epochs before stopping.start run without the rule, in chunks of their own.
-            rule = stopping if epoch >= stopping.start else stopping._replace(monitor=None)
-            limit = min(epochs, stopping.start if epoch < stopping.start else epochs) - epoch
-            chunk = Chunk(source, epoch, limit, batch_size, per_call, previous=chunk)
+        while True:
             per_call = chunk.padded_epochs
             if one_epoch_per_call:
                 callback_list.on_epoch_begin(epoch)
@@ -191,6 +176,9 @@ def train(
                 callback_list.on_epoch_end(epoch - 1, logs)
                 if model.stop_training and ended is None:
                     ended = "callback"
+            if epoch >= epochs or ended is not None:
+                break
+            chunk, rule = _next_chunk(source, epoch, epochs, batch_size, per_call, stopping, chunk)
         program.finish(model, restore_best=stopping.monitor == "val_loss", stored=one_epoch_per_call)
         if ended != "diverged" and callbacks and not _finite_weights(model):
             ended = "diverged"  # a callback's doing after the last epoch
@@ -198,6 +186,14 @@ def train(
             _diverged(program, model, history, on_divergence)
         callback_list.on_train_end()
     return TrainResult(history, ended == "converged")
+
+
+def _next_chunk(source, epoch, epochs, batch_size, per_call, stopping, previous):
+    """The chunk of epochs from ``epoch`` on, and the stopping rule it runs under."""
+    # Epochs before stopping.start run without the rule, in chunks of their own.
+    rule = stopping if epoch >= stopping.start else stopping._replace(monitor=None)
+    limit = min(epochs, stopping.start if epoch < stopping.start else epochs) - epoch
+    return Chunk(source, epoch, limit, batch_size, per_call, previous=previous), rule
 
 
 def print_epoch(epoch, logs):
@@ -273,149 +269,6 @@ def predict_outputs(model, X, batch_size=8192):
         for start in range(0, X.shape[0], batch_size)
     ]
     return np.concatenate(chunks, axis=0)
-
-
-# ------------------------------------------------------------------ cache
-_CACHE_SIZE = 64  # programs
-_CACHE_BYTES = 256 * 2**20  # of model and optimizer variables held by cached programs
-_cache = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-@contextmanager
-def _cached_program(model, augment):
-    """A compiled program for ``model``: a cached one if its architecture was seen."""
-    width = _padded_width(model, augment)
-    key, program = _cached(model, augment, width)
-    if program is None and key is not None:
-        template = _training_copy(model, width)
-        if template is None and width is not None:
-            # A Keras that cannot rebuild the model wider (3.5): the exact width.
-            key, program = _cached(model, augment, None)
-            template = None if program is not None else _training_copy(model)
-        if program is None:
-            program = Program(template if template is not None else model, augment)
-            key = key if template is not None else None
-    elif program is None:
-        program = Program(model, augment)
-    try:
-        yield program
-    finally:
-        if key is not None:
-            with _cache_lock:
-                _cache[key] = program
-                while len(_cache) > _CACHE_SIZE or (
-                    len(_cache) > 1 and sum(p.nbytes for p in _cache.values()) > _CACHE_BYTES
-                ):
-                    _cache.popitem(last=False)
-
-
-def _cached(model, augment, width):
-    """``(key, program)``: the cache key and the cached program, taken out (one fit
-    per program at a time), or None."""
-    key = _graph_key(model, augment, width)
-    if key is None:
-        return None, None
-    with _cache_lock:
-        program = _cache.pop(key, None)
-    if program is not None and not _same_shapes(program.model, model):
-        program = None  # a config that does not show every shape: compile anew
-    return key, program
-
-
-def _padded_width(model, augment):
-    """The input width of the program's model copy, when it may be wider.
-
-    A sequential model whose first layer is ``Dense`` on flat input gives the
-    same outputs, gradients and updates with extra input columns of zeros
-    and kernel rows that start at zero (their gradient, L2 penalty and
-    optimizer update stay exactly zero), so its program is compiled for the
-    width rounded up to a power of two (at least 16): data sets of 3 to 16
-    features share one compilation. None otherwise.
-    """
-    if augment is not None or not isinstance(model, keras.Sequential) or not model.layers:
-        return None
-    if len(model.inputs[0].shape) != 2 or not isinstance(model.layers[0], keras.layers.Dense):
-        return None
-    return max(16, bucket(model.inputs[0].shape[-1]))
-
-
-def _graph_key(model, augment, width=None):
-    """What the compiled graph depends on, as a string; None if unknown."""
-    try:
-        config = model.get_config()
-        if width is not None:
-            config = _with_input_width(config, width)
-        parts = [
-            type(model).__module__ + "." + type(model).__qualname__,
-            _without_values(config),
-            _without_values(keras.optimizers.serialize(model.optimizer)),
-            model.loss if isinstance(model.loss, str) else _without_values(keras.losses.serialize(model.loss)),
-            None if augment is None else id(augment),
-        ]
-        return json.dumps(parts, sort_keys=True, default=repr)
-    except Exception:  # a model or loss Keras cannot serialise: no caching
-        return None
-
-
-def _with_input_width(config, width):
-    """``config`` with the input width of every input shape replaced by ``width``."""
-    if isinstance(config, dict):
-        return {
-            key: [*value[:-1], width] if key in ("batch_shape", "build_input_shape") and value
-            else _with_input_width(value, width)
-            for key, value in config.items()
-        }
-    if isinstance(config, (list, tuple)):
-        return [_with_input_width(value, width) for value in config]
-    return config
-
-
-# Config entries that do not change the compiled graph: names, seeds, initial
-# values; the learning rate is an optimizer variable, copied in like weights,
-# and so are the factors of L1/L2 penalties (adjustable_penalties); a layer's
-# build_config repeats the input shapes the model's config holds.
-_NOT_IN_GRAPH = ("name", "seed", "learning_rate", "build_config", "l1", "l2")
-
-
-def _without_values(config):
-    if isinstance(config, dict):
-        return {
-            key: _without_values(value)
-            for key, value in config.items()
-            if key not in _NOT_IN_GRAPH and not key.endswith("_initializer")
-        }
-    if isinstance(config, (list, tuple)):
-        return [_without_values(value) for value in config]
-    return config
-
-
-def _training_copy(model, width=None):
-    """A private copy of ``model`` and its optimizer to run a cached program on,
-    ``width`` inputs wide if given; None if it cannot be made."""
-    try:
-        # Cloning draws seeds for unseeded layers; keep the caller's random state.
-        with keras_seeded(0):
-            inputs = None if width is None else [keras.Input((width,))]
-            copy = keras.models.clone_model(model, input_tensors=inputs)
-        optimizer = model.optimizer
-        copy.compile(optimizer=type(optimizer).from_config(optimizer.get_config()), loss=model.loss)
-        copy.optimizer.build(copy.trainable_variables)
-        adjustable_penalties(copy)
-    except Exception:  # not clonable (e.g. a custom layer without get_config)
-        return None
-    if not _same_shapes(copy, model):
-        return None
-    return copy
-
-
-def _same_shapes(copy, model):
-    """Same variables, but for a first axis the copy may have longer (padded inputs)."""
-    state_a, state_b = list(copy.variables), list(model.variables)
-    return len(state_a) == len(state_b) and all(
-        tuple(x.shape[1:]) == tuple(y.shape[1:]) and (x.shape[:1] or [0])[0] >= (y.shape[:1] or [0])[0]
-        for x, y in zip(state_a, state_b)
-    )
 
 
 # ------------------------------------------------------- model.fit path

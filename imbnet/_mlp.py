@@ -351,10 +351,12 @@ class CostSensitiveMLPClassifier(ContinuedTrainingMixin, ImbalancedKerasClassifi
     def _n_epochs(self):
         return 1 if self._partial_step is not None else self.max_iter
 
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        return min(self.batch_size, n_samples)
+    def _batch_size(self, n_samples=None):
+        """scikit-learn's batch size, ``min(200, n_samples)`` for "auto"; without
+        ``n_samples`` the configured size, which the compiled program pads an
+        epoch of fewer rows to (small data sets then share its compilation)."""
+        size = 200 if self.batch_size == "auto" else self.batch_size
+        return size if n_samples is None else min(size, n_samples)
 
     def _fit_callbacks(self):
         schedule = getattr(self, "_active_schedule", None)

@@ -10,6 +10,7 @@ rows), the validation loss, scikit-learn's stopping rule
 
 import math
 import weakref
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import keras
@@ -18,7 +19,7 @@ import numpy as np
 from . import _stopping
 
 __all__ = [
-    "MAX_EPOCHS_PER_CALL", "Chunk", "Penalty", "Program", "adjustable_penalties", "augment_rows",
+    "MAX_EPOCHS_PER_CALL", "CallShapes", "Chunk", "Penalty", "Program", "adjustable_penalties", "augment_rows",
     "build_optimizer_state", "bucket", "model_state",
 ]
 
@@ -59,6 +60,10 @@ MAX_EPOCHS_PER_CALL = 128
 # never computed on (rows are gathered by index, unused slots are skipped).
 _ORDER_SLOTS = 1 << 17
 _MIN_ROWS = 4096
+# An epoch of one batch fills the slots of a whole batch when the batch size
+# is at most this (MLPClassifier's 200): data sets smaller than a batch share
+# the compilation of larger ones. A larger batch size: a power of two.
+_SHARED_BATCH = 256
 
 
 def bucket(n):
@@ -80,8 +85,9 @@ class Chunk:
     ``e``'s batch ``b`` is the ``batch_slots`` entries from ``(e * n_batches +
     b) * batch_slots``; a partial last batch is padded with row 0, and
     ``slots`` is 1 for a real row and 0 for padding. ``batch_slots`` is the
-    batch size, or, when an epoch is one batch, its row count rounded up to a
-    power of two (data sets of 100 to 128 rows share a compilation). The
+    batch size (``batch_size`` may exceed an epoch's rows: one batch, padded),
+    or, for one batch and a batch size over ``_SHARED_BATCH``, the epoch's row
+    count rounded up to a power of two. The
     resident arrays are padded to a power of two rows, at least ``_MIN_ROWS``
     (small data). ``previous``: the chunk before in the same fit, whose
     padded arrays are reused when the source hands over the same arrays.
@@ -92,7 +98,9 @@ class Chunk:
         X, y, w, _, augment_rows = epochs[0]
         n_order = len(epochs[0].order)
         n_batches = -(-n_order // batch_size)
-        self.batch_slots = batch_size if n_batches > 1 else bucket(max(n_order, 1))
+        self.batch_slots = (
+            batch_size if n_batches > 1 or batch_size <= _SHARED_BATCH else bucket(max(n_order, 1))
+        )
         slots_per_epoch = max(1, n_batches * self.batch_slots)
         size = max(_ORDER_SLOTS, bucket(slots_per_epoch))
         self.padded_epochs = max(1, min(padded_epochs, MAX_EPOCHS_PER_CALL, size // slots_per_epoch))
@@ -129,6 +137,19 @@ class Chunk:
 
 
 # ---------------------------------------------------------------- program
+class CallShapes(NamedTuple):
+    """What a call's compilation depends on, without the data: the (shape,
+    dtype) of the chunk's X, y, w, augment_rows, orders and slots, its batch
+    slots, those of the hold-out's X, y, w (or None), the stopping rule and
+    whether the last finite state is kept."""
+
+    arrays: tuple
+    batch_slots: int
+    validation: tuple
+    stopping: object
+    keep_good: bool
+
+
 class _RunResult(NamedTuple):
     losses: list
     val_losses: list
@@ -184,6 +205,8 @@ class Program:
         self._copy_in = tf.function(self._copy_in_values, jit_compile=True, autograph=False)
         self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
         self._loss_built = False
+        self._keep_good = False
+        self.last_call = None  # CallShapes of the last run: prepare() compiles another program for it
         self.nbytes = 3 * sum(
             math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
             for v in self._state
@@ -273,8 +296,29 @@ class Program:
             variable.assign(snapshot)
         self.store(model)
 
+    def prepare(self, call):
+        """Compile for calls like ``call`` (:class:`CallShapes`): a call of no epochs."""
+        X, y, w, augment_rows, orders, slots = (np.zeros(shape, dtype) for shape, dtype in call.arrays)
+        chunk = SimpleNamespace(
+            X=X, y=y, w=w, augment_rows=augment_rows, orders=orders, slots=slots,
+            batch_slots=call.batch_slots, n_batches=1, n_epochs=0,
+        )
+        validation = None if call.validation is None else tuple(
+            np.zeros(shape, dtype) for shape, dtype in call.validation
+        )
+        self._keep_good = call.keep_good
+        self.run(chunk, validation, call.stopping, _stopping.initial_state())
+
     def run(self, chunk, validation, stopping, state):
         tf = self._tf
+        self.last_call = CallShapes(
+            tuple((a.shape, a.dtype) for a in (chunk.X, chunk.y, chunk.w, chunk.augment_rows,
+                                               chunk.orders, chunk.slots)),
+            chunk.batch_slots,
+            None if validation is None else tuple((a.shape, a.dtype) for a in validation),
+            stopping,
+            self._keep_good,
+        )
         width = self.model.inputs[0].shape[-1]
         X = _with_width(chunk.X, width)
         if validation is not None:
@@ -480,9 +524,12 @@ def _variable(variable):
 
 
 def _padded_to(value, shape):
-    """``value`` with zero rows appended up to ``shape[0]`` (a padded input width)."""
+    """``value`` with zero rows appended, or its rows of padded inputs (all zero)
+    cut, to ``shape[0]`` rows: state from a program of another input width."""
     if tuple(value.shape) == tuple(shape):
         return value
+    if value.shape[0] > shape[0]:
+        return value[: shape[0]]
     import tensorflow as tf
 
     return tf.pad(value, [[0, shape[0] - value.shape[0]]] + [[0, 0]] * (len(shape) - 1))

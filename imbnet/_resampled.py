@@ -366,8 +366,9 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     def _n_epochs(self):
         return self._fit_setting("epochs")
 
-    def _batch_size(self, n_samples):
-        return min(self._fit_setting("batch_size"), n_samples)
+    def _batch_size(self, n_samples=None):
+        size = self._fit_setting("batch_size")
+        return size if n_samples is None else min(size, n_samples)
 
     def _fit_callbacks(self):
         return list(self._fit_setting("callbacks") or [])

@@ -1,25 +1,26 @@
 """The fit loop: one compiled call per fit, the program cache, callbacks (faults: test_faults.py)."""
 
 import keras
+import pytest
 from _networks import build
 import numpy as np
 from sklearn.datasets import make_classification
 
 from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
-from imbnet import _engine
+from imbnet import _engine, _program_cache
 
 X, Y = make_classification(n_samples=300, n_features=4, weights=[0.9], random_state=0)
 
 
 def count_calls(monkeypatch):
     calls = []
-    real = _engine.Program.run
+    real = _program_cache.Program.run
 
     def counting(self, chunk, *args):
         calls.append(chunk.n_epochs)
         return real(self, chunk, *args)
 
-    monkeypatch.setattr(_engine.Program, "run", counting)
+    monkeypatch.setattr(_program_cache.Program, "run", counting)
     return calls
 
 
@@ -42,15 +43,17 @@ def test_an_epoch_callback_gets_every_epoch_and_changes_nothing(monkeypatch):
 
 
 def test_one_compiled_loop_serves_every_fit_of_an_architecture():
-    _engine._cache.clear()
+    _program_cache._clear()
     first = CostSensitiveMLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, Y)
-    (loop,) = _engine._cache.values()  # one compiled program
+    (loop,) = _program_cache._cache.values()  # one compiled program
     second = CostSensitiveMLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=1,
                                         class_weight="balanced", learning_rate_init=0.01).fit(X, Y)
-    assert list(_engine._cache.values()) == [loop]  # same loop, no new compilation
+    assert list(_program_cache._cache.values())[-1] is loop  # same loop, no new compilation
     assert first.model_ is not loop.model and second.model_ is not loop.model
+    _program_cache.wait_for_background_compiles()  # the width's own program (see below)
+    n_programs = len(_program_cache._cache)
     CostSensitiveMLPClassifier(hidden_layer_sizes=(6,), max_iter=1).fit(X, Y)
-    assert len(_engine._cache) == 2
+    assert len(_program_cache._cache) == n_programs + 1
     # The cached loop trained `second`, not a stale copy: refitting gives the same model.
     again = CostSensitiveMLPClassifier(**second.get_params()).fit(X, Y)
     np.testing.assert_array_equal(again.predict_proba(X), second.predict_proba(X))
@@ -58,25 +61,58 @@ def test_one_compiled_loop_serves_every_fit_of_an_architecture():
 
 def test_data_sets_of_other_sizes_and_widths_share_one_program_and_train_as_alone():
     """A new row count (one batch or several, a different L2 factor 0.5*alpha/batch_size)
-    and a new width in the same bucket reuse the compiled program; each fit trains
-    exactly as it does on a program of its own."""
-    shapes = ((120, 5), (200, 5), (260, 12))
+    and a new width reuse the compiled program; each fit trains exactly as it does on a
+    program of its own."""
+    shapes = ((120, 5), (200, 5), (260, 12), (300, 40))
     sets = [make_classification(n_samples=n, n_features=d, random_state=n) for n, d in shapes]
     params = dict(hidden_layer_sizes=(5,), max_iter=4, tol=0, alpha=0.1, random_state=0)
     alone = []
     for X_set, y_set in sets:
-        _engine._cache.clear()
+        _program_cache._clear()
         alone.append(CostSensitiveMLPClassifier(**params).fit(X_set, y_set))
-    _engine._cache.clear()
-    shared = [CostSensitiveMLPClassifier(**params).fit(X_set, y_set) for X_set, y_set in sets]
-    programs = list(_engine._cache.values())
-    # Keras 3.5 cannot rebuild a model wider: there, one program per width.
-    pads_width = programs[0].model.inputs[0].shape[-1] != 5
-    assert len(programs) == (1 if pads_width else 2)
+    _program_cache._clear()
+    shared = []
+    for X_set, y_set in sets:
+        shared.append(CostSensitiveMLPClassifier(**params).fit(X_set, y_set))
+        _program_cache.wait_for_background_compiles()
+    programs = list(_program_cache._cache.values())
+    widths = sorted(program.model.inputs[0].shape[-1] for program in programs)
+    # Keras 3.5 cannot rebuild a model wider: there, one program per width. Elsewhere the
+    # wide program (64 inputs) trained the first two and the last; after the second, the
+    # 16-input bucket's own program was compiled in the background and trained the third.
+    assert widths == ([5, 12, 40] if 5 in widths else [16, 64])
     assert all(program._fn.experimental_get_tracing_count() == 1 for program in programs)
     for own, reused in zip(alone, shared):
-        np.testing.assert_allclose(reused.loss_curve_, own.loss_curve_, rtol=1e-6)
-    assert len({own.loss_curve_[-1] for own in alone}) == 3
+        np.testing.assert_array_equal(reused.loss_curve_, own.loss_curve_)
+        np.testing.assert_array_equal(reused.coefs_[0], own.coefs_[0])
+    assert len({own.loss_curve_[-1] for own in alone}) == 4
+
+
+def test_a_new_width_runs_on_the_wide_program_while_its_own_compiles_in_the_background(monkeypatch):
+    """No fit of up to 64 features waits for a compilation once its architecture has one;
+    the program of its own width, compiled in the background, gives the same model to
+    the last bit."""
+    _program_cache._clear()
+    widths = []
+    real_run = _program_cache.Program.run
+
+    def recording(self, chunk, *args):
+        if chunk.n_epochs:  # not the background compilation's call of no epochs
+            widths.append(self.model.inputs[0].shape[-1])
+        return real_run(self, chunk, *args)
+
+    monkeypatch.setattr(_program_cache.Program, "run", recording)
+    params = dict(hidden_layer_sizes=(7,), max_iter=30, random_state=0)
+    X_wide, y_wide = make_classification(n_samples=400, n_features=50, random_state=1)
+    CostSensitiveMLPClassifier(**params).fit(X_wide, y_wide)
+    if widths[0] == 50:
+        pytest.skip("Keras 3.5 cannot rebuild a model wider: one program per width")
+    fits = [CostSensitiveMLPClassifier(**params).fit(X, Y)]
+    _program_cache.wait_for_background_compiles()
+    fits.append(CostSensitiveMLPClassifier(**params).fit(X, Y))
+    assert widths == [64, 64, 16]  # the second fit of 4 features ran on its own program
+    np.testing.assert_array_equal(fits[1].loss_curve_, fits[0].loss_curve_)
+    np.testing.assert_array_equal(fits[1].predict_proba(X), fits[0].predict_proba(X))
 
 
 class RecordEpochs(keras.callbacks.Callback):
