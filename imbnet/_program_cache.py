@@ -30,6 +30,7 @@ when a fit needs it.
 
 import atexit
 import json
+import os
 import queue
 import threading
 from collections import OrderedDict
@@ -163,6 +164,10 @@ class _Worker:
             _compiling.discard(key)
 
     def _run(self):
+        try:  # Linux: this thread yields the processor to the fits (its own niceness only)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
         while True:
             item = self.queue.get()
             try:
