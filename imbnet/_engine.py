@@ -36,7 +36,7 @@ import keras
 import numpy as np
 
 from . import _stopping
-from ._program import MAX_EPOCHS_PER_CALL, Chunk, build_optimizer_state
+from ._program import MAX_EPOCHS_PER_CALL, CallShapes, Chunk, build_optimizer_state
 from ._program_cache import cached_program
 
 __all__ = ["Epoch", "Stopping", "TrainResult", "train", "predict_outputs"]
@@ -148,8 +148,9 @@ def train(
     epoch, state, ended = 0, _stopping.initial_state(), None
     per_call = 1 if one_epoch_per_call else min(MAX_EPOCHS_PER_CALL, epochs)
     chunk, rule = _next_chunk(source, epoch, epochs, batch_size, per_call, stopping, None)
-    with cached_program(model, augment, rows=chunk.X.shape[0]) as program:
-        program.start(model, keep_good=on_divergence == "warn")
+    keep_good = on_divergence == "warn"
+    with cached_program(model, augment, CallShapes.of(chunk, validation, rule, keep_good)) as program:
+        program.start(model, keep_good=keep_good)
         callback_list.on_train_begin()
         while True:
             per_call = chunk.padded_epochs

@@ -150,6 +150,19 @@ class CallShapes(NamedTuple):
     keep_good: bool
 
 
+    @classmethod
+    def of(cls, chunk, validation, stopping, keep_good):
+        """The shapes of :meth:`Program.run`'s call on these."""
+        return cls(
+            tuple((a.shape, a.dtype) for a in (chunk.X, chunk.y, chunk.w, chunk.augment_rows,
+                                               chunk.orders, chunk.slots)),
+            chunk.batch_slots,
+            None if validation is None else tuple((a.shape, a.dtype) for a in validation),
+            stopping,
+            keep_good,
+        )
+
+
 class _RunResult(NamedTuple):
     losses: list
     val_losses: list
@@ -206,7 +219,6 @@ class Program:
         self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
         self._loss_built = False
         self._keep_good = False
-        self.last_call = None  # CallShapes of the last run: prepare() compiles another program for it
         self.nbytes = 3 * sum(
             math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
             for v in self._state
@@ -311,14 +323,6 @@ class Program:
 
     def run(self, chunk, validation, stopping, state):
         tf = self._tf
-        self.last_call = CallShapes(
-            tuple((a.shape, a.dtype) for a in (chunk.X, chunk.y, chunk.w, chunk.augment_rows,
-                                               chunk.orders, chunk.slots)),
-            chunk.batch_slots,
-            None if validation is None else tuple((a.shape, a.dtype) for a in validation),
-            stopping,
-            self._keep_good,
-        )
         width = self.model.inputs[0].shape[-1]
         X = _with_width(chunk.X, width)
         if validation is not None:

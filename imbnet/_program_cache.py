@@ -20,9 +20,9 @@ row count): an architecture's first program is compiled for ``_WIDE`` (64)
 inputs, and every later fit of up to 64 features whose own bucket has no
 program yet runs on that wide program at once. Its results are the same to
 the last bit (padded columns add exact zeros; ``tests/test_engine.py`` checks
-it), only an epoch costs more (up to 1.5x on a few features). After such a fit
-the bucket's own program is compiled in a background thread, and the fits
-after it use it. (The fit that compiles the wide program starts nothing in
+it), only an epoch costs more (up to 1.5x on a few features). Meanwhile the
+bucket's own program is compiled in a background thread, and the fits after
+it use it. (The fit that compiles the wide program starts nothing in
 the background: a script's single fit leaves no compilation behind.) Keras 3.5 cannot
 rebuild a model wider: there every width is a program of its own, compiled
 when a fit needs it.
@@ -56,17 +56,18 @@ _compiling = set()  # keys compiled in the background now
 
 
 @contextmanager
-def cached_program(model, augment, rows):
-    """A compiled program for ``model`` to train on ``rows`` resident rows: its
-    bucket's, the wide one, or a new one."""
+def cached_program(model, augment, call):
+    """A compiled program for ``model`` to run ``call`` (:class:`imbnet._program.CallShapes`)
+    on: its width bucket's, the wide one, or a new one."""
     width = _padded_width(model, augment)
     key, program = _cached(model, augment, width)
-    own_key = None  # the bucket's key, when the fit runs on the wide program
+    rows = call.arrays[0][0][0]
     wide = width is not None and width < _WIDE and rows <= _WIDE_ROWS
     if program is None and key is not None and wide:
         wide_key, program = _cached(model, augment, _WIDE)
-        if program is not None:  # the bucket's own program is compiled after this fit
-            key, own_key = wide_key, key
+        if program is not None:  # the bucket's own program compiles while this fit runs
+            _compile_in_background(key, model, augment, width, call)
+            key = wide_key
         else:  # the architecture's first program: the wide one
             template = _training_copy(model, _WIDE)
             program = None if template is None else Program(template, augment)
@@ -87,8 +88,6 @@ def cached_program(model, augment, rows):
     finally:
         if key is not None:
             _put(key, program)
-    if own_key is not None and program.last_call is not None:
-        _ran_wide(own_key, model, augment, width, program.last_call)
 
 
 def wait_for_background_compiles():
@@ -126,8 +125,8 @@ def _cached(model, augment, width):
     return key, program
 
 
-def _ran_wide(key, model, augment, width, call):
-    """A fit of bucket ``key`` ran on the cached wide program: compile the
+def _compile_in_background(key, model, augment, width, call):
+    """A fit of bucket ``key`` runs on the cached wide program: compile the
     bucket's own program in the background, for calls like ``call``."""
     with _cache_lock:
         if key in _compiling or key in _cache:
