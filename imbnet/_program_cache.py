@@ -22,10 +22,10 @@ program yet runs on that wide program at once. Its results are the same to
 the last bit (padded columns add exact zeros; ``tests/test_engine.py`` checks
 it), only an epoch costs more (up to 1.5x on a few features). Meanwhile the
 bucket's own program is compiled in a background thread, and the fits after
-it use it. (The fit that compiles the wide program starts nothing in
-the background: a script's single fit leaves no compilation behind.) Keras 3.5 cannot
-rebuild a model wider: there every width is a program of its own, compiled
-when a fit needs it.
+it use it. The fit that compiles the wide program starts nothing in the
+background: a script's single fit leaves no compilation behind. Keras 3.5
+cannot rebuild a model wider: there every width is a program of its own,
+compiled when a fit needs it.
 """
 
 import atexit
@@ -154,7 +154,7 @@ class _Worker:
     def submit(self, key, template, augment, call):
         with self._lock:
             if not self._closed:
-                if self._thread is None:
+                if self._thread is None or not self._thread.is_alive():  # first, or forked
                     self._thread = threading.Thread(target=self._run, name="imbnet-compile", daemon=True)
                     self._thread.start()
                 self.queue.put((key, template, augment, call))
