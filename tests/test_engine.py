@@ -116,6 +116,29 @@ def test_a_new_width_runs_on_the_wide_program_while_its_own_compiles_in_the_back
     np.testing.assert_array_equal(fits[1].predict_proba(X), fits[0].predict_proba(X))
 
 
+def test_partial_fit_carries_its_optimizer_state_from_the_wide_program_to_its_own():
+    """The optimizer's moments a fit on the wide program leaves (64 input rows) go on,
+    cut to the model's rows, on the width's own program: the same model to the last bit
+    as partial fits on the width's own program throughout."""
+    _program_cache._clear()
+    params = dict(hidden_layer_sizes=(7,), random_state=0)
+
+    def three_partial_fits(wait_after_second):
+        clf = CostSensitiveMLPClassifier(**params)
+        for call in range(3):
+            clf.partial_fit(X, Y, classes=[0, 1])
+            if call == 1 and wait_after_second:
+                _program_cache.wait_for_background_compiles()
+        return clf
+
+    across = three_partial_fits(True)  # wide, wide (its own compiles), then its own program
+    own = three_partial_fits(False)  # its own program throughout
+    widths = sorted(program.model.inputs[0].shape[-1] for program in _program_cache._cache.values())
+    assert widths in ([4], [16, 64])  # Keras 3.5: one program of the exact width
+    np.testing.assert_array_equal(across.coefs_[0], own.coefs_[0])
+    np.testing.assert_array_equal(across.loss_curve_, own.loss_curve_)
+
+
 class RecordEpochs(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.seen = []
