@@ -46,7 +46,7 @@ def build_optimizer_state(model):
     n_own = len(optimizer.variables)
     optimizer.build(model.trainable_variables)
     for variable, value in zip(optimizer.variables[n_own:], state):
-        variable.assign(value[: variable.shape[0]] if tuple(variable.shape) != tuple(value.shape) else value)
+        variable.assign(_padded_to(value, variable.shape))  # kept at the program's input width
 
 
 # ----------------------------------------------------------------- chunks
