@@ -29,13 +29,19 @@ QUICK = ["mlp", "sampler_per_epoch", "hard_negative", "batch_ratio", "save_load_
 
 def run(backend, cases):
     env = {
-        **os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3",
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "JAX_PLATFORMS": "cpu",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "_backend_cases.py"), *cases],
-        env=env, capture_output=True, text=True, timeout=900,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     seconds = time.perf_counter() - start
     if out.returncode != 0:
@@ -67,12 +73,17 @@ def main():
     names = sorted(next(iter(results.values())))
     print(f"{'case':22s}" + "".join(f"{b:>18s}" for b in backends))
     for name in names:
-        cells = [f"{results[b][name]['seconds']:6.1f} s {kept(results[b][name]):>5s}" for b in backends]
+        cells = [
+            f"{results[b][name]['seconds']:6.1f} s {kept(results[b][name]):>5s}" for b in backends
+        ]
         print(f"{name:22s}" + "".join(f"{c:>18s}" for c in cells))
     print(f"{'whole run':22s}" + "".join(f"{totals[b]:16.1f} s" for b in backends))
     anchor = totals.get("tensorflow")
     if anchor:
-        print(f"{'ratio to tensorflow':22s}" + "".join(f"{totals[b] / anchor:18.2f}" for b in backends))
+        print(
+            f"{'ratio to tensorflow':22s}"
+            + "".join(f"{totals[b] / anchor:18.2f}" for b in backends)
+        )
     failed = [(b, n) for b in backends for n in names if kept(results[b][n]) != "ok"]
     if failed:
         print("not kept:", failed)

@@ -46,6 +46,7 @@ import numpy as np
 import scikeras
 import sklearn
 import tensorflow as tf
+from bench_speed import imbnet_seed, seed_data, tutorial_network
 from scikeras.wrappers import KerasClassifier
 from sklearn.datasets import make_classification
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -54,7 +55,6 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler, label_binarize
 from sklearn.utils.class_weight import compute_sample_weight
 
-from bench_speed import imbnet_seed, seed_data, tutorial_network
 from imbnet import CostSensitiveMLPClassifier
 
 HIDDEN, MAX_ITER, ALPHA, BATCH = (32,), 300, 1e-4, 200
@@ -64,16 +64,16 @@ TEST_SIZE = 0.3
 # shapes of the issue's table are marked. The warm-up set has a width used by no shape.
 SHAPES = [
     (150, 3, (0.85, 0.15)),
-    (180, 13, (0.93, 0.07)),          # issue
-    (300, 7, (0.95, 0.05)),           # issue
+    (180, 13, (0.93, 0.07)),  # issue
+    (300, 7, (0.95, 0.05)),  # issue
     (450, 30, (0.80, 0.12, 0.08)),
     (600, 5, (0.80, 0.20)),
-    (730, 10, (0.94, 0.06)),          # issue
+    (730, 10, (0.94, 0.06)),  # issue
     (1000, 40, (0.90, 0.10)),
-    (1500, 8, (0.97, 0.03)),          # issue
+    (1500, 8, (0.97, 0.03)),  # issue
     (2500, 15, (0.85, 0.10, 0.05)),
     (3000, 25, (0.99, 0.01)),
-    (4000, 20, (0.98, 0.02)),         # issue
+    (4000, 20, (0.98, 0.02)),  # issue
     (5000, 4, (0.90, 0.08, 0.02)),
 ]
 # One warm-up fit per network the suite uses (binary and 3-class outputs) on a width no shape uses: each
@@ -94,36 +94,58 @@ def make_data(n, d, shares, seed=0):
     """Standardisation is fitted per split (``split``), on the training rows."""
     k = len(shares)
     informative = min(d, max(3 if k > 2 else 2, d // 2))
-    return make_classification(n_samples=n, n_features=d, n_informative=informative,
-                               n_redundant=min(2, d - informative), n_classes=k, weights=list(shares[:-1]),
-                               flip_y=0, random_state=seed)
+    return make_classification(
+        n_samples=n,
+        n_features=d,
+        n_informative=informative,
+        n_redundant=min(2, d - informative),
+        n_classes=k,
+        weights=list(shares[:-1]),
+        flip_y=0,
+        random_state=seed,
+    )
 
 
 def split(X, y, seed):
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_SIZE, stratify=y, random_state=seed)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=TEST_SIZE, stratify=y, random_state=seed
+    )
     scaler = StandardScaler().fit(X_train)
     return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
 
 
 # --- the three estimators, and what we read from a fitted one (public API only) ---------------
 
+
 def small_network(meta, n_rows, alpha=ALPHA, batch_size=BATCH):
     """MLPClassifier's network as a scikeras builder: 32 relu units, L2 ``0.5·alpha·‖W‖²/batch``."""
     l2 = keras.regularizers.L2(0.5 * alpha / min(batch_size, n_rows))
     binary = meta["n_classes_"] == 2
-    model = keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        *[keras.layers.Dense(units, activation="relu", kernel_regularizer=l2) for units in HIDDEN],
-        keras.layers.Dense(1 if binary else meta["n_classes_"], activation="sigmoid" if binary else "softmax",
-                           kernel_regularizer=l2)])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy")
+    model = keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            *[
+                keras.layers.Dense(units, activation="relu", kernel_regularizer=l2)
+                for units in HIDDEN
+            ],
+            keras.layers.Dense(
+                1 if binary else meta["n_classes_"],
+                activation="sigmoid" if binary else "softmax",
+                kernel_regularizer=l2,
+            ),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+    )
     return model
 
 
 def fit_imbnet(X, y, seed, **kwargs):
-    return CostSensitiveMLPClassifier(hidden_layer_sizes=HIDDEN, max_iter=MAX_ITER, random_state=seed,
-                                      **kwargs).fit(X, y)
+    return CostSensitiveMLPClassifier(
+        hidden_layer_sizes=HIDDEN, max_iter=MAX_ITER, random_state=seed, **kwargs
+    ).fit(X, y)
 
 
 def fit_mlp(X, y, seed, sample_weight=None):
@@ -132,8 +154,14 @@ def fit_mlp(X, y, seed, sample_weight=None):
 
 
 def fit_scikeras(X, y, seed, epochs):
-    return KerasClassifier(model=small_network, model__n_rows=len(y), epochs=epochs, batch_size=BATCH, verbose=0,
-                           random_state=seed).fit(X, y)
+    return KerasClassifier(
+        model=small_network,
+        model__n_rows=len(y),
+        epochs=epochs,
+        batch_size=BATCH,
+        verbose=0,
+        random_state=seed,
+    ).fit(X, y)
 
 
 def epochs_run(estimator):
@@ -155,8 +183,10 @@ def scores(estimator, X_test, y_test):
     classes = np.unique(y_test)
     if len(classes) == 2:
         return roc_auc_score(y_test, proba[:, 1]), average_precision_score(y_test, proba[:, 1])
-    return (roc_auc_score(y_test, proba, multi_class="ovr", average="macro"),
-            average_precision_score(label_binarize(y_test, classes=classes), proba, average="macro"))
+    return (
+        roc_auc_score(y_test, proba, multi_class="ovr", average="macro"),
+        average_precision_score(label_binarize(y_test, classes=classes), proba, average="macro"),
+    )
 
 
 def timed(fn):
@@ -166,6 +196,7 @@ def timed(fn):
 
 
 # --- the suite --------------------------------------------------------------------------------
+
 
 def warm_up_process():
     """One fit of each estimator and network on a width no shape uses: first fits below are not the process's."""
@@ -181,17 +212,23 @@ def run_new_network():
     X, _, y, _ = split(*make_data(*NEW_NETWORK), seed=0)
     first = timed(lambda: fit_imbnet(X, y, 0))[1]
     second = timed(lambda: fit_imbnet(X, y, 0))[1]
-    return {"shape": shape_name(NEW_NETWORK), "classes": len(NEW_NETWORK[2]), "first_fit_s": first,
-            "second_fit_s": second}
+    return {
+        "shape": shape_name(NEW_NETWORK),
+        "classes": len(NEW_NETWORK[2]),
+        "first_fit_s": first,
+        "second_fit_s": second,
+    }
 
 
 def run_shape(shape, args):
     X, y = make_data(*shape)
     data = {seed: split(X, y, seed) for seed in range(args.seeds)}
     X_train, X_test, y_train, y_test = data[0]
-    fits = {"imbnet": lambda seed, e: fit_imbnet(*data[seed][::2], seed),
-            "MLPClassifier": lambda seed, e: fit_mlp(*data[seed][::2], seed),
-            "scikeras": lambda seed, e: fit_scikeras(*data[seed][::2], seed, epochs=e)}
+    fits = {
+        "imbnet": lambda seed, e: fit_imbnet(*data[seed][::2], seed),
+        "MLPClassifier": lambda seed, e: fit_mlp(*data[seed][::2], seed),
+        "scikeras": lambda seed, e: fit_scikeras(*data[seed][::2], seed, epochs=e),
+    }
     cap = lambda mlp: min(args.scikeras_max_epochs, epochs_run(mlp))  # noqa: E731
     first, warm, epochs, fitted = {}, {name: [] for name in NAMES}, {}, {}
     # First fit of this width (process warm), then 3 warm fits, imbnet and MLPClassifier interleaved,
@@ -217,14 +254,27 @@ def run_shape(shape, args):
             mlp = model if name == "MLPClassifier" else mlp
             quality[name].append(scores(model, data[seed][1], data[seed][3]))
             seed_epochs[name].append(epochs_run(model))
-    result = {"shape": shape_name(shape), "rows": shape[0], "features": shape[1], "classes": len(shape[2]),
-              "minority": min(shape[2]), "train_rows": len(y_train)}
+    result = {
+        "shape": shape_name(shape),
+        "rows": shape[0],
+        "features": shape[1],
+        "classes": len(shape[2]),
+        "minority": min(shape[2]),
+        "train_rows": len(y_train),
+    }
     for name in NAMES:
         t = statistics.median(warm[name])
         auc, ap = np.array(quality[name]).T
-        result[name] = {"first_fit_s": first[name], "warm_fit_s": t, "warm_fits_s": warm[name],
-                        "epochs": epochs[name], "ms_per_epoch": 1000 * t / epochs[name],
-                        "epochs_per_seed": seed_epochs[name], "roc_auc": auc.tolist(), "ap": ap.tolist()}
+        result[name] = {
+            "first_fit_s": first[name],
+            "warm_fit_s": t,
+            "warm_fits_s": warm[name],
+            "epochs": epochs[name],
+            "ms_per_epoch": 1000 * t / epochs[name],
+            "epochs_per_seed": seed_epochs[name],
+            "roc_auc": auc.tolist(),
+            "ap": ap.tolist(),
+        }
     result["imbnet"]["after_seed_reset_s"] = statistics.median(after_reset)
     return result
 
@@ -237,8 +287,10 @@ def timing_order(args):
     charged for rebuilding it (about 30 ms). That cost is measured on its own instead
     (:func:`seed_reset_fits`, the table's last imbnet column).
     """
-    return [{"names": ("imbnet", "MLPClassifier"), "warm": args.warm},
-            {"names": ("scikeras",), "warm": args.warm_scikeras}]
+    return [
+        {"names": ("imbnet", "MLPClassifier"), "warm": args.warm},
+        {"names": ("scikeras",), "warm": args.warm_scikeras},
+    ]
 
 
 def seed_reset_fits(fit, args):
@@ -259,10 +311,19 @@ def run_tutorial(args):
     fits = {
         "imbnet": lambda s: imbnet_seed(s, epochs).fit(X, y),
         "MLPClassifier": lambda s: MLPClassifier(
-            hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=0.01, momentum=0, batch_size=32,
-            max_iter=epochs, n_iter_no_change=epochs, alpha=0, random_state=s).fit(X, y, sample_weight=weight),
-        "scikeras": lambda s: KerasClassifier(model=tutorial_network, epochs=epochs, batch_size=32, verbose=0,
-                                              random_state=s).fit(X, y, sample_weight=weight),
+            hidden_layer_sizes=(10,),
+            solver="sgd",
+            learning_rate_init=0.01,
+            momentum=0,
+            batch_size=32,
+            max_iter=epochs,
+            n_iter_no_change=epochs,
+            alpha=0,
+            random_state=s,
+        ).fit(X, y, sample_weight=weight),
+        "scikeras": lambda s: KerasClassifier(
+            model=tutorial_network, epochs=epochs, batch_size=32, verbose=0, random_state=s
+        ).fit(X, y, sample_weight=weight),
     }
     first, warm, fitted = {}, {name: [] for name in NAMES}, {}
     for group in timing_order(args):
@@ -278,14 +339,27 @@ def run_tutorial(args):
     for seed in range(1, args.seeds):
         for name in NAMES:
             quality[name].append(scores(fits[name](seed), X_test, y_test))
-    result = {"shape": "tutorial", "rows": 10000, "features": 2, "classes": 2, "minority": 0.01,
-              "train_rows": len(y)}
+    result = {
+        "shape": "tutorial",
+        "rows": 10000,
+        "features": 2,
+        "classes": 2,
+        "minority": 0.01,
+        "train_rows": len(y),
+    }
     for name in NAMES:
         t = statistics.median(warm[name])
         auc, ap = np.array(quality[name]).T
         n = epochs_run(fitted[name])
-        result[name] = {"first_fit_s": first[name], "warm_fit_s": t, "warm_fits_s": warm[name], "epochs": n,
-                        "ms_per_epoch": 1000 * t / n, "roc_auc": auc.tolist(), "ap": ap.tolist()}
+        result[name] = {
+            "first_fit_s": first[name],
+            "warm_fit_s": t,
+            "warm_fits_s": warm[name],
+            "epochs": n,
+            "ms_per_epoch": 1000 * t / n,
+            "roc_auc": auc.tolist(),
+            "ap": ap.tolist(),
+        }
     result["imbnet"]["after_seed_reset_s"] = statistics.median(after_reset)
     return result
 
@@ -296,20 +370,39 @@ def run_stopping(args):
     for label, weighted in (("unweighted", False), ('class_weight="balanced"', True)):
         per_seed = []
         for seed in range(args.stopping_seeds):
-            X, y = make_classification(n_samples=224, n_features=6, n_informative=4, weights=[0.93], flip_y=0,
-                                       random_state=seed)
+            X, y = make_classification(
+                n_samples=224,
+                n_features=6,
+                n_informative=4,
+                weights=[0.93],
+                flip_y=0,
+                random_state=seed,
+            )
             imb = fit_imbnet(X, y, 0, class_weight="balanced" if weighted else None)
-            mlp = fit_mlp(X, y, 0, sample_weight=compute_sample_weight("balanced", y) if weighted else None)
-            per_seed.append({"seed": seed, "imbnet_epochs": epochs_run(imb), "mlp_epochs": epochs_run(mlp),
-                             "imbnet_loss": loss_curve(imb)[-1], "mlp_loss": loss_curve(mlp)[-1]})
+            mlp = fit_mlp(
+                X, y, 0, sample_weight=compute_sample_weight("balanced", y) if weighted else None
+            )
+            per_seed.append(
+                {
+                    "seed": seed,
+                    "imbnet_epochs": epochs_run(imb),
+                    "mlp_epochs": epochs_run(mlp),
+                    "imbnet_loss": loss_curve(imb)[-1],
+                    "mlp_loss": loss_curve(mlp)[-1],
+                }
+            )
         rows[label] = {
             "per_seed": per_seed,
             "loss_ratio": statistics.median(r["imbnet_loss"] / r["mlp_loss"] for r in per_seed),
-            "epoch_ratio": statistics.median(r["imbnet_epochs"] / r["mlp_epochs"] for r in per_seed)}
+            "epoch_ratio": statistics.median(
+                r["imbnet_epochs"] / r["mlp_epochs"] for r in per_seed
+            ),
+        }
     return rows
 
 
 # --- printing ---------------------------------------------------------------------------------
+
 
 def verdict(ok):
     return "PASS" if ok else "FAIL"
@@ -320,116 +413,203 @@ def mean_sd(values):
 
 
 def print_speed(results, args):
-    print(f"\n### 1. Fit time: warm = median of {args.warm} warm fits ({args.warm_scikeras} for scikeras); "
-          "first = first fit of that feature width in the (already warm) process\n")
-    print("| shape (classes, smallest class) | imbnet warm (first) s | MLPClassifier warm s | scikeras warm s "
-          "| MLPClassifier / imbnet | scikeras / imbnet | epochs imbnet / MLP / scikeras "
-          "| ms per epoch imbnet / MLP / scikeras | imbnet warm after tf.random.set_seed s (MLP / imbnet) |"
-          "\n|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"\n### 1. Fit time: warm = median of {args.warm} warm fits ({args.warm_scikeras} for scikeras); "
+        "first = first fit of that feature width in the (already warm) process\n"
+    )
+    print(
+        "| shape (classes, smallest class) | imbnet warm (first) s | MLPClassifier warm s | scikeras warm s "
+        "| MLPClassifier / imbnet | scikeras / imbnet | epochs imbnet / MLP / scikeras "
+        "| ms per epoch imbnet / MLP / scikeras | imbnet warm after tf.random.set_seed s (MLP / imbnet) |"
+        "\n|---|---|---|---|---|---|---|---|---|"
+    )
     for r in results:
         i, m, k = (r[name] for name in NAMES)
-        print(f"| {r['shape']} ({r['classes']}, {r['minority']:.0%}) | {i['warm_fit_s']:.3f} ({i['first_fit_s']:.2f}) "
-              f"| {m['warm_fit_s']:.3f} | {k['warm_fit_s']:.3f} | {m['warm_fit_s'] / i['warm_fit_s']:.2f}× "
-              f"| {k['warm_fit_s'] / i['warm_fit_s']:.1f}× | {i['epochs']} / {m['epochs']} / {k['epochs']} "
-              f"| {i['ms_per_epoch']:.2f} / {m['ms_per_epoch']:.2f} / {k['ms_per_epoch']:.2f} "
-              f"| {i['after_seed_reset_s']:.3f} ({m['warm_fit_s'] / i['after_seed_reset_s']:.2f}×) |")
+        print(
+            f"| {r['shape']} ({r['classes']}, {r['minority']:.0%}) | {i['warm_fit_s']:.3f} ({i['first_fit_s']:.2f}) "
+            f"| {m['warm_fit_s']:.3f} | {k['warm_fit_s']:.3f} | {m['warm_fit_s'] / i['warm_fit_s']:.2f}× "
+            f"| {k['warm_fit_s'] / i['warm_fit_s']:.1f}× | {i['epochs']} / {m['epochs']} / {k['epochs']} "
+            f"| {i['ms_per_epoch']:.2f} / {m['ms_per_epoch']:.2f} / {k['ms_per_epoch']:.2f} "
+            f"| {i['after_seed_reset_s']:.3f} ({m['warm_fit_s'] / i['after_seed_reset_s']:.2f}×) |"
+        )
 
 
 def print_quality(results, args):
-    print(f"\n### 2. Quality on a stratified held-out {TEST_SIZE:.0%}, mean ± sd over {args.seeds} seeds "
-          "(split and model seed; macro one-vs-rest for 3 classes)\n")
-    print("| shape | ROC AUC imbnet | ROC AUC MLPClassifier | ROC AUC scikeras | AP imbnet | AP MLPClassifier "
-          "| AP scikeras | median epochs imbnet / MLP / scikeras |\n|---|---|---|---|---|---|---|---|")
+    print(
+        f"\n### 2. Quality on a stratified held-out {TEST_SIZE:.0%}, mean ± sd over {args.seeds} seeds "
+        "(split and model seed; macro one-vs-rest for 3 classes)\n"
+    )
+    print(
+        "| shape | ROC AUC imbnet | ROC AUC MLPClassifier | ROC AUC scikeras | AP imbnet | AP MLPClassifier "
+        "| AP scikeras | median epochs imbnet / MLP / scikeras |\n|---|---|---|---|---|---|---|---|"
+    )
     for r in results:
-        med = " / ".join(f"{statistics.median(r[n].get('epochs_per_seed', [r[n]['epochs']])):.0f}" for n in NAMES)
-        print(f"| {r['shape']} | " + " | ".join(mean_sd(r[n]["roc_auc"]) for n in NAMES) + " | "
-              + " | ".join(mean_sd(r[n]["ap"]) for n in NAMES) + f" | {med} |")
+        med = " / ".join(
+            f"{statistics.median(r[n].get('epochs_per_seed', [r[n]['epochs']])):.0f}" for n in NAMES
+        )
+        print(
+            f"| {r['shape']} | "
+            + " | ".join(mean_sd(r[n]["roc_auc"]) for n in NAMES)
+            + " | "
+            + " | ".join(mean_sd(r[n]["ap"]) for n in NAMES)
+            + f" | {med} |"
+        )
 
 
 def summarise(suite, tutorial):
-    ratios = {r["shape"]: r["MLPClassifier"]["warm_fit_s"] / r["imbnet"]["warm_fit_s"] for r in suite}
+    ratios = {
+        r["shape"]: r["MLPClassifier"]["warm_fit_s"] / r["imbnet"]["warm_fit_s"] for r in suite
+    }
     summary = {}
     if ratios:
         slowest = min(ratios, key=ratios.get)
         first = {r["shape"]: r["imbnet"]["first_fit_s"] for r in suite}
         worst_first = max(first, key=first.get)
-        reset = [r["MLPClassifier"]["warm_fit_s"] / r["imbnet"]["after_seed_reset_s"] for r in suite]
+        reset = [
+            r["MLPClassifier"]["warm_fit_s"] / r["imbnet"]["after_seed_reset_s"] for r in suite
+        ]
         summary.update(
-            geomean=math.exp(np.mean(np.log(list(ratios.values())))), slowest_shape=slowest,
+            geomean=math.exp(np.mean(np.log(list(ratios.values())))),
+            slowest_shape=slowest,
             geomean_after_seed_reset=math.exp(np.mean(np.log(reset))),
-            slowest_ratio=ratios[slowest], max_first_fit_shape=worst_first, max_first_fit_s=first[worst_first],
+            slowest_ratio=ratios[slowest],
+            max_first_fit_shape=worst_first,
+            max_first_fit_s=first[worst_first],
             median_first_fit_s=statistics.median(first.values()),
-            one_batch_ms_per_epoch={r["shape"]: r["imbnet"]["ms_per_epoch"] for r in suite
-                                    if r["train_rows"] <= BATCH})
+            one_batch_ms_per_epoch={
+                r["shape"]: r["imbnet"]["ms_per_epoch"] for r in suite if r["train_rows"] <= BATCH
+            },
+        )
     if tutorial:
         t = tutorial["imbnet"]["warm_fit_s"]
-        summary["tutorial"] = {"imbnet_s": t, "mlp_ratio": tutorial["MLPClassifier"]["warm_fit_s"] / t,
-                               "scikeras_ratio": tutorial["scikeras"]["warm_fit_s"] / t}
+        summary["tutorial"] = {
+            "imbnet_s": t,
+            "mlp_ratio": tutorial["MLPClassifier"]["warm_fit_s"] / t,
+            "scikeras_ratio": tutorial["scikeras"]["warm_fit_s"] / t,
+        }
     return summary
 
 
 def print_summary(summary):
     if "geomean" in summary:
         g, s = summary["geomean"], summary["slowest_ratio"]
-        print(f"\nMLPClassifier / imbnet warm fit time: geometric mean over the suite {g:.2f}× "
-              f"(target ≥ {TARGETS['geomean']:.0f}×: {verdict(g >= TARGETS['geomean'])}); slowest shape "
-              f"{summary['slowest_shape']} at {s:.2f}× (target: no shape slower than 2×, i.e. ≥ "
-              f"{TARGETS['slowest']}×: {verdict(s >= TARGETS['slowest'])}). imbnet first fit of a new width: "
-              f"median {summary['median_first_fit_s']:.2f} s, max {summary['max_first_fit_s']:.2f} s "
-              f"({summary['max_first_fit_shape']}; target ≤ {TARGETS['first_fit']:.0f} s: "
-              f"{verdict(summary['max_first_fit_s'] <= TARGETS['first_fit'])}). Geometric mean with every imbnet "
-              f"fit right after tf.random.set_seed: {summary['geomean_after_seed_reset']:.2f}×.")
+        print(
+            f"\nMLPClassifier / imbnet warm fit time: geometric mean over the suite {g:.2f}× "
+            f"(target ≥ {TARGETS['geomean']:.0f}×: {verdict(g >= TARGETS['geomean'])}); slowest shape "
+            f"{summary['slowest_shape']} at {s:.2f}× (target: no shape slower than 2×, i.e. ≥ "
+            f"{TARGETS['slowest']}×: {verdict(s >= TARGETS['slowest'])}). imbnet first fit of a new width: "
+            f"median {summary['median_first_fit_s']:.2f} s, max {summary['max_first_fit_s']:.2f} s "
+            f"({summary['max_first_fit_shape']}; target ≤ {TARGETS['first_fit']:.0f} s: "
+            f"{verdict(summary['max_first_fit_s'] <= TARGETS['first_fit'])}). Geometric mean with every imbnet "
+            f"fit right after tf.random.set_seed: {summary['geomean_after_seed_reset']:.2f}×."
+        )
         one = summary["one_batch_ms_per_epoch"]
         if one:
-            print("imbnet ms per epoch on one-batch shapes (fixed costs included; target ≤ 0.3 ms of overhead "
-                  "per one-batch epoch): " + ", ".join(f"{k} {v:.2f} ms" for k, v in one.items()) + ".")
+            print(
+                "imbnet ms per epoch on one-batch shapes (fixed costs included; target ≤ 0.3 ms of overhead "
+                "per one-batch epoch): "
+                + ", ".join(f"{k} {v:.2f} ms" for k, v in one.items())
+                + "."
+            )
     if summary.get("new_network"):
         n = summary["new_network"]
-        print(f"A network the process has not fitted ({n['shape']}, {n['classes']} classes; no target, it compiles): "
-              f"imbnet first fit {n['first_fit_s']:.2f} s, second {n['second_fit_s']:.3f} s.")
+        print(
+            f"A network the process has not fitted ({n['shape']}, {n['classes']} classes; no target, it compiles): "
+            f"imbnet first fit {n['first_fit_s']:.2f} s, second {n['second_fit_s']:.3f} s."
+        )
     if "tutorial" in summary:
         t = summary["tutorial"]
-        print(f"Tutorial task: imbnet {t['imbnet_s']:.3f} s warm; MLPClassifier / imbnet {t['mlp_ratio']:.1f}×, "
-              f"scikeras / imbnet {t['scikeras_ratio']:.1f}× (not in the geometric mean).")
+        print(
+            f"Tutorial task: imbnet {t['imbnet_s']:.3f} s warm; MLPClassifier / imbnet {t['mlp_ratio']:.1f}×, "
+            f"scikeras / imbnet {t['scikeras_ratio']:.1f}× (not in the geometric mean)."
+        )
 
 
 def print_stopping(rows, args):
-    print(f"\n### 3. Stopping check: 224 rows × 6 features, 7% minority, {args.stopping_seeds} data seeds, "
-          "hidden (32,), adam, max_iter=300, model random_state=0 (MLPClassifier weighted through "
-          "`sample_weight=compute_sample_weight(\"balanced\", y)`)\n")
-    print("| fit | epochs imbnet (per seed) | epochs MLPClassifier | final loss imbnet | final loss MLPClassifier "
-          f"| median loss ratio imbnet / MLP (target ≤ {TARGETS['loss']}) "
-          f"| median epoch ratio imbnet / MLP (target ≥ {TARGETS['epochs']}) |\n|---|---|---|---|---|---|---|")
+    print(
+        f"\n### 3. Stopping check: 224 rows × 6 features, 7% minority, {args.stopping_seeds} data seeds, "
+        "hidden (32,), adam, max_iter=300, model random_state=0 (MLPClassifier weighted through "
+        '`sample_weight=compute_sample_weight("balanced", y)`)\n'
+    )
+    print(
+        "| fit | epochs imbnet (per seed) | epochs MLPClassifier | final loss imbnet | final loss MLPClassifier "
+        f"| median loss ratio imbnet / MLP (target ≤ {TARGETS['loss']}) "
+        f"| median epoch ratio imbnet / MLP (target ≥ {TARGETS['epochs']}) |\n|---|---|---|---|---|---|---|"
+    )
     for label, r in rows.items():
         seeds = r["per_seed"]
         col = lambda key, fmt: ", ".join(format(s[key], fmt) for s in seeds)  # noqa: E731
-        print(f"| {label} | {col('imbnet_epochs', 'd')} | {col('mlp_epochs', 'd')} | {col('imbnet_loss', '.3f')} "
-              f"| {col('mlp_loss', '.3f')} | {r['loss_ratio']:.2f} {verdict(r['loss_ratio'] <= TARGETS['loss'])} "
-              f"| {r['epoch_ratio']:.2f} {verdict(r['epoch_ratio'] >= TARGETS['epochs'])} |")
+        print(
+            f"| {label} | {col('imbnet_epochs', 'd')} | {col('mlp_epochs', 'd')} | {col('imbnet_loss', '.3f')} "
+            f"| {col('mlp_loss', '.3f')} | {r['loss_ratio']:.2f} {verdict(r['loss_ratio'] <= TARGETS['loss'])} "
+            f"| {r['epoch_ratio']:.2f} {verdict(r['epoch_ratio'] >= TARGETS['epochs'])} |"
+        )
 
 
 def header(args):
-    commit = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short",
-                             "HEAD"], capture_output=True, text=True).stdout.strip() or "unknown"
-    threads = ", ".join(f"{k}={os.environ[k]}" for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
-                                                         "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-                        if k in os.environ) or "defaults"
-    return {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpu_count": os.cpu_count(),
-            "load_average": round(os.getloadavg()[0], 1), "python": sys.version.split()[0], "keras": keras.__version__,
-            "tensorflow": tf.__version__, "scikit-learn": sklearn.__version__, "scikeras": scikeras.__version__,
-            "numpy": np.__version__, "imbnet_git": commit, "threads": threads,
-            "command": " ".join(["python", *sys.argv])}
+    commit = (
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                os.path.dirname(os.path.abspath(__file__)),
+                "rev-parse",
+                "--short",
+                "HEAD",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        or "unknown"
+    )
+    threads = (
+        ", ".join(
+            f"{k}={os.environ[k]}"
+            for k in (
+                "TF_NUM_INTRAOP_THREADS",
+                "TF_NUM_INTEROP_THREADS",
+                "OMP_NUM_THREADS",
+                "OPENBLAS_NUM_THREADS",
+            )
+            if k in os.environ
+        )
+        or "defaults"
+    )
+    return {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "cpu_count": os.cpu_count(),
+        "load_average": round(os.getloadavg()[0], 1),
+        "python": sys.version.split()[0],
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "scikit-learn": sklearn.__version__,
+        "scikeras": scikeras.__version__,
+        "numpy": np.__version__,
+        "imbnet_git": commit,
+        "threads": threads,
+        "command": " ".join(["python", *sys.argv]),
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="3 quality seeds instead of 5, 1 warm scikeras fit instead of 3")
-    parser.add_argument("--shapes", help="comma-separated shapes to run, e.g. 180x13,4000x20,tutorial,stopping "
-                        "(default: all shapes, the stopping check and the tutorial task)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 quality seeds instead of 5, 1 warm scikeras fit instead of 3",
+    )
+    parser.add_argument(
+        "--shapes",
+        help="comma-separated shapes to run, e.g. 180x13,4000x20,tutorial,stopping "
+        "(default: all shapes, the stopping check and the tutorial task)",
+    )
     parser.add_argument("--json", help="also save every number to this JSON file")
-    parser.add_argument("--scikeras-max-epochs", type=int, default=100,
-                        help="cap on scikeras's fixed epochs (default 100)")
+    parser.add_argument(
+        "--scikeras-max-epochs",
+        type=int,
+        default=100,
+        help="cap on scikeras's fixed epochs (default 100)",
+    )
     args = parser.parse_args()
     args.seeds = 3 if args.quick else 5
     args.stopping_seeds, args.warm = 5, 3
@@ -439,7 +619,9 @@ def main():
     unknown = [w for w in wanted if w not in known and w not in ("stopping", "tutorial")]
     if unknown:
         parser.error(f"unknown shapes {unknown}; choose from {[*known, 'stopping', 'tutorial']}")
-    warnings.filterwarnings("ignore")  # MLPClassifier's ConvergenceWarning at max_iter, and the like
+    warnings.filterwarnings(
+        "ignore"
+    )  # MLPClassifier's ConvergenceWarning at max_iter, and the like
     tf.get_logger().setLevel("ERROR")  # scikeras's predict retraces for every new model
     info = header(args)
     print("- " + ", ".join(f"{k}: {v}" for k, v in info.items() if k != "command"))
@@ -460,14 +642,25 @@ def main():
     summary = summarise(suite, tutorial)
     summary["new_network"] = new_network
     print_summary(summary)
-    print(f"scikeras runs a fixed number of epochs (no `tol` rule in scikeras): the epochs MLPClassifier ran on the "
-          f"same split, capped at {args.scikeras_max_epochs}; compare its ms per epoch rather than its fit time.")
+    print(
+        f"scikeras runs a fixed number of epochs (no `tol` rule in scikeras): the epochs MLPClassifier ran on the "
+        f"same split, capped at {args.scikeras_max_epochs}; compare its ms per epoch rather than its fit time."
+    )
     if stopping:
         print_stopping(stopping, args)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"header": info, "suite": suite, "tutorial": tutorial, "stopping": stopping,
-                       "summary": summary}, f, indent=1)
+            json.dump(
+                {
+                    "header": info,
+                    "suite": suite,
+                    "tutorial": tutorial,
+                    "stopping": stopping,
+                    "summary": summary,
+                },
+                f,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

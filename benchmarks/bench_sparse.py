@@ -62,12 +62,20 @@ def main():
         (4000, 3, 200, 5, 1) if args.quick else (20000, 4, 500, 10, 2)
     )
     X, y = one_hot_data(n_rows, n_columns, levels)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
     dense_train, dense_test = X_train.toarray(), X_test.toarray()
-    settings = dict(hidden_layer_sizes=(32,), max_iter=epochs, n_iter_no_change=epochs + 1,
-                    random_state=0)
+    settings = dict(
+        hidden_layer_sizes=(32,), max_iter=epochs, n_iter_no_change=epochs + 1, random_state=0
+    )
     runs = [
-        ("imbnet, dense X (anchor)", lambda: CostSensitiveMLPClassifier(**settings), dense_train, dense_test),
+        (
+            "imbnet, dense X (anchor)",
+            lambda: CostSensitiveMLPClassifier(**settings),
+            dense_train,
+            dense_test,
+        ),
         ("imbnet, sparse X", lambda: CostSensitiveMLPClassifier(**settings), X_train, X_test),
         ("MLPClassifier, sparse X", lambda: MLPClassifier(**settings), X_train, X_test),
     ]
@@ -81,16 +89,31 @@ def main():
             if anchor_proba is None:
                 anchor_proba = proba
             same = np.abs(proba - anchor_proba).max() if name.startswith("imbnet") else float("nan")
-            rows.append((name, nbytes(train) / 2**20, seconds, 1000 * seconds / clf.n_iter_,
-                         seconds / anchor, roc_auc_score(y_test, proba[:, 1]), same))
-    print(f"{n_rows} rows, {n_columns} categorical columns x {levels} levels one-hot "
-          f"({X.shape[1]} columns, {X.nnz / np.prod(X.shape):.2%} non-zero), hidden (32,), "
-          f"adam, {epochs} epochs, median of {repeats} warm fits\n")
-    print("| fit | X held (MB) | fit (s) | ms / epoch | time / anchor | ROC AUC | max |Δ proba| vs dense |")
+            rows.append(
+                (
+                    name,
+                    nbytes(train) / 2**20,
+                    seconds,
+                    1000 * seconds / clf.n_iter_,
+                    seconds / anchor,
+                    roc_auc_score(y_test, proba[:, 1]),
+                    same,
+                )
+            )
+    print(
+        f"{n_rows} rows, {n_columns} categorical columns x {levels} levels one-hot "
+        f"({X.shape[1]} columns, {X.nnz / np.prod(X.shape):.2%} non-zero), hidden (32,), "
+        f"adam, {epochs} epochs, median of {repeats} warm fits\n"
+    )
+    print(
+        "| fit | X held (MB) | fit (s) | ms / epoch | time / anchor | ROC AUC | max |Δ proba| vs dense |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, mb, seconds, per_epoch, ratio, auc, same in rows:
-        print(f"| {name} | {mb:.1f} | {seconds:.2f} | {per_epoch:.1f} | {ratio:.2f}× | {auc:.3f} | "
-              f"{'—' if np.isnan(same) else f'{same:.1e}'} |")
+        print(
+            f"| {name} | {mb:.1f} | {seconds:.2f} | {per_epoch:.1f} | {ratio:.2f}× | {auc:.3f} | "
+            f"{'—' if np.isnan(same) else f'{same:.1e}'} |"
+        )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,13 @@ def data_sets(quick):
     shapes = [(730, 10, 0.06), (1500, 8, 0.03)] + ([] if quick else [(4000, 20, 0.02)])
     for rows, features, share in shapes:
         X, y = make_classification(
-            n_samples=rows, n_features=features, n_informative=max(2, features // 2),
-            weights=[1 - share], flip_y=0.01, class_sep=0.8, random_state=rows,
+            n_samples=rows,
+            n_features=features,
+            n_informative=max(2, features // 2),
+            weights=[1 - share],
+            flip_y=0.01,
+            class_sep=0.8,
+            random_state=rows,
         )
         sets[f"{rows:,}x{features} {share:.0%}"] = (X, y)
     return sets
@@ -56,7 +61,8 @@ def data_sets(quick):
 
 def mlp(seed, **params):
     return CostSensitiveMLPClassifier(
-        hidden_layer_sizes=(32,), max_iter=200, random_state=seed, **params)
+        hidden_layer_sizes=(32,), max_iter=200, random_state=seed, **params
+    )
 
 
 # The same 200 epochs for everyone: the time of 10 members against one at equal work.
@@ -66,11 +72,14 @@ METHODS = {
     "one member": lambda seed: BalancedEnsembleClassifier(mlp(seed), 1, random_state=seed),
     "ensemble 10": lambda seed: BalancedEnsembleClassifier(mlp(seed), 10, random_state=seed),
     "one member, 200 epochs": lambda seed: BalancedEnsembleClassifier(
-        mlp(seed, **FIXED), 1, random_state=seed),
+        mlp(seed, **FIXED), 1, random_state=seed
+    ),
     "ensemble 10, 200 epochs": lambda seed: BalancedEnsembleClassifier(
-        mlp(seed, **FIXED), 10, random_state=seed),
+        mlp(seed, **FIXED), 10, random_state=seed
+    ),
     "bagging 10": lambda seed: BalancedBaggingClassifier(
-        estimator=mlp(seed), n_estimators=10, random_state=seed),
+        estimator=mlp(seed), n_estimators=10, random_state=seed
+    ),
     "plain": mlp,
 }
 
@@ -78,7 +87,9 @@ METHODS = {
 def epochs_run(clf):
     """Epochs trained: of the ensemble's members (together), or summed over bagged fits."""
     if hasattr(clf, "estimators_"):
-        return sum(e.steps[-1][1].n_iter_ if hasattr(e, "steps") else e.n_iter_ for e in clf.estimators_)
+        return sum(
+            e.steps[-1][1].n_iter_ if hasattr(e, "steps") else e.n_iter_ for e in clf.estimators_
+        )
     return clf.estimator_.n_iter_ if hasattr(clf, "estimator_") else clf.n_iter_
 
 
@@ -97,7 +108,8 @@ def main():
     print("|" + "---|" * 9)
     for name, (X, y) in data_sets(args.quick).items():
         X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=0.3, stratify=y, random_state=0)
+            X, y, test_size=0.3, stratify=y, random_state=0
+        )
         scaler = StandardScaler().fit(X_train)
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
         for make in METHODS.values():  # compile every architecture once
@@ -114,13 +126,17 @@ def main():
                 epochs[method].append(epochs_run(clf))
                 probas[method].append(clf.predict_proba(X_test)[:, 1])
         for method in METHODS:
-            one = statistics.median(times["one member, 200 epochs" if "200" in method else "one member"])
+            one = statistics.median(
+                times["one member, 200 epochs" if "200" in method else "one member"]
+            )
             p = np.array(probas[method])
             auc = [roc_auc_score(y_test, q) for q in p]
             ap = [average_precision_score(y_test, q) for q in p]
             fit = statistics.median(times[method])
             n_epochs = statistics.median(epochs[method])
-            per_epoch = 1000 * statistics.median(t / e for t, e in zip(times[method], epochs[method]))
+            per_epoch = 1000 * statistics.median(
+                t / e for t, e in zip(times[method], epochs[method])
+            )
             print(
                 f"| {name} | {method} | {fit:.3f} | {fit / one:.1f}× | {n_epochs:g} | {per_epoch:.2f} | "
                 f"{np.mean(auc):.3f} ± {np.std(auc):.3f} | {np.mean(ap):.3f} ± {np.std(ap):.3f} | "

@@ -25,14 +25,14 @@ import statistics
 import time
 import warnings
 
+from ensemble import data_sets  # benchmarks/ensemble.py: the same data sets
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-import imbnet._engine as engine
-import imbnet._ensemble as ensemble_module
-import imbnet._mlp as mlp_module
-import imbnet._program as program_module
-from ensemble import data_sets  # benchmarks/ensemble.py: the same data sets
+import imbnet.classifiers._ensemble as ensemble_module
+import imbnet.classifiers._mlp as mlp_module
+import imbnet.engine._loop as engine
+import imbnet.engine._program as program_module
 from imbnet import BalancedEnsembleClassifier, CostSensitiveMLPClassifier
 
 PARTS = collections.defaultdict(float)  # label -> seconds accumulated
@@ -66,9 +66,14 @@ timed(program_module.Program, "run", "compiled program")
 def make(n_members, seed):
     return BalancedEnsembleClassifier(
         CostSensitiveMLPClassifier(
-            hidden_layer_sizes=(32,), max_iter=200, tol=0.0, n_iter_no_change=10**6, random_state=seed,
+            hidden_layer_sizes=(32,),
+            max_iter=200,
+            tol=0.0,
+            n_iter_no_change=10**6,
+            random_state=seed,
         ),
-        n_members, random_state=seed,
+        n_members,
+        random_state=seed,
     )
 
 
@@ -78,8 +83,12 @@ def main():
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     n_fits = 5 if args.quick else 9
-    print(f"# {platform.node()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {n_fits} warm fits each")
-    print("| data | members | fit ms (median) | × one member | " + " | ".join(LABELS) + " | other |")
+    print(
+        f"# {platform.node()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {n_fits} warm fits each"
+    )
+    print(
+        "| data | members | fit ms (median) | × one member | " + " | ".join(LABELS) + " | other |"
+    )
     print("|" + "---|" * (len(LABELS) + 5))
     for name, (X, y) in data_sets(args.quick).items():
         X_train, _, y_train, _ = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
@@ -101,7 +110,8 @@ def main():
             other = 1000 * statistics.mean(times) - sum(parts)
             print(
                 f"| {name} | {n_members} | {1000 * fit:.1f} | {fit / anchor:.2f}× | "
-                + " | ".join(f"{p:.1f}" for p in parts) + f" | {other:.1f} |"
+                + " | ".join(f"{p:.1f}" for p in parts)
+                + f" | {other:.1f} |"
             )
 
 

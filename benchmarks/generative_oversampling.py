@@ -50,6 +50,7 @@ Run from the project root (about 10 minutes on 2 shared cores):
 import argparse
 import time
 
+import keras
 import numpy as np
 from imblearn.over_sampling import SMOTE, BorderlineSMOTE, RandomOverSampler
 from imblearn.pipeline import Pipeline
@@ -62,7 +63,6 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
-import keras
 from imbnet import CostSensitiveMLPClassifier, GANOverSampler, ResampledKerasClassifier
 
 ANCHOR = "SMOTE"
@@ -72,17 +72,24 @@ def skewed_multimodal(n=4000, minority=1 / 33, seed=7):
     rng = np.random.default_rng(seed)
     n1 = int(round(n * minority))
     n0 = n - n1
-    X0 = np.column_stack([
-        rng.lognormal(0.0, 0.8, n0), rng.gamma(2.0, 1.0, n0), rng.normal(0.0, 1.0, (n0, 4)),
-    ])
+    X0 = np.column_stack(
+        [
+            rng.lognormal(0.0, 0.8, n0),
+            rng.gamma(2.0, 1.0, n0),
+            rng.normal(0.0, 1.0, (n0, 4)),
+        ]
+    )
     mode = rng.choice(3, n1, p=[0.5, 0.3, 0.2])
     log_mean = np.array([1.0, -0.5, 0.5])[mode]
     shape = np.array([1.0, 4.0, 2.0])[mode]
     centres = np.array([[1.5, 0.0, 1.0, -1.0], [-1.5, 1.0, 0.0, 1.0], [0.0, -1.5, -1.0, 0.0]])
-    X1 = np.column_stack([
-        rng.lognormal(log_mean, 0.5), rng.gamma(shape, 1.0),
-        centres[mode] + rng.normal(0.0, 0.7, (n1, 4)),
-    ])
+    X1 = np.column_stack(
+        [
+            rng.lognormal(log_mean, 0.5),
+            rng.gamma(shape, 1.0),
+            centres[mode] + rng.normal(0.0, 0.7, (n1, 4)),
+        ]
+    )
     X = np.vstack([X0, X1])
     y = np.r_[np.zeros(n0, int), np.ones(n1, int)]
     order = rng.permutation(n)
@@ -93,16 +100,31 @@ def datasets():
     common = dict(flip_y=0, random_state=4)
     return {
         "tutorial 1:100": make_classification(
-            n_samples=10000, n_features=2, n_redundant=0, n_clusters_per_class=1,
-            weights=[0.99], **common,
+            n_samples=10000,
+            n_features=2,
+            n_redundant=0,
+            n_clusters_per_class=1,
+            weights=[0.99],
+            **common,
         ),
         "20 features 1:33": make_classification(
-            n_samples=4000, n_features=20, n_informative=6, n_redundant=4,
-            n_clusters_per_class=2, weights=[0.97], **common,
+            n_samples=4000,
+            n_features=20,
+            n_informative=6,
+            n_redundant=4,
+            n_clusters_per_class=2,
+            weights=[0.97],
+            **common,
         ),
         "overlapping 1:20": make_classification(
-            n_samples=4000, n_features=6, n_informative=4, n_redundant=1,
-            n_clusters_per_class=2, class_sep=0.5, weights=[0.95], **common,
+            n_samples=4000,
+            n_features=6,
+            n_informative=4,
+            n_redundant=1,
+            n_clusters_per_class=2,
+            class_sep=0.5,
+            weights=[0.95],
+            **common,
         ),
         "skewed multi-modal 1:33": skewed_multimodal(),
     }
@@ -119,11 +141,13 @@ def samplers(seed, gan_epochs):
 
 
 def network(meta):
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(32, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 def models(seed, epochs, gan_epochs):
@@ -132,16 +156,27 @@ def models(seed, epochs, gan_epochs):
         steps = [("scale", StandardScaler())]
         if sampler is not None:
             steps.insert(0, ("sampler", sampler))
-        mlp = CostSensitiveMLPClassifier(hidden_layer_sizes=(32,), max_iter=epochs, random_state=seed)
+        mlp = CostSensitiveMLPClassifier(
+            hidden_layer_sizes=(32,), max_iter=epochs, random_state=seed
+        )
         rows[name] = Pipeline([*steps, ("clf", mlp)])
     for resample, label in (("once", "drawn once"), ("epoch", "redrawn every epoch")):
-        rows[f"ResampledKerasClassifier + GAN {label}"] = Pipeline([
-            ("scale", StandardScaler()),
-            ("clf", ResampledKerasClassifier(
-                network, sampler=GANOverSampler(epochs=gan_epochs), resample=resample,
-                epochs=epochs, batch_size=200, random_state=seed,
-            )),
-        ])
+        rows[f"ResampledKerasClassifier + GAN {label}"] = Pipeline(
+            [
+                ("scale", StandardScaler()),
+                (
+                    "clf",
+                    ResampledKerasClassifier(
+                        network,
+                        sampler=GANOverSampler(epochs=gan_epochs),
+                        resample=resample,
+                        epochs=epochs,
+                        batch_size=200,
+                        random_state=seed,
+                    ),
+                ),
+            ]
+        )
     return rows
 
 
@@ -172,13 +207,14 @@ def classification(data, seeds, epochs, gan_epochs):
             ratio = np.median(np.asarray(row["time"]) / anchor)
             print(
                 f"| {data_name} | {name} | {mean_sd(row['auc'])} | {mean_sd(row['ap'])} | "
-                f"{mean_sd(row['time'], 2)} | {ratio:.2f} |", flush=True,
+                f"{mean_sd(row['time'], 2)} | {ratio:.2f} |",
+                flush=True,
             )
 
 
 def synthetic_rows(sampler, X, y):
     X_res, y_res = sampler.fit_resample(X, y)
-    return X_res[X.shape[0]:][y_res[X.shape[0]:] == 1]
+    return X_res[X.shape[0] :][y_res[X.shape[0] :] == 1]
 
 
 def c2st_auc(real, synthetic, seed=0):
@@ -186,8 +222,11 @@ def c2st_auc(real, synthetic, seed=0):
     X = np.vstack([real, synthetic])
     y = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
     scores = cross_val_score(
-        HistGradientBoostingClassifier(max_iter=100, random_state=seed), X, y,
-        scoring="roc_auc", cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+        HistGradientBoostingClassifier(max_iter=100, random_state=seed),
+        X,
+        y,
+        scoring="roc_auc",
+        cv=StratifiedKFold(5, shuffle=True, random_state=seed),
     )
     return scores.mean()
 
@@ -200,8 +239,10 @@ def novelty(real, synthetic):
 
 def fidelity(data, gan_epochs, per_feature_sets):
     print("\n### Fidelity: synthetic minority rows against the real training minority (seed 0)\n")
-    print("| data | over-sampler | mean abs(Δmean)/sd | mean sd ratio | mean KS | max KS "
-          "| C2ST ROC AUC | novelty | sampler fit (s) |")
+    print(
+        "| data | over-sampler | mean abs(Δmean)/sd | mean sd ratio | mean KS | max KS "
+        "| C2ST ROC AUC | novelty | sampler fit (s) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     per_feature = {}
     for data_name, (X, y) in data.items():
@@ -210,7 +251,8 @@ def fidelity(data, gan_epochs, per_feature_sets):
         candidates = {
             "GANOverSampler": GANOverSampler(epochs=gan_epochs, random_state=0),
             'GANOverSampler(column_transform="standard")': GANOverSampler(
-                epochs=gan_epochs, column_transform="standard", random_state=0),
+                epochs=gan_epochs, column_transform="standard", random_state=0
+            ),
             "SMOTE": SMOTE(random_state=0),
             "BorderlineSMOTE": BorderlineSMOTE(random_state=0),
             "RandomOverSampler": RandomOverSampler(random_state=0),
@@ -228,7 +270,8 @@ def fidelity(data, gan_epochs, per_feature_sets):
                 f"| {np.mean(synthetic.std(axis=0) / sd):.3f} "
                 f"| {statistics.mean():.3f} | {statistics.max():.3f} "
                 f"| {c2st_auc(real, synthetic):.3f} | {novelty(real, synthetic):.2f} "
-                f"| {elapsed:.1f} |", flush=True,
+                f"| {elapsed:.1f} |",
+                flush=True,
             )
             if data_name in per_feature_sets and name in ("GANOverSampler", "SMOTE"):
                 per_feature[(data_name, name)] = (synthetic, ks)

@@ -61,12 +61,14 @@ def datasets():
 
 
 def network(meta, units=32):
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 def samplers(ratio):
@@ -82,11 +84,16 @@ def main():
     parser.add_argument("--epochs", type=int, default=100, help="training epochs of every row")
     args = parser.parse_args()
     print(header())
-    print(f"- command: python benchmarks/hard_negatives.py --seeds {args.seeds} "
-          f"--epochs {args.epochs}\n", flush=True)
+    print(
+        f"- command: python benchmarks/hard_negatives.py --seeds {args.seeds} "
+        f"--epochs {args.epochs}\n",
+        flush=True,
+    )
 
-    print("| data | sampler (negatives:positives) | ROC AUC | average precision "
-          "| Δ ROC AUC vs under-sampling | Δ AP vs under-sampling | median fit (s) |")
+    print(
+        "| data | sampler (negatives:positives) | ROC AUC | average precision "
+        "| Δ ROC AUC vs under-sampling | Δ AP vs under-sampling | median fit (s) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for data_name, (X, y) in datasets().items():
         for ratio in RATIOS:
@@ -100,8 +107,12 @@ def main():
                 )
                 for name, sampler in samplers(ratio).items():
                     clf = ResampledKerasClassifier(
-                        network, sampler=sampler, epochs=args.epochs, batch_size=32,
-                        optimizer__learning_rate=1e-3, random_state=seed,
+                        network,
+                        sampler=sampler,
+                        epochs=args.epochs,
+                        batch_size=32,
+                        optimizer__learning_rate=1e-3,
+                        random_state=seed,
                     )
                     start = time.perf_counter()
                     clf.fit(X_train, y_train)
@@ -117,11 +128,16 @@ def main():
                         mean_sd(np.subtract(hard["auc"], under["auc"])),
                         mean_sd(np.subtract(hard["ap"], under["ap"])),
                     )
-                print(f"| {data_name} | {name} | {mean_sd(s['auc'])} | {mean_sd(s['ap'])} "
-                      f"| {delta[0]} | {delta[1]} | {np.median(s['time']):.1f} |", flush=True)
+                print(
+                    f"| {data_name} | {name} | {mean_sd(s['auc'])} | {mean_sd(s['ap'])} "
+                    f"| {delta[0]} | {delta[1]} | {np.median(s['time']):.1f} |",
+                    flush=True,
+                )
     n_pos = {name: int(y.sum()) for name, (_, y) in datasets().items()}
-    print(f"\n{args.seeds} seeds (0..{args.seeds - 1}), {args.epochs} epochs; positives in "
-          f"10,000 rows: {n_pos}; half of them train, half test.")
+    print(
+        f"\n{args.seeds} seeds (0..{args.seeds - 1}), {args.epochs} epochs; positives in "
+        f"10,000 rows: {n_pos}; half of them train, half test."
+    )
 
 
 if __name__ == "__main__":

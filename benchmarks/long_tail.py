@@ -79,7 +79,7 @@ def long_tailed(X, y, counts, n_test, rng):
     for rank, label in enumerate(classes):
         rows = rng.permutation(np.flatnonzero(y == label))
         test.append(rows[:n_test])
-        train.append(rows[n_test:n_test + counts[rank]])
+        train.append(rows[n_test : n_test + counts[rank]])
     train, test = np.concatenate(train), np.concatenate(test)
     return X[train], y[train], X[test], y[test]
 
@@ -89,13 +89,19 @@ def digits(ratio):
         X, y = load_digits(return_X_y=True)
         rng = np.random.default_rng(seed)
         return long_tailed(X / 16.0, y, exponential_counts(120, ratio), 50, rng)
+
     return make
 
 
 def synthetic(seed):
     X, y = make_classification(
-        n_samples=6000, n_features=20, n_informative=10, n_redundant=0, n_classes=10,
-        n_clusters_per_class=1, random_state=seed,
+        n_samples=6000,
+        n_features=20,
+        n_informative=10,
+        n_redundant=0,
+        n_classes=10,
+        n_clusters_per_class=1,
+        random_state=seed,
     )
     rng = np.random.default_rng(seed)
     X_train, y_train, X_test, y_test = long_tailed(X, y, exponential_counts(500, 100), 100, rng)
@@ -105,8 +111,13 @@ def synthetic(seed):
 
 def tutorial(seed):
     X, y = make_classification(
-        n_samples=10000, n_features=2, n_redundant=0, n_clusters_per_class=1,
-        weights=[0.99], flip_y=0, random_state=4,
+        n_samples=10000,
+        n_features=2,
+        n_redundant=0,
+        n_clusters_per_class=1,
+        weights=[0.99],
+        flip_y=0,
+        random_state=4,
     )
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.5, stratify=y, random_state=seed
@@ -126,8 +137,12 @@ DATASETS = {
 # ------------------------------------------------------------------ rows
 def mlp(epochs, seed, **params):
     return CostSensitiveMLPClassifier(
-        hidden_layer_sizes=(64,), batch_size=64, max_iter=epochs, n_iter_no_change=epochs,
-        random_state=seed, **params,
+        hidden_layer_sizes=(64,),
+        batch_size=64,
+        max_iter=epochs,
+        n_iter_no_change=epochs,
+        random_state=seed,
+        **params,
     )
 
 
@@ -210,7 +225,8 @@ def run_dataset(make, seeds, epochs):
             last.update(
                 bal_acc=balanced_accuracy_score(y_test, predicted),
                 macro_f1=f1_score(y_test, predicted, average="macro"),
-                many=recall[int(np.argmax(counts))], few=recall[int(np.argmin(counts))],
+                many=recall[int(np.argmax(counts))],
+                few=recall[int(np.argmin(counts))],
             )
         print(f"  seed {seed} done", flush=True)
     return results
@@ -239,7 +255,8 @@ def verdict(results):
     """The best new loss against the anchor, in balanced accuracy."""
     anchor = np.array([r["bal_acc"] for r in results[ANCHOR]])
     candidates = {
-        row: np.array([r["bal_acc"] for r in runs]) for row, runs in results.items()
+        row: np.array([r["bal_acc"] for r in runs])
+        for row, runs in results.items()
         if row.startswith(NEW_LOSSES) and "prior_correction" not in row
     }
     best = max(candidates, key=lambda row: candidates[row].mean())
@@ -266,11 +283,13 @@ def ldam_scale(seeds, epochs, scales=(1.0, 10.0, 30.0)):
     """Balanced accuracy of LDAM-DRW at each scale s on digits-LT IR=50."""
 
     def network(meta):
-        return keras.Sequential([
-            keras.Input((meta["n_features_in_"],)),
-            keras.layers.Dense(64, activation="relu"),
-            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
-        ])
+        return keras.Sequential(
+            [
+                keras.Input((meta["n_features_in_"],)),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+            ]
+        )
 
     results = {scale: [] for scale in scales}
     make = DATASETS["digits-LT IR=50"]
@@ -279,8 +298,12 @@ def ldam_scale(seeds, epochs, scales=(1.0, 10.0, 30.0)):
         prior = np.bincount(y_train) / len(y_train)
         for scale in scales:
             clf = ResampledKerasClassifier(
-                network, loss=LDAMLoss(prior, max_margin=0.5, scale=scale), epochs=epochs,
-                batch_size=64, random_state=seed, **DRW,
+                network,
+                loss=LDAMLoss(prior, max_margin=0.5, scale=scale),
+                epochs=epochs,
+                batch_size=64,
+                random_state=seed,
+                **DRW,
             ).fit(X_train, y_train)
             results[scale].append(balanced_accuracy_score(y_test, clf.predict(X_test)))
     lines = ["| LDAM-DRW scale s (max margin 0.5) | balanced acc. |", "|---|---|"]
@@ -306,15 +329,19 @@ def main():
         print(f"### {name}", flush=True)
         results = run_dataset(make, seeds, epochs)
         X_train, y_train, X_test, y_test = make(0)
-        print(f"\nseed 0: {len(y_train)} training rows, class counts "
-              f"{sorted(np.bincount(y_train).tolist(), reverse=True)}; {len(y_test)} test rows\n")
+        print(
+            f"\nseed 0: {len(y_train)} training rows, class counts "
+            f"{sorted(np.bincount(y_train).tolist(), reverse=True)}; {len(y_test)} test rows\n"
+        )
         print(table(results), "\n", flush=True)
         summary.append(f"- {name}: {verdict(results)}")
     print("\n".join(summary), "\n")
     print("### LDAM scale on plain logits (digits-LT IR=50)\n", flush=True)
     print(ldam_scale(seeds, epochs))
-    print(f"\n{seeds} seeds (0..{seeds - 1}), {epochs} epochs; "
-          f"total {time.perf_counter() - start:.0f} s")
+    print(
+        f"\n{seeds} seeds (0..{seeds - 1}), {epochs} epochs; "
+        f"total {time.perf_counter() - start:.0f} s"
+    )
 
 
 if __name__ == "__main__":

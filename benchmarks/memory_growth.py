@@ -76,14 +76,19 @@ def child(row, fits, warmup):
     import keras
     from sklearn.datasets import make_classification
 
-    import imbnet._base
+    import imbnet.classifiers._base
     from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
 
     X, y = make_classification(n_samples=300, n_features=8, weights=[0.9], random_state=0)
 
     def network(meta=None, units=8):
-        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(units, activation="relu"),
-                                  keras.layers.Dense(1, activation="sigmoid")])
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(units, activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
         return model
 
     def compiled_network(meta=None):
@@ -102,11 +107,14 @@ def child(row, fits, warmup):
     def fit_scikeras(i):
         from scikeras.wrappers import KerasClassifier
 
-        KerasClassifier(compiled_network, epochs=3, batch_size=32, verbose=0,
-                        random_state=i).fit(X, y).predict_proba(X)
+        KerasClassifier(compiled_network, epochs=3, batch_size=32, verbose=0, random_state=i).fit(
+            X, y
+        ).predict_proba(X)
 
     def fit_resampled(i, **params):
-        ResampledKerasClassifier(network, epochs=3, random_state=i, **params).fit(X, y).predict_proba(X)
+        ResampledKerasClassifier(network, epochs=3, random_state=i, **params).fit(
+            X, y
+        ).predict_proba(X)
 
     fit_one = {
         "imbnet-mlp": lambda i: mlp(i).fit(X, y).predict_proba(X),
@@ -117,7 +125,7 @@ def child(row, fits, warmup):
         "scikeras": fit_scikeras,
     }
     if row == "imbnet-global-names":
-        imbnet._base.private_layer_names = contextlib.nullcontext
+        imbnet.classifiers._base.private_layer_names = contextlib.nullcontext
 
     def run_search():
         from sklearn.model_selection import GridSearchCV
@@ -125,8 +133,10 @@ def child(row, fits, warmup):
         if row == "imbnet-gridsearch-architectures":
             grid = {"hidden_layer_sizes": [(units,) for units in range(4, 24)]}
         else:
-            grid = {"class_weight": [None, "balanced", "log", {0: 1, 1: 10}],
-                    "alpha": [1e-4, 1e-3, 1e-2, 1e-1, 1.0]}
+            grid = {
+                "class_weight": [None, "balanced", "log", {0: 1, 1: 10}],
+                "alpha": [1e-4, 1e-3, 1e-2, 1e-1, 1.0],
+            }
         GridSearchCV(mlp(0), grid, cv=5, scoring="roc_auc").fit(X, y)
 
     start = time.perf_counter()
@@ -147,8 +157,14 @@ def child(row, fits, warmup):
             fit_one[row](warmup + i)
             peak = max(peak, rss_mb())
     end = rss_mb()
-    return {"fits": n_fits, "after_warmup": after_warmup, "end": end, "peak": max(peak, end),
-            "seconds": time.perf_counter() - start, **extra}
+    return {
+        "fits": n_fits,
+        "after_warmup": after_warmup,
+        "end": end,
+        "peak": max(peak, end),
+        "seconds": time.perf_counter() - start,
+        **extra,
+    }
 
 
 def _smote():
@@ -159,9 +175,19 @@ def _smote():
 
 def run_child(row, fits, warmup):
     result = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", row, "--fits", str(fits),
-         "--warmup", str(warmup)],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--child",
+            row,
+            "--fits",
+            str(fits),
+            "--warmup",
+            str(warmup),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -173,20 +199,27 @@ def environment():
     import sklearn
     import tensorflow
 
-    commit = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse",
-                             "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    return (f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}, os.cpu_count(): "
-            f"{os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}\n"
-            f"- python {sys.version.split()[0]}, keras {keras.__version__}, tensorflow "
-            f"{tensorflow.__version__}, scikit-learn {sklearn.__version__}, scikeras "
-            f"{scikeras.__version__}, numpy {numpy.__version__}, imbnet git {commit}")
+    commit = subprocess.run(
+        ["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return (
+        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}, os.cpu_count(): "
+        f"{os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}\n"
+        f"- python {sys.version.split()[0]}, keras {keras.__version__}, tensorflow "
+        f"{tensorflow.__version__}, scikit-learn {sklearn.__version__}, scikeras "
+        f"{scikeras.__version__}, numpy {numpy.__version__}, imbnet git {commit}"
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fits", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated: " + ", ".join(ROWS))
+    parser.add_argument(
+        "--rows", default=",".join(ROWS), help="comma-separated: " + ", ".join(ROWS)
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -198,29 +231,41 @@ def main():
         results[row] = run_child(row, args.fits, args.warmup)
         print(f"  {row} done ({results[row]['seconds']:.0f} s)", file=sys.stderr, flush=True)
     print(environment())
-    print(f"\n| run | fits after {args.warmup} warm-up | RSS after warm-up (MB) | RSS at end (MB) "
-          "| growth (MB) | peak growth (MB) | growth per fit / anchor's |\n|---|---|---|---|---|---|---|")
+    print(
+        f"\n| run | fits after {args.warmup} warm-up | RSS after warm-up (MB) | RSS at end (MB) "
+        "| growth (MB) | peak growth (MB) | growth per fit / anchor's |\n|---|---|---|---|---|---|---|"
+    )
     anchor = results.get(ANCHOR)
     anchor_rate = (anchor["end"] - anchor["after_warmup"]) / anchor["fits"] if anchor else None
     for row, r in results.items():
         growth = r["end"] - r["after_warmup"]
         ratio = f"{growth / r['fits'] / anchor_rate:.2f}" if anchor_rate else "n/a"
-        print(f"| {ROWS[row]} | {r['fits']} | {r['after_warmup']:.1f} | {r['end']:.1f} | "
-              f"{growth:+.1f} | {r['peak'] - r['after_warmup']:+.1f} | {ratio} |")
+        print(
+            f"| {ROWS[row]} | {r['fits']} | {r['after_warmup']:.1f} | {r['end']:.1f} | "
+            f"{growth:+.1f} | {r['peak'] - r['after_warmup']:+.1f} | {ratio} |"
+        )
         if "first_search_end" in r:
             first = r["first_search_end"] - r["after_warmup"]
-            print(f"| ... of which the first search | {r['fits'] // 2} | {r['after_warmup']:.1f} | "
-                  f"{r['first_search_end']:.1f} | {first:+.1f} | | |")
+            print(
+                f"| ... of which the first search | {r['fits'] // 2} | {r['after_warmup']:.1f} | "
+                f"{r['first_search_end']:.1f} | {first:+.1f} | | |"
+            )
     not_checked = ("imbnet-global-names", "imbnet-gridsearch-architectures")
     checked = [row for row in results if row.startswith("imbnet") and row not in not_checked]
-    worst = max((results[row]["peak"] - results[row]["after_warmup"] for row in checked), default=0.0)
+    worst = max(
+        (results[row]["peak"] - results[row]["after_warmup"] for row in checked), default=0.0
+    )
     if "imbnet-gridsearch-architectures" in results:
         r = results["imbnet-gridsearch-architectures"]
-        print(f"\nSearch over 20 architectures: {(r['first_search_end'] - r['after_warmup']) / 20:.1f} "
-              f"MB per compiled architecture in the first pass, {r['end'] - r['first_search_end']:+.1f} "
-              "MB in the second.")
-    print(f"\nTarget: growth <= {TARGET_MB:.0f} MB after warm-up for every imbnet row (peak growth "
-          f"counted): worst {worst:+.1f} MB {'PASS' if worst <= TARGET_MB else 'FAIL'}.")
+        print(
+            f"\nSearch over 20 architectures: {(r['first_search_end'] - r['after_warmup']) / 20:.1f} "
+            f"MB per compiled architecture in the first pass, {r['end'] - r['first_search_end']:+.1f} "
+            "MB in the second."
+        )
+    print(
+        f"\nTarget: growth <= {TARGET_MB:.0f} MB after warm-up for every imbnet row (peak growth "
+        f"counted): worst {worst:+.1f} MB {'PASS' if worst <= TARGET_MB else 'FAIL'}."
+    )
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def probe(max_iter):
     t0 = time.perf_counter()
     from sklearn.datasets import make_classification
     from imbnet import CostSensitiveMLPClassifier
-    import imbnet._mlp  # noqa: F401  (imbnet, Keras, TensorFlow)
+    import imbnet.classifiers._mlp  # noqa: F401  (imbnet, Keras, TensorFlow)
     t1 = time.perf_counter()
     X, y = make_classification(n_samples=750, n_features=10, weights=[0.9], random_state=0)
     make = lambda: CostSensitiveMLPClassifier(hidden_layer_sizes=(16,), max_iter=max_iter, random_state=0)
@@ -98,14 +98,22 @@ VARIANTS = {
 
 def _run(code, extra_env, *args):
     env = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if not key.startswith(("TF_NUM_", "OMP_NUM_THREADS"))
     }
-    env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join(
-        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])), **extra_env)
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **extra_env,
+    )
     out = subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
-        env=env, capture_output=True, text=True, check=True, timeout=900,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -133,9 +141,11 @@ def main():
                 phases[name].setdefault(key, []).append(value)
 
     anchor = statistics.median(searches["n_jobs=1"]["warm"])
-    print(f"GridSearchCV, 8 fits of 750 rows + refit, {max_iter} epochs each; seconds, "
-          f"median (range): cold of {repeats} fresh processes, warm of {repeats * warm_runs} "
-          "searches after the first")
+    print(
+        f"GridSearchCV, 8 fits of 750 rows + refit, {max_iter} epochs each; seconds, "
+        f"median (range): cold of {repeats} fresh processes, warm of {repeats * warm_runs} "
+        "searches after the first"
+    )
     print(f"{'variant':26s} {'cold':>20s} {'warm':>20s} {'warm / n_jobs=1 warm':>21s}")
     for name, times in searches.items():
         ratio = statistics.median(times["warm"]) / anchor

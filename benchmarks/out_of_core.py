@@ -42,7 +42,11 @@ import psutil  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
-WORKER_ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+WORKER_ENV = {
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
 
 
 def generate(directory, n_rows, n_features, ratio, chunk_rows, seed, first_chunk=0):
@@ -109,9 +113,14 @@ class local_cluster:
         from distributed import Client, LocalCluster
 
         self.cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            memory_limit=memory_limit, dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": ":0"}, env=WORKER_ENV,
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            memory_limit=memory_limit,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},
+            env=WORKER_ENV,
         )
         self.client = Client(self.cluster)
 
@@ -130,12 +139,14 @@ def _read_only(frame):
 def network(meta, units=32):
     import keras
 
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 def scores(y, proba):
@@ -143,8 +154,10 @@ def scores(y, proba):
 
     p = np.clip(proba[:, 1], 1e-7, 1 - 1e-7)
     return {
-        "ROC AUC": roc_auc_score(y, p), "AP": average_precision_score(y, p),
-        "log loss": log_loss(y, p), "mean p": p.mean(),
+        "ROC AUC": roc_auc_score(y, p),
+        "AP": average_precision_score(y, p),
+        "log loss": log_loss(y, p),
+        "mean p": p.mean(),
     }
 
 
@@ -160,9 +173,14 @@ def main():
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=1024)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-memory", default="640MiB", help="memory_limit of a worker in the fit")
-    parser.add_argument("--predict-worker-memory", default="3GiB",
-                        help="memory_limit of a worker predicting (it loads TensorFlow)")
+    parser.add_argument(
+        "--worker-memory", default="640MiB", help="memory_limit of a worker in the fit"
+    )
+    parser.add_argument(
+        "--predict-worker-memory",
+        default="3GiB",
+        help="memory_limit of a worker predicting (it loads TensorFlow)",
+    )
     parser.add_argument("--directory", default="/tmp/imbnet-out-of-core")
     parser.add_argument("--keep", action="store_true", help="keep the Parquet files")
     parser.add_argument("--quick", action="store_true", help="2M rows, 2 epochs")
@@ -187,21 +205,40 @@ def main():
             generate, root / "train", args.rows, args.features, args.ratio, args.chunk_rows, seed=0
         ).result()
         # The test set: the same model, rows of chunk seeds no training file uses.
-        pool.submit(generate, root / "test", args.test_rows, args.features, args.ratio,
-                    args.chunk_rows, seed=0, first_chunk=10**6).result()
-    print(f"wrote {args.rows:,} training rows ({size / 2**30:.2f} GiB of Parquet, "
-          f"{args.rows * args.features * 4 / 2**30:.2f} GiB as float32) in "
-          f"{time.perf_counter() - start:.0f} s")
+        pool.submit(
+            generate,
+            root / "test",
+            args.test_rows,
+            args.features,
+            args.ratio,
+            args.chunk_rows,
+            seed=0,
+            first_chunk=10**6,
+        ).result()
+    print(
+        f"wrote {args.rows:,} training rows ({size / 2**30:.2f} GiB of Parquet, "
+        f"{args.rows * args.features * 4 / 2**30:.2f} GiB as float32) in "
+        f"{time.perf_counter() - start:.0f} s"
+    )
 
     features = [f"f{i}" for i in range(args.features)]
     epoch_ends = []
-    clock = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epoch_ends.append(time.perf_counter()))
+    clock = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: epoch_ends.append(time.perf_counter())
+    )
     clf = ResampledKerasClassifier(
-        network, sampler=NegativeDownsampler(rate=args.rate), epochs=args.epochs,
-        batch_size=args.batch_size, random_state=0, callbacks=[clock],
+        network,
+        sampler=NegativeDownsampler(rate=args.rate),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        random_state=0,
+        callbacks=[clock],
         optimizer__learning_rate=3e-3,
     )
-    with local_cluster(args.workers, args.worker_memory) as (client, pids), PeakRSS([os.getpid(), *pids]) as rss:
+    with (
+        local_cluster(args.workers, args.worker_memory) as (client, pids),
+        PeakRSS([os.getpid(), *pids]) as rss,
+    ):
         ddf = dd.read_parquet(root / "train")
         client_before = psutil.Process().memory_info().rss
         fit_start = time.perf_counter()
@@ -214,21 +251,34 @@ def main():
         read_seconds = time.perf_counter() - read_start
     client_peak, worker_peaks = rss.peak[os.getpid()], [rss.peak[pid] for pid in pids]
     results = {}
-    with local_cluster(args.workers, args.predict_worker_memory) as (client, pids), PeakRSS(pids) as predict_rss:
+    with (
+        local_cluster(args.workers, args.predict_worker_memory) as (client, pids),
+        PeakRSS(pids) as predict_rss,
+    ):
         test = dd.read_parquet(root / "test")
         y_test = test["label"].compute().to_numpy()
         for corrected in (False, True):
             clf.set_params(prior_correction=corrected)
-            results[("Dask", corrected)] = scores(y_test, clf.predict_proba(test[features]).compute())
+            results[("Dask", corrected)] = scores(
+                y_test, clf.predict_proba(test[features]).compute()
+            )
     predict_peaks = [predict_rss.peak[pid] for pid in pids]
     epochs = np.diff([fit_start, *epoch_ends])
 
     # Anchor: the same classifier in memory on the first files that fit.
-    files = sorted((root / "train").glob("*.parquet"))[: max(1, args.anchor_rows // args.chunk_rows)]
+    files = sorted((root / "train").glob("*.parquet"))[
+        : max(1, args.anchor_rows // args.chunk_rows)
+    ]
     frame = dd.read_parquet(files).compute(scheduler="synchronous")
     anchor_ends = []
-    anchor = clone(clf).set_params(prior_correction=False, callbacks=[keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda e, logs: anchor_ends.append(time.perf_counter()))])
+    anchor = clone(clf).set_params(
+        prior_correction=False,
+        callbacks=[
+            keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda e, logs: anchor_ends.append(time.perf_counter())
+            )
+        ],
+    )
     anchor_start = time.perf_counter()
     anchor.fit(frame[features], frame["label"].to_numpy())
     anchor_seconds = time.perf_counter() - anchor_start
@@ -240,34 +290,48 @@ def main():
     n_anchor = len(frame)
     del frame
 
-    print(f"\n{args.rows:,} rows x {args.features} features at 1:{args.ratio} "
-          f"(training positives {clf.class_prior_[1]:.5f}), {len(files)} of "
-          f"{args.rows // args.chunk_rows} files in memory for the anchor ({n_anchor:,} rows); "
-          f"NegativeDownsampler(rate={args.rate}), {args.epochs} epochs, batch {args.batch_size}, "
-          f"{args.workers} workers x {args.worker_memory} in the fit ({args.predict_worker_memory} "
-          f"predicting); test set {len(y_test):,} rows, "
-          f"positive rate {y_test.mean():.5f}\n")
-    print("| fit | rows | fit s | s/epoch (first / median of the rest) | client peak RSS | "
-          "worker peak RSS (fit; predict) |")
+    print(
+        f"\n{args.rows:,} rows x {args.features} features at 1:{args.ratio} "
+        f"(training positives {clf.class_prior_[1]:.5f}), {len(files)} of "
+        f"{args.rows // args.chunk_rows} files in memory for the anchor ({n_anchor:,} rows); "
+        f"NegativeDownsampler(rate={args.rate}), {args.epochs} epochs, batch {args.batch_size}, "
+        f"{args.workers} workers x {args.worker_memory} in the fit ({args.predict_worker_memory} "
+        f"predicting); test set {len(y_test):,} rows, "
+        f"positive rate {y_test.mean():.5f}\n"
+    )
+    print(
+        "| fit | rows | fit s | s/epoch (first / median of the rest) | client peak RSS | "
+        "worker peak RSS (fit; predict) |"
+    )
     print("|---|---|---|---|---|---|")
     rest = np.median(epochs[1:]) if len(epochs) > 1 else float("nan")
     anchor_rest = np.median(anchor_epochs[1:]) if len(anchor_epochs) > 1 else float("nan")
-    print(f"| Dask, out of core | {args.rows:,} | {fit_seconds:.1f} | {epochs[0]:.1f} / {rest:.1f} | "
-          f"{client_peak / 2**30:.2f} GiB | {', '.join(f'{p / 2**30:.2f}' for p in worker_peaks)} GiB; "
-          f"{', '.join(f'{p / 2**30:.2f}' for p in predict_peaks)} GiB |")
-    print(f"| Parquet read only (one pass, same cluster) | {args.rows:,} | - | {read_seconds:.1f} | - | - |")
-    print(f"| in memory (anchor) | {n_anchor:,} | {anchor_seconds:.1f} | {anchor_epochs[0]:.1f} / "
-          f"{anchor_rest:.1f} | (same process) | - |")
-    print(f"\nDask epoch / Parquet read-only pass: {rest / read_seconds:.2f}; "
-          f"ratio of epoch times (median of the rest) Dask / in memory: {rest / anchor_rest:.2f}; "
-          f"rows per epoch {args.rows / n_anchor:.1f}x; client RSS before the fit (Python, "
-          f"TensorFlow, Dask) {client_before / 2**30:.2f} GiB; client peak RSS target < 2 GiB: "
-          f"{'PASS' if client_peak < 2 * 2**30 else 'FAIL'}\n")
+    print(
+        f"| Dask, out of core | {args.rows:,} | {fit_seconds:.1f} | {epochs[0]:.1f} / {rest:.1f} | "
+        f"{client_peak / 2**30:.2f} GiB | {', '.join(f'{p / 2**30:.2f}' for p in worker_peaks)} GiB; "
+        f"{', '.join(f'{p / 2**30:.2f}' for p in predict_peaks)} GiB |"
+    )
+    print(
+        f"| Parquet read only (one pass, same cluster) | {args.rows:,} | - | {read_seconds:.1f} | - | - |"
+    )
+    print(
+        f"| in memory (anchor) | {n_anchor:,} | {anchor_seconds:.1f} | {anchor_epochs[0]:.1f} / "
+        f"{anchor_rest:.1f} | (same process) | - |"
+    )
+    print(
+        f"\nDask epoch / Parquet read-only pass: {rest / read_seconds:.2f}; "
+        f"ratio of epoch times (median of the rest) Dask / in memory: {rest / anchor_rest:.2f}; "
+        f"rows per epoch {args.rows / n_anchor:.1f}x; client RSS before the fit (Python, "
+        f"TensorFlow, Dask) {client_before / 2**30:.2f} GiB; client peak RSS target < 2 GiB: "
+        f"{'PASS' if client_peak < 2 * 2**30 else 'FAIL'}\n"
+    )
     print("| fit | prior_correction | ROC AUC | AP | log loss | mean p |")
     print("|---|---|---|---|---|---|")
     for (name, corrected), s in results.items():
-        print(f"| {name} | {corrected} | {s['ROC AUC']:.4f} | {s['AP']:.4f} | {s['log loss']:.5f} | "
-              f"{s['mean p']:.5f} |")
+        print(
+            f"| {name} | {corrected} | {s['ROC AUC']:.4f} | {s['AP']:.4f} | {s['log loss']:.5f} | "
+            f"{s['mean p']:.5f} |"
+        )
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -37,11 +37,13 @@ from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier, make_tu
 
 
 def network(meta, units=16):
-    return keras.Sequential([
-        keras.Input((meta["n_features_in_"],)),
-        keras.layers.Dense(units, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 def rows(epochs):
@@ -70,14 +72,21 @@ def main():
     parser.add_argument("--epochs", type=int, default=50, help="training epochs of every row")
     args = parser.parse_args()
     print(header())
-    print(f"- command: python benchmarks/prior_correction.py --seeds {args.seeds} "
-          f"--epochs {args.epochs}\n", flush=True)
+    print(
+        f"- command: python benchmarks/prior_correction.py --seeds {args.seeds} "
+        f"--epochs {args.epochs}\n",
+        flush=True,
+    )
     X, y = make_tutorial_data()
-    splits = [train_test_split(X, y, test_size=0.5, stratify=y, random_state=seed)
-              for seed in range(args.seeds)]
+    splits = [
+        train_test_split(X, y, test_size=0.5, stratify=y, random_state=seed)
+        for seed in range(args.seeds)
+    ]
 
-    print("| training data | correction | Brier score | log loss | mean P(positive) "
-          "| ROC AUC | max abs. ROC AUC change |")
+    print(
+        "| training data | correction | Brier score | log loss | mean P(positive) "
+        "| ROC AUC | max abs. ROC AUC change |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, make in rows(args.epochs).items():
         scores = {flag: {"brier": [], "log": [], "mean": [], "auc": []} for flag in (False, True)}
@@ -92,27 +101,34 @@ def main():
         change = np.max(np.abs(np.subtract(scores[True]["auc"], scores[False]["auc"])))
         for flag in (False, True):
             s = scores[flag]
-            print(f"| {name} | {'on' if flag else 'off'} | {mean_sd(s['brier'], 4)} "
-                  f"| {mean_sd(s['log'], 4)} | {mean_sd(s['mean'], 4)} | {mean_sd(s['auc'], 3)} "
-                  f"| {change:.1e} |" if flag else
-                  f"| {name} | off | {mean_sd(s['brier'], 4)} | {mean_sd(s['log'], 4)} "
-                  f"| {mean_sd(s['mean'], 4)} | {mean_sd(s['auc'], 3)} | |", flush=True)
+            print(
+                f"| {name} | {'on' if flag else 'off'} | {mean_sd(s['brier'], 4)} "
+                f"| {mean_sd(s['log'], 4)} | {mean_sd(s['mean'], 4)} | {mean_sd(s['auc'], 3)} "
+                f"| {change:.1e} |"
+                if flag
+                else f"| {name} | off | {mean_sd(s['brier'], 4)} | {mean_sd(s['log'], 4)} "
+                f"| {mean_sd(s['mean'], 4)} | {mean_sd(s['auc'], 3)} | |",
+                flush=True,
+            )
     rate = np.mean([split[3].mean() for split in splits])
     print(f"\nTest positive rate: {rate:.4f}. {args.seeds} seeds, {args.epochs} epochs.\n")
 
-    print("| estimator | first-epoch loss, output_bias_init=\"zeros\" "
-          "| first-epoch loss, \"prior\" |")
+    print('| estimator | first-epoch loss, output_bias_init="zeros" | first-epoch loss, "prior" |')
     print("|---|---|---|")
     first = {
         "CostSensitiveMLPClassifier": lambda seed, init: CostSensitiveMLPClassifier(
-            (16,), max_iter=1, output_bias_init=init, random_state=seed),
+            (16,), max_iter=1, output_bias_init=init, random_state=seed
+        ),
         "ResampledKerasClassifier": lambda seed, init: ResampledKerasClassifier(
-            network, epochs=1, output_bias_init=init, random_state=seed),
+            network, epochs=1, output_bias_init=init, random_state=seed
+        ),
     }
     for name, make in first.items():
         losses = {
-            init: [make(seed, init).fit(split[0], split[2]).loss_curve_[0]
-                   for seed, split in enumerate(splits)]
+            init: [
+                make(seed, init).fit(split[0], split[2]).loss_curve_[0]
+                for seed, split in enumerate(splits)
+            ]
             for init in ("zeros", "prior")
         }
         print(f"| {name} | {mean_sd(losses['zeros'], 4)} | {mean_sd(losses['prior'], 4)} |")

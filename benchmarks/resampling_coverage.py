@@ -47,7 +47,9 @@ class Probe(keras.layers.Layer):
     def call(self, x, training=False):
         if training:
             ids = keras.ops.cast(x[:, -1], "int32")
-            self.fed.assign(self.fed + keras.ops.sum(keras.ops.one_hot(ids, self.labels.shape[0]), 0))
+            self.fed.assign(
+                self.fed + keras.ops.sum(keras.ops.one_hot(ids, self.labels.shape[0]), 0)
+            )
             slot = keras.ops.one_hot(keras.ops.cast(self.step, "int32"), self.max_steps)
             n_minority = keras.ops.sum(keras.ops.take(self.labels, ids))
             self.minority.assign(self.minority + slot * n_minority)
@@ -71,29 +73,41 @@ def main():
         "balanced batches 1:1 (batch_ratio=1)": dict(batch_ratio=1),
         "no resampling": dict(),
     }
-    print(f"# resampling_coverage.py — {datetime.date.today()}, {platform.machine()}, "
-          f"{os.cpu_count()} CPUs, keras {keras.__version__}, epochs={args.epochs}, "
-          f"batch_size={BATCH}, {N_MAJORITY} majority / {N_MINORITY} minority rows\n")
-    print("| strategy | majority rows seen | minority rows seen | batches | "
-          "minority share per batch: mean | min | max |")
+    print(
+        f"# resampling_coverage.py — {datetime.date.today()}, {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, keras {keras.__version__}, epochs={args.epochs}, "
+        f"batch_size={BATCH}, {N_MAJORITY} majority / {N_MINORITY} minority rows\n"
+    )
+    print(
+        "| strategy | majority rows seen | minority rows seen | batches | "
+        "minority share per batch: mean | min | max |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, params in strategies.items():
 
         def build(meta):
-            return keras.Sequential([keras.Input((3,)), Probe(y, max_steps),
-                                     keras.layers.Dense(1, activation="sigmoid")])
+            return keras.Sequential(
+                [
+                    keras.Input((3,)),
+                    Probe(y, max_steps),
+                    keras.layers.Dense(1, activation="sigmoid"),
+                ]
+            )
 
-        clf = ResampledKerasClassifier(build, epochs=args.epochs, batch_size=BATCH,
-                                       random_state=0, **params).fit(X, y)
+        clf = ResampledKerasClassifier(
+            build, epochs=args.epochs, batch_size=BATCH, random_state=0, **params
+        ).fit(X, y)
         fitted_probe = next(layer for layer in clf.model_.layers if isinstance(layer, Probe))
         fed = keras.ops.convert_to_numpy(fitted_probe.fed)
         steps = int(keras.ops.convert_to_numpy(fitted_probe.step))
         minority = keras.ops.convert_to_numpy(fitted_probe.minority)[:steps]
         # Every strategy here fills its batches exactly (no padded last batch).
         share = minority / BATCH
-        print(f"| {name} | {np.count_nonzero(fed[:N_MAJORITY])} / {N_MAJORITY} | "
-              f"{np.count_nonzero(fed[N_MAJORITY:])} / {N_MINORITY} | {steps} | "
-              f"{share.mean():.3f} | {share.min():.3f} | {share.max():.3f} |")
+        print(
+            f"| {name} | {np.count_nonzero(fed[:N_MAJORITY])} / {N_MAJORITY} | "
+            f"{np.count_nonzero(fed[N_MAJORITY:])} / {N_MINORITY} | {steps} | "
+            f"{share.mean():.3f} | {share.min():.3f} | {share.max():.3f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -62,11 +62,13 @@ def load_data():
 
 def tutorial_network(meta):
     """The tutorial's Keras model, as a scikeras model builder."""
-    model = keras.Sequential([
-        keras.Input(shape=(meta["n_features_in_"],)),
-        keras.layers.Dense(10, activation="relu", kernel_initializer="he_uniform"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(meta["n_features_in_"],)),
+            keras.layers.Dense(10, activation="relu", kernel_initializer="he_uniform"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.SGD(learning_rate=0.01))
     return model
 
@@ -77,29 +79,50 @@ def make_rows(epochs):
     def imbnet(**extra):
         def fit(seed, X, y):
             return CostSensitiveMLPClassifier(
-                hidden_layer_sizes=(10,), kernel_initializer="he_uniform", solver="sgd",
-                learning_rate_init=0.01, momentum=0.0, batch_size=32, max_iter=epochs,
-                n_iter_no_change=epochs, alpha=0.0, random_state=seed, **extra,
+                hidden_layer_sizes=(10,),
+                kernel_initializer="he_uniform",
+                solver="sgd",
+                learning_rate_init=0.01,
+                momentum=0.0,
+                batch_size=32,
+                max_iter=epochs,
+                n_iter_no_change=epochs,
+                alpha=0.0,
+                random_state=seed,
+                **extra,
             ).fit(X, y)
+
         return fit
 
     def scikeras(class_weight=None):
         def fit(seed, X, y):
             return KerasClassifier(
-                model=tutorial_network, epochs=epochs, batch_size=32, verbose=0,
-                random_state=seed, class_weight=class_weight,
+                model=tutorial_network,
+                epochs=epochs,
+                batch_size=32,
+                verbose=0,
+                random_state=seed,
+                class_weight=class_weight,
             ).fit(X, y)
+
         return fit
 
     def mlp(minority_weight=None):
         def fit(seed, X, y):
             model = MLPClassifier(
-                hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=0.01, momentum=0,
-                batch_size=32, max_iter=epochs, n_iter_no_change=epochs, alpha=0,
+                hidden_layer_sizes=(10,),
+                solver="sgd",
+                learning_rate_init=0.01,
+                momentum=0,
+                batch_size=32,
+                max_iter=epochs,
+                n_iter_no_change=epochs,
+                alpha=0,
                 random_state=seed,
             )
             weight = None if minority_weight is None else np.where(y == 1, minority_weight, 1.0)
             return model.fit(X, y, sample_weight=weight)
+
         return fit
 
     return {
@@ -120,10 +143,15 @@ def imbnet_commit():
     root = os.path.dirname(os.path.dirname(os.path.abspath(imbnet.__file__)))
     try:
         git = ["git", "-C", root]
-        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run([*git, "status", "--porcelain", "--", "imbnet"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "imbnet"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")
@@ -137,13 +165,15 @@ def mean_sd(values, digits=3):
 
 
 def header():
-    return "\n".join([
-        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- imbnet {imbnet.__version__} (git {imbnet_commit()}), scikeras {scikeras.__version__}",
-        f"- python {platform.python_version()}, keras {keras.__version__}, "
-        f"tensorflow {tf.__version__}, scikit-learn {sklearn.__version__}",
-        f"- os.cpu_count(): {os.cpu_count()}, GPUs: {len(tf.config.list_physical_devices('GPU'))}",
-    ])
+    return "\n".join(
+        [
+            f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+            f"- imbnet {imbnet.__version__} (git {imbnet_commit()}), scikeras {scikeras.__version__}",
+            f"- python {platform.python_version()}, keras {keras.__version__}, "
+            f"tensorflow {tf.__version__}, scikit-learn {sklearn.__version__}",
+            f"- os.cpu_count(): {os.cpu_count()}, GPUs: {len(tf.config.list_physical_devices('GPU'))}",
+        ]
+    )
 
 
 def main():
@@ -155,8 +185,10 @@ def main():
     # max_iter epochs, which is what every row here is asked to do.
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     print(header())
-    print(f"- command: python benchmarks/seed_table.py --seeds {args.seeds} --epochs {args.epochs}\n",
-          flush=True)
+    print(
+        f"- command: python benchmarks/seed_table.py --seeds {args.seeds} --epochs {args.epochs}\n",
+        flush=True,
+    )
 
     X_train, y_train, X_test, y_test = load_data()
     rows = make_rows(args.epochs)
@@ -185,9 +217,11 @@ def main():
             f"| {name} | {mean_sd(r['auc'])} | {mean_sd(r['ap'])} "
             f"| {np.median(seconds):.1f} | {np.median(seconds / reference):.2f} |"
         )
-    print(f"\n{args.seeds} seeds (0..{args.seeds - 1}), {args.epochs} epochs, "
-          f"{len(y_train)} train rows ({y_train.sum()} positive), "
-          f"{len(y_test)} test rows ({y_test.sum()} positive).")
+    print(
+        f"\n{args.seeds} seeds (0..{args.seeds - 1}), {args.epochs} epochs, "
+        f"{len(y_train)} train rows ({y_train.sum()} positive), "
+        f"{len(y_test)} test rows ({y_test.sum()} positive)."
+    )
 
 
 if __name__ == "__main__":

@@ -7,26 +7,29 @@ TensorFlow) are imported on first use of a name, so ``imbnet --help`` and
 
 import importlib
 
+from . import _moved
 from ._version import __version__
-from . import _worker_threads
+from .engine import _worker_threads
 
 # In a joblib (loky) worker: TensorFlow's thread pools sized to joblib's budget.
 _worker_threads.limit_in_joblib_worker()
+# Pickles and saved models of imbnet 0.1 name modules that have since moved.
+_moved.install()
 
 # public name -> module that defines it, imported on first access
 _EXPORTS = {
-    "BalancedEnsembleClassifier": "._ensemble",
-    "BalancedSoftmaxLoss": "._long_tail_losses",
-    "CostSensitiveMLPClassifier": "._mlp",
-    "FancyPCA": "._fancy_pca",
-    "GANOverSampler": "._generative",
-    "HardNegativeSampler": "._hard_negatives",
-    "LDAMLoss": "._long_tail_losses",
-    "LogitAdjustedLoss": "._long_tail_losses",
-    "NegativeDownsampler": "._downsampling",
-    "ResampledKerasClassifier": "._resampled",
-    "compute_class_weight": "._class_weight",
-    "compute_label_weight": "._class_weight",
+    "BalancedEnsembleClassifier": ".classifiers._ensemble",
+    "BalancedSoftmaxLoss": ".weighting._long_tail_losses",
+    "CostSensitiveMLPClassifier": ".classifiers._mlp",
+    "FancyPCA": ".sampling._fancy_pca",
+    "GANOverSampler": ".sampling._generative",
+    "HardNegativeSampler": ".sampling._hard_negatives",
+    "LDAMLoss": ".weighting._long_tail_losses",
+    "LogitAdjustedLoss": ".weighting._long_tail_losses",
+    "NegativeDownsampler": ".sampling._downsampling",
+    "ResampledKerasClassifier": ".classifiers._resampled",
+    "compute_class_weight": ".weighting._class_weight",
+    "compute_label_weight": ".weighting._class_weight",
     "load": "._persistence",
     "make_tutorial_data": "._datasets",
     "save": "._persistence",

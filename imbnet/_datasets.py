@@ -34,6 +34,11 @@ def make_tutorial_data(n_samples=10000, *, random_state=4):
     ((10000, 2), 100)
     """
     return make_classification(
-        n_samples=n_samples, n_features=2, n_redundant=0, n_clusters_per_class=2,
-        weights=[0.99], flip_y=0, random_state=random_state,
+        n_samples=n_samples,
+        n_features=2,
+        n_redundant=0,
+        n_clusters_per_class=2,
+        weights=[0.99],
+        flip_y=0,
+        random_state=random_state,
     )

@@ -31,8 +31,8 @@ import keras
 import sklearn
 import skops.io
 
-from ._program import build_optimizer_state
 from ._version import __version__
+from .engine._program import build_optimizer_state
 
 __all__ = ["KerasStateMixin", "load", "save"]
 

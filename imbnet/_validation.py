@@ -19,14 +19,29 @@ __all__ = ["add_hint", "did_you_mean", "validate_fit_data", "validate_predict_da
 
 # (text in scikit-learn's message, the fix to add); the first match applies.
 _X_Y_HINTS = (
-    ("X contains infinity", "Replace or clip the infinite values before fitting, e.g. with np.clip."),
-    ("y contains NaN", "Drop the samples whose label is missing, e.g. X[~np.isnan(y)], y[~np.isnan(y)]."),
+    (
+        "X contains infinity",
+        "Replace or clip the infinite values before fitting, e.g. with np.clip.",
+    ),
+    (
+        "y contains NaN",
+        "Drop the samples whose label is missing, e.g. X[~np.isnan(y)], y[~np.isnan(y)].",
+    ),
     ("y contains infinity", "Class labels must be finite values."),
-    ("inconsistent numbers of samples", "X and y need one row per sample: filter or split them together."),
-    ("could not convert", "X must be numeric: encode string or categorical columns first, e.g. "
-     "with OneHotEncoder or OrdinalEncoder in a ColumnTransformer or Pipeline."),
-    ("is not compatible with arrays of bytes/strings", "X must be numeric: encode string or "
-     "categorical columns first, e.g. with OneHotEncoder or OrdinalEncoder."),
+    (
+        "inconsistent numbers of samples",
+        "X and y need one row per sample: filter or split them together.",
+    ),
+    (
+        "could not convert",
+        "X must be numeric: encode string or categorical columns first, e.g. "
+        "with OneHotEncoder or OrdinalEncoder in a ColumnTransformer or Pipeline.",
+    ),
+    (
+        "is not compatible with arrays of bytes/strings",
+        "X must be numeric: encode string or "
+        "categorical columns first, e.g. with OneHotEncoder or OrdinalEncoder.",
+    ),
     ("0 sample(s)", "Pass a non-empty X with samples of at least two classes."),
 )
 _PREDICT_HINTS = (
@@ -78,8 +93,14 @@ def validate_fit_data(estimator, X, y, sample_weight, *, allow_nd, reset=True):
     """
     try:
         X, y = validate_data(
-            estimator, X, y, dtype=[np.float64, np.float32], allow_nd=allow_nd,
-            multi_output=True, reset=reset, accept_sparse=_accepted_sparse(estimator),
+            estimator,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            allow_nd=allow_nd,
+            multi_output=True,
+            reset=reset,
+            accept_sparse=_accepted_sparse(estimator),
         )
     except (ValueError, TypeError) as error:
         add_hint(error, _X_Y_HINTS if reset else _PREDICT_HINTS[:3] + _X_Y_HINTS)
@@ -118,7 +139,11 @@ def validate_predict_data(estimator, X, *, allow_nd):
     """``validate_data`` against what fit saw, with fixes in its messages."""
     try:
         X = validate_data(
-            estimator, X, dtype=[np.float64, np.float32], allow_nd=allow_nd, reset=False,
+            estimator,
+            X,
+            dtype=[np.float64, np.float32],
+            allow_nd=allow_nd,
+            reset=False,
             accept_sparse=_accepted_sparse(estimator),
         )
     except (ValueError, TypeError) as error:

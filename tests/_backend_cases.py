@@ -48,13 +48,23 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 from _networks import build  # noqa: E402
 
 X, y = make_classification(
-    n_samples=800, n_features=6, n_informative=4, n_redundant=2, weights=[0.9],
-    class_sep=2.0, random_state=0,
+    n_samples=800,
+    n_features=6,
+    n_informative=4,
+    n_redundant=2,
+    weights=[0.9],
+    class_sep=2.0,
+    random_state=0,
 )
 X_TRAIN, X_TEST, Y_TRAIN, Y_TEST = train_test_split(X, y, stratify=y, random_state=0)
 X3, y3 = make_classification(
-    n_samples=900, n_features=6, n_informative=4, n_classes=3, weights=[0.7, 0.2, 0.1],
-    class_sep=2.0, random_state=1,
+    n_samples=900,
+    n_features=6,
+    n_informative=4,
+    n_classes=3,
+    weights=[0.7, 0.2, 0.1],
+    class_sep=2.0,
+    random_state=1,
 )
 XM, YM = make_multilabel_classification(n_samples=600, n_features=6, n_classes=2, random_state=0)
 RNG = np.random.default_rng(0)
@@ -77,8 +87,10 @@ def resampled(model=build, **params):
 
 def _valid(proba, n_columns, multilabel=False):
     return bool(
-        proba.shape[1] == n_columns and np.all(np.isfinite(proba))
-        and proba.min() >= 0 and proba.max() <= 1
+        proba.shape[1] == n_columns
+        and np.all(np.isfinite(proba))
+        and proba.min() >= 0
+        and proba.max() <= 1
         and (multilabel or np.allclose(proba.sum(axis=1), 1, atol=1e-5))
     )
 
@@ -107,9 +119,11 @@ def case_mlp():
 def case_sampler_per_epoch():
     # RandomUnderSampler redrawn each epoch: the network saw balanced classes.
     return binary(
-        lambda: resampled(sampler=RandomUnderSampler()), repeat=True,
-        checks=lambda clf, _: {"balanced_training_prior": bool(
-            abs(clf.training_prior_[1] - 0.5) < 0.02)},
+        lambda: resampled(sampler=RandomUnderSampler()),
+        repeat=True,
+        checks=lambda clf, _: {
+            "balanced_training_prior": bool(abs(clf.training_prior_[1] - 0.5) < 0.02)
+        },
     )
 
 
@@ -132,35 +146,45 @@ def case_gan():
         message = str(error)
     else:
         message = ""
-    return {"proba_valid": True, "auc": None, "reproducible": None,
-            "checks": {"clear_error_off_tensorflow": "KERAS_BACKEND=tensorflow" in message}}
+    return {
+        "proba_valid": True,
+        "auc": None,
+        "reproducible": None,
+        "checks": {"clear_error_off_tensorflow": "KERAS_BACKEND=tensorflow" in message},
+    }
 
 
 def case_batch_ratio():
     return binary(
-        lambda: resampled(batch_ratio=1), repeat=True,
-        checks=lambda clf, _: {"balanced_training_prior": bool(
-            abs(clf.training_prior_[1] - 0.5) < 0.05)},
+        lambda: resampled(batch_ratio=1),
+        repeat=True,
+        checks=lambda clf, _: {
+            "balanced_training_prior": bool(abs(clf.training_prior_[1] - 0.5) < 0.05)
+        },
     )
 
 
 def case_augment_layer():
     plain = resampled().fit(X_TRAIN, Y_TRAIN).predict_proba(X_TEST)
     return binary(
-        lambda: resampled(augment=keras.layers.GaussianNoise(0.3)), repeat=True,
-        checks=lambda clf, proba: {"augment_changed_training": bool(
-            np.abs(proba - plain).max() > 1e-6)},
+        lambda: resampled(augment=keras.layers.GaussianNoise(0.3)),
+        repeat=True,
+        checks=lambda clf, proba: {
+            "augment_changed_training": bool(np.abs(proba - plain).max() > 1e-6)
+        },
     )
 
 
 def small_cnn(meta):
-    return keras.Sequential([
-        keras.Input(meta["X_shape_"][1:]),
-        keras.layers.Rescaling(1 / 255.0),
-        keras.layers.Conv2D(4, 3, activation="relu"),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Rescaling(1 / 255.0),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 def case_augment_fancy_pca():
@@ -173,7 +197,8 @@ def case_augment_fancy_pca():
     again = make(0.5).fit(X_IMAGES, Y_IMAGES).predict_proba(X_IMAGES)
     unshifted = make(0.0).fit(X_IMAGES, Y_IMAGES).predict_proba(X_IMAGES)
     return {
-        "proba_valid": _valid(first, 2), "auc": None,
+        "proba_valid": _valid(first, 2),
+        "auc": None,
         "reproducible": bool(np.array_equal(first, again)),
         "checks": {"augment_changed_training": bool(np.abs(first - unshifted).max() > 1e-6)},
     }
@@ -189,7 +214,8 @@ def _multiclass(make):
     return {
         "proba_valid": _valid(proba, 3),
         "auc": float(roc_auc_score(y_test, proba, multi_class="ovr")),
-        "reproducible": None, "checks": {},
+        "reproducible": None,
+        "checks": {},
     }
 
 
@@ -231,8 +257,11 @@ def case_prior_correction():
     )
     return binary(
         lambda: mlp(class_weight="balanced", prior_correction=True),
-        checks=lambda clf, proba: {"mean_moves_to_prior": bool(
-            abs(proba[:, 1].mean() - Y_TRAIN.mean()) < abs(balanced_mean - Y_TRAIN.mean()))},
+        checks=lambda clf, proba: {
+            "mean_moves_to_prior": bool(
+                abs(proba[:, 1].mean() - Y_TRAIN.mean()) < abs(balanced_mean - Y_TRAIN.mean())
+            )
+        },
     )
 
 
@@ -240,14 +269,19 @@ def case_output_bias_prior():
     # With a learning rate too small to move anything, the output bias stays
     # where it started: the log-odds of the class prior.
     clf = CostSensitiveMLPClassifier(
-        hidden_layer_sizes=(8,), max_iter=1, learning_rate_init=1e-9, random_state=0,
+        hidden_layer_sizes=(8,),
+        max_iter=1,
+        learning_rate_init=1e-9,
+        random_state=0,
         output_bias_init="prior",
     ).fit(X_TRAIN, Y_TRAIN)
     proba = clf.predict_proba(X_TEST)
     bias = float(keras.ops.convert_to_numpy(clf.model_.layers[-1].bias)[0])
     log_odds = float(np.log(Y_TRAIN.mean() / (1 - Y_TRAIN.mean())))
     return {
-        "proba_valid": _valid(proba, 2), "auc": None, "reproducible": None,
+        "proba_valid": _valid(proba, 2),
+        "auc": None,
+        "reproducible": None,
         "checks": {"bias_starts_at_prior": abs(bias - log_odds) < 1e-3},
     }
 
@@ -259,17 +293,20 @@ def case_multilabel():
     return {
         "proba_valid": _valid(proba, 2, multilabel=True),
         "auc": float(min(roc_auc_score(y_test[:, k], proba[:, k]) for k in range(2))),
-        "reproducible": None, "checks": {},
+        "reproducible": None,
+        "checks": {},
     }
 
 
 def _compiled(activation, from_logits):
     def builder(meta):
-        model = keras.Sequential([
-            keras.Input((meta["n_features_in_"],)),
-            keras.layers.Dense(8, activation="relu"),
-            keras.layers.Dense(1, activation=activation),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((meta["n_features_in_"],)),
+                keras.layers.Dense(8, activation="relu"),
+                keras.layers.Dense(1, activation=activation),
+            ]
+        )
         loss = keras.losses.BinaryCrossentropy(from_logits=from_logits)
         model.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss)
         return model
@@ -282,8 +319,9 @@ def case_logits_model():
     sigmoid = resampled(_compiled("sigmoid", False)).fit(X_TRAIN, Y_TRAIN).predict_proba(X_TEST)
     return binary(
         lambda: resampled(_compiled(None, True)),
-        checks=lambda clf, proba: {"same_as_sigmoid_output": bool(
-            np.allclose(proba, sigmoid, atol=1e-4))},
+        checks=lambda clf, proba: {
+            "same_as_sigmoid_output": bool(np.allclose(proba, sigmoid, atol=1e-4))
+        },
     )
 
 
@@ -301,8 +339,10 @@ def case_callbacks():
     lam = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(1))
     return binary(
         lambda: resampled(callbacks=[epochs, lam], epochs=3),
-        checks=lambda clf, _: {"epoch_hook_every_epoch": epochs.epochs == 3,
-                               "batch_hook_called": len(batches) > 0},
+        checks=lambda clf, _: {
+            "epoch_hook_every_epoch": epochs.epochs == 3,
+            "batch_hook_called": len(batches) > 0,
+        },
     )
 
 
@@ -311,8 +351,11 @@ def _saved_and_loaded(clf, proba, X_test):
         path = os.path.join(folder, "clf.imbnet")
         imbnet.save(clf, path)
         loaded = imbnet.load(path, trusted=["_networks.build"])
-    return {"loaded_predicts_the_same": bool(
-        np.allclose(loaded.predict_proba(X_test), proba, atol=1e-6))}
+    return {
+        "loaded_predicts_the_same": bool(
+            np.allclose(loaded.predict_proba(X_test), proba, atol=1e-6)
+        )
+    }
 
 
 def case_save_load_mlp():
@@ -326,7 +369,9 @@ def case_save_load_resampled():
     )
 
 
-CASES = {name[len("case_"):]: f for name, f in sorted(globals().items()) if name.startswith("case_")}
+CASES = {
+    name[len("case_") :]: f for name, f in sorted(globals().items()) if name.startswith("case_")
+}
 
 
 def run(names):
@@ -336,8 +381,10 @@ def run(names):
         try:
             result = CASES[name]()
         except Exception as error:  # reported per case, so that one failure hides no other
-            result = {"error": f"{type(error).__name__}: {error}",
-                      "traceback": traceback.format_exc()[-3000:]}
+            result = {
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc()[-3000:],
+            }
         result["seconds"] = round(time.perf_counter() - start, 2)
         results["cases"][name] = result
     return results

@@ -7,7 +7,8 @@ did.
 """
 
 import re
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -18,7 +19,7 @@ from imblearn.over_sampling import SMOTE
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
-import imbnet._base
+import imbnet.classifiers._base
 from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
 
 X, Y = make_classification(
@@ -27,8 +28,6 @@ X, Y = make_classification(
 Y3 = np.arange(120) % 3
 ONE_RARE = np.where(np.arange(120) == 0, 1, 0)  # a class of one sample
 THREE_RARE = np.where(np.arange(120) < 3, 1, 0)  # a class of three samples
-
-
 
 
 def three_softmax_units(meta):
@@ -44,8 +43,9 @@ def not_a_model(meta):
 
 
 ESTIMATORS = {
-    "mlp": lambda: CostSensitiveMLPClassifier(hidden_layer_sizes=(4,), max_iter=2, batch_size=32,
-                                              random_state=0),
+    "mlp": lambda: CostSensitiveMLPClassifier(
+        hidden_layer_sizes=(4,), max_iter=2, batch_size=32, random_state=0
+    ),
     "resampled": lambda: ResampledKerasClassifier(build, epochs=2, batch_size=32, random_state=0),
 }
 BOTH = tuple(ESTIMATORS)
@@ -83,133 +83,344 @@ FIT_CASES = {
     # ------------------------------------------------------------ data
     "NaN in X": Case(BOTH, ValueError, "X contains NaN", "imputer", data=with_X(corner(np.nan))),
     "+inf in X": Case(BOTH, ValueError, "X contains infinity", "clip", data=with_X(corner(np.inf))),
-    "-inf in X": Case(BOTH, ValueError, "X contains infinity", "clip", data=with_X(corner(-np.inf))),
-    "NaN in y": Case(BOTH, ValueError, "y contains NaN", "Drop the samples",
-                     data=with_y(np.where(np.arange(120) == 3, np.nan, Y))),
-    "one class": Case(BOTH, ValueError, "only one class", "every class", data=with_y(np.zeros(120))),
-    "continuous y": Case(BOTH, ValueError, "Unknown label type: continuous", "discrete classes",
-                         data=with_y(np.linspace(0, 1, 120))),
-    "empty X": Case(BOTH, ValueError, r"0 sample\(s\)", "non-empty X", data=lambda: (X[:0], Y[:0], None)),
-    "X and y lengths differ": Case(BOTH, ValueError, "inconsistent numbers of samples",
-                                   "one row per sample", data=lambda: (X, Y[:-1], None)),
+    "-inf in X": Case(
+        BOTH, ValueError, "X contains infinity", "clip", data=with_X(corner(-np.inf))
+    ),
+    "NaN in y": Case(
+        BOTH,
+        ValueError,
+        "y contains NaN",
+        "Drop the samples",
+        data=with_y(np.where(np.arange(120) == 3, np.nan, Y)),
+    ),
+    "one class": Case(
+        BOTH, ValueError, "only one class", "every class", data=with_y(np.zeros(120))
+    ),
+    "continuous y": Case(
+        BOTH,
+        ValueError,
+        "Unknown label type: continuous",
+        "discrete classes",
+        data=with_y(np.linspace(0, 1, 120)),
+    ),
+    "empty X": Case(
+        BOTH, ValueError, r"0 sample\(s\)", "non-empty X", data=lambda: (X[:0], Y[:0], None)
+    ),
+    "X and y lengths differ": Case(
+        BOTH,
+        ValueError,
+        "inconsistent numbers of samples",
+        "one row per sample",
+        data=lambda: (X, Y[:-1], None),
+    ),
     # CostSensitiveMLPClassifier takes sparse X (MLPClassifier does): tests/test_mlp_dropin.py.
-    "sparse X": Case(("resampled",), TypeError, "Sparse data", "toarray",
-                     data=with_X(scipy.sparse.csr_matrix(X))),
-    "string features": Case(BOTH, ValueError, "could not convert string", "OneHotEncoder",
-                            data=with_X(np.full((120, 4), "a"))),
-    "object features": Case(BOTH, ValueError, "could not convert string", "OneHotEncoder",
-                            data=with_X(np.column_stack([X[:, :3], ["red"] * 120]).astype(object))),
-    "sample_weight length": Case(BOTH, ValueError, r"sample_weight.shape == \(5,\)",
-                                 "one weight per sample", data=with_weights(np.ones(5))),
-    "negative sample_weight": Case(BOTH, ValueError, "Negative values", "weight 0",
-                                   data=with_weights(np.where(Y == 1, -1.0, 1.0))),
-    "NaN sample_weight": Case(BOTH, ValueError, "sample_weight contains NaN", "finite weight",
-                              data=with_weights(np.where(Y == 1, np.nan, 1.0))),
-    "infinite sample_weight": Case(BOTH, ValueError, "sample_weight contains infinity", "finite weight",
-                                   data=with_weights(np.where(Y == 1, np.inf, 1.0))),
-    "all-zero sample_weight": Case(BOTH, ValueError, "at least one non-zero", "positive weight",
-                                   data=with_weights(np.zeros(120))),
+    "sparse X": Case(
+        ("resampled",), TypeError, "Sparse data", "toarray", data=with_X(scipy.sparse.csr_matrix(X))
+    ),
+    "string features": Case(
+        BOTH,
+        ValueError,
+        "could not convert string",
+        "OneHotEncoder",
+        data=with_X(np.full((120, 4), "a")),
+    ),
+    "object features": Case(
+        BOTH,
+        ValueError,
+        "could not convert string",
+        "OneHotEncoder",
+        data=with_X(np.column_stack([X[:, :3], ["red"] * 120]).astype(object)),
+    ),
+    "sample_weight length": Case(
+        BOTH,
+        ValueError,
+        r"sample_weight.shape == \(5,\)",
+        "one weight per sample",
+        data=with_weights(np.ones(5)),
+    ),
+    "negative sample_weight": Case(
+        BOTH,
+        ValueError,
+        "Negative values",
+        "weight 0",
+        data=with_weights(np.where(Y == 1, -1.0, 1.0)),
+    ),
+    "NaN sample_weight": Case(
+        BOTH,
+        ValueError,
+        "sample_weight contains NaN",
+        "finite weight",
+        data=with_weights(np.where(Y == 1, np.nan, 1.0)),
+    ),
+    "infinite sample_weight": Case(
+        BOTH,
+        ValueError,
+        "sample_weight contains infinity",
+        "finite weight",
+        data=with_weights(np.where(Y == 1, np.inf, 1.0)),
+    ),
+    "all-zero sample_weight": Case(
+        BOTH,
+        ValueError,
+        "at least one non-zero",
+        "positive weight",
+        data=with_weights(np.zeros(120)),
+    ),
     # ---------------------------------------------------- class weights
-    "class_weight unknown label": Case(BOTH, ValueError, r"labels \[3\] that are not classes",
-                                       "key the dict", params=dict(class_weight={3: 2.0})),
-    "class_weight zero": Case(BOTH, ValueError, "positive and finite; got 0", "weight > 0",
-                              params=dict(class_weight={1: 0})),
-    "class_weight negative": Case(BOTH, ValueError, "positive and finite; got -2", "weight > 0",
-                                  params=dict(class_weight={1: -2.0})),
-    "class_weight NaN": Case(BOTH, ValueError, "positive and finite; got nan", "weight > 0",
-                             params=dict(class_weight={1: float("nan")})),
-    "class_weight not a number": Case(BOTH, ValueError, "must be a number; got 'high'",
-                                      "positive number", params=dict(class_weight={1: "high"})),
-    "unknown class_weight string": Case(BOTH, ValueError, "'class_weight' parameter",
-                                        "must be None, a str among", params=dict(class_weight="balance")),
-    "class_weight_mu zero": Case(BOTH, ValueError, "'class_weight_mu' parameter", r"range \(0.0, inf\)",
-                                 params=dict(class_weight="log", class_weight_mu=0)),
-    "class_weight_mu negative": Case(BOTH, ValueError, "'class_weight_mu' parameter",
-                                     r"range \(0.0, inf\)",
-                                     params=dict(class_weight="log", class_weight_mu=-1.0)),
+    "class_weight unknown label": Case(
+        BOTH,
+        ValueError,
+        r"labels \[3\] that are not classes",
+        "key the dict",
+        params=dict(class_weight={3: 2.0}),
+    ),
+    "class_weight zero": Case(
+        BOTH,
+        ValueError,
+        "positive and finite; got 0",
+        "weight > 0",
+        params=dict(class_weight={1: 0}),
+    ),
+    "class_weight negative": Case(
+        BOTH,
+        ValueError,
+        "positive and finite; got -2",
+        "weight > 0",
+        params=dict(class_weight={1: -2.0}),
+    ),
+    "class_weight NaN": Case(
+        BOTH,
+        ValueError,
+        "positive and finite; got nan",
+        "weight > 0",
+        params=dict(class_weight={1: float("nan")}),
+    ),
+    "class_weight not a number": Case(
+        BOTH,
+        ValueError,
+        "must be a number; got 'high'",
+        "positive number",
+        params=dict(class_weight={1: "high"}),
+    ),
+    "unknown class_weight string": Case(
+        BOTH,
+        ValueError,
+        "'class_weight' parameter",
+        "must be None, a str among",
+        params=dict(class_weight="balance"),
+    ),
+    "class_weight_mu zero": Case(
+        BOTH,
+        ValueError,
+        "'class_weight_mu' parameter",
+        r"range \(0.0, inf\)",
+        params=dict(class_weight="log", class_weight_mu=0),
+    ),
+    "class_weight_mu negative": Case(
+        BOTH,
+        ValueError,
+        "'class_weight_mu' parameter",
+        r"range \(0.0, inf\)",
+        params=dict(class_weight="log", class_weight_mu=-1.0),
+    ),
     # ------------------------------------------------------ parameters
-    "batch_size zero": Case(BOTH, ValueError, "'batch_size' parameter", r"range \[1, inf\)",
-                            params=dict(batch_size=0)),
-    "batch_size negative": Case(BOTH, ValueError, "'batch_size' parameter", r"range \[1, inf\)",
-                                params=dict(batch_size=-8)),
-    "max_iter zero": Case(("mlp",), ValueError, "'max_iter' parameter", r"range \[1, inf\)",
-                          params=dict(max_iter=0)),
-    "epochs zero": Case(("resampled",), ValueError, "'epochs' parameter", r"range \[1, inf\)",
-                        params=dict(epochs=0)),
-    "unknown loss (MLP)": Case(("mlp",), ValueError, "'loss' parameter", "a str among",
-                               params=dict(loss="hinge")),
-    "unknown loss (Keras)": Case(("resampled",), ValueError, "loss identifier: hinge_typo",
-                                 "Keras loss name", params=dict(loss="hinge_typo")),
-    "hidden_layer_sizes zero": Case(("mlp",), ValueError, "hidden_layer_sizes", r"positive integers",
-                                    params=dict(hidden_layer_sizes=(0,))),
-    "hidden_layer_sizes negative": Case(("mlp",), ValueError, "hidden_layer_sizes",
-                                        "positive integers", params=dict(hidden_layer_sizes=(8, -3))),
-    "hidden_layer_sizes float": Case(("mlp",), ValueError, "hidden_layer_sizes", "positive integers",
-                                     params=dict(hidden_layer_sizes=(4.5,))),
-    "unknown solver": Case(("mlp",), ValueError, "solver='newton' is not a Keras optimizer",
-                           "use 'adam'", params=dict(solver="newton")),
-    "solver lbfgs": Case(("mlp",), ValueError, "no L-BFGS", "Use 'adam'", params=dict(solver="lbfgs")),
-    "unknown activation": Case(("mlp",), ValueError, "activation='wiggle' is not known", "use 'identity'",
-                               params=dict(activation="wiggle")),
-    "unknown initializer": Case(("mlp",), ValueError, "kernel_initializer='zeroish'", "e.g. 'glorot",
-                                params=dict(kernel_initializer="zeroish")),
-    "unknown optimizer": Case(("resampled",), ValueError, "optimizer identifier: newton",
-                              "Keras optimizer name", params=dict(optimizer="newton")),
+    "batch_size zero": Case(
+        BOTH, ValueError, "'batch_size' parameter", r"range \[1, inf\)", params=dict(batch_size=0)
+    ),
+    "batch_size negative": Case(
+        BOTH, ValueError, "'batch_size' parameter", r"range \[1, inf\)", params=dict(batch_size=-8)
+    ),
+    "max_iter zero": Case(
+        ("mlp",), ValueError, "'max_iter' parameter", r"range \[1, inf\)", params=dict(max_iter=0)
+    ),
+    "epochs zero": Case(
+        ("resampled",), ValueError, "'epochs' parameter", r"range \[1, inf\)", params=dict(epochs=0)
+    ),
+    "unknown loss (MLP)": Case(
+        ("mlp",), ValueError, "'loss' parameter", "a str among", params=dict(loss="hinge")
+    ),
+    "unknown loss (Keras)": Case(
+        ("resampled",),
+        ValueError,
+        "loss identifier: hinge_typo",
+        "Keras loss name",
+        params=dict(loss="hinge_typo"),
+    ),
+    "hidden_layer_sizes zero": Case(
+        ("mlp",),
+        ValueError,
+        "hidden_layer_sizes",
+        r"positive integers",
+        params=dict(hidden_layer_sizes=(0,)),
+    ),
+    "hidden_layer_sizes negative": Case(
+        ("mlp",),
+        ValueError,
+        "hidden_layer_sizes",
+        "positive integers",
+        params=dict(hidden_layer_sizes=(8, -3)),
+    ),
+    "hidden_layer_sizes float": Case(
+        ("mlp",),
+        ValueError,
+        "hidden_layer_sizes",
+        "positive integers",
+        params=dict(hidden_layer_sizes=(4.5,)),
+    ),
+    "unknown solver": Case(
+        ("mlp",),
+        ValueError,
+        "solver='newton' is not a Keras optimizer",
+        "use 'adam'",
+        params=dict(solver="newton"),
+    ),
+    "solver lbfgs": Case(
+        ("mlp",), ValueError, "no L-BFGS", "Use 'adam'", params=dict(solver="lbfgs")
+    ),
+    "unknown activation": Case(
+        ("mlp",),
+        ValueError,
+        "activation='wiggle' is not known",
+        "use 'identity'",
+        params=dict(activation="wiggle"),
+    ),
+    "unknown initializer": Case(
+        ("mlp",),
+        ValueError,
+        "kernel_initializer='zeroish'",
+        "e.g. 'glorot",
+        params=dict(kernel_initializer="zeroish"),
+    ),
+    "unknown optimizer": Case(
+        ("resampled",),
+        ValueError,
+        "optimizer identifier: newton",
+        "Keras optimizer name",
+        params=dict(optimizer="newton"),
+    ),
     # ------------------------------------------- models, samplers, routing
-    "output too wide for 2 classes": Case(("resampled",), ValueError,
-                                          "3 output units, but y has 2 classes",
-                                          "1 sigmoid unit .* or 2 softmax units",
-                                          params=dict(model=three_softmax_units)),
-    "one output unit for 3 classes": Case(("resampled",), ValueError,
-                                          "1 output unit, but y has 3 classes", "use 3 softmax units",
-                                          params=dict(model=one_sigmoid_unit), data=with_y(Y3)),
-    "builder returns no model": Case(("resampled",), TypeError, "returned str, not a keras.Model",
-                                     "keras.Model", params=dict(model=not_a_model)),
-    "no model": Case(("resampled",), ValueError, "model is required", "model=build",
-                     params=dict(model=None)),
-    "sampler without fit_resample": Case(("resampled",), ValueError, "'sampler' parameter",
-                                         "implementing 'fit_resample'", params=dict(sampler=object())),
-    "sampler and batch_ratio": Case(("resampled",), ValueError, "sampler and batch_ratio both set",
-                                    "choose one", params=dict(sampler=SMOTE(), batch_ratio=2.0)),
-    "SMOTE, a class of one sample": Case(("resampled",), ValueError, "smallest class here has 1",
-                                         "use RandomOverSampler", params=dict(sampler=SMOTE()),
-                                         data=with_y(ONE_RARE)),
+    "output too wide for 2 classes": Case(
+        ("resampled",),
+        ValueError,
+        "3 output units, but y has 2 classes",
+        "1 sigmoid unit .* or 2 softmax units",
+        params=dict(model=three_softmax_units),
+    ),
+    "one output unit for 3 classes": Case(
+        ("resampled",),
+        ValueError,
+        "1 output unit, but y has 3 classes",
+        "use 3 softmax units",
+        params=dict(model=one_sigmoid_unit),
+        data=with_y(Y3),
+    ),
+    "builder returns no model": Case(
+        ("resampled",),
+        TypeError,
+        "returned str, not a keras.Model",
+        "keras.Model",
+        params=dict(model=not_a_model),
+    ),
+    "no model": Case(
+        ("resampled",), ValueError, "model is required", "model=build", params=dict(model=None)
+    ),
+    "sampler without fit_resample": Case(
+        ("resampled",),
+        ValueError,
+        "'sampler' parameter",
+        "implementing 'fit_resample'",
+        params=dict(sampler=object()),
+    ),
+    "sampler and batch_ratio": Case(
+        ("resampled",),
+        ValueError,
+        "sampler and batch_ratio both set",
+        "choose one",
+        params=dict(sampler=SMOTE(), batch_ratio=2.0),
+    ),
+    "SMOTE, a class of one sample": Case(
+        ("resampled",),
+        ValueError,
+        "smallest class here has 1",
+        "use RandomOverSampler",
+        params=dict(sampler=SMOTE()),
+        data=with_y(ONE_RARE),
+    ),
     "SMOTE k_neighbors=5, a class of three": Case(
-        ("resampled",), ValueError, r"SMOTE\(k_neighbors=5\) needs more samples",
+        ("resampled",),
+        ValueError,
+        r"SMOTE\(k_neighbors=5\) needs more samples",
         "lower sampler__k_neighbors to at most 2, or use RandomOverSampler",
-        params=dict(sampler=SMOTE(k_neighbors=5)), data=with_y(THREE_RARE)),
-    "misspelt builder parameter": Case(("resampled",), TypeError,
-                                       "'model__unts' is not a parameter of the model builder",
-                                       "did you mean 'model__units'\\?", params=dict(model__unts=3)),
+        params=dict(sampler=SMOTE(k_neighbors=5)),
+        data=with_y(THREE_RARE),
+    ),
+    "misspelt builder parameter": Case(
+        ("resampled",),
+        TypeError,
+        "'model__unts' is not a parameter of the model builder",
+        "did you mean 'model__units'\\?",
+        params=dict(model__unts=3),
+    ),
     "model__ parameter with a model instance": Case(
-        ("resampled",), TypeError, "routed to a model builder, but model is a keras.Model",
+        ("resampled",),
+        TypeError,
+        "routed to a model builder, but model is a keras.Model",
         "Pass a function that builds the model",
-        params=dict(model=build({"n_features_in_": 4, "n_classes_": 2}), model__units=3)),
-    "misspelt fit setting": Case(("resampled",), TypeError, "'fit__epoch' is not a routed fit setting",
-                                 "did you mean 'fit__epochs'\\?", params=dict(fit__epoch=3)),
-    "misspelt optimizer parameter": Case(("resampled",), ValueError, "not recognized",
-                                         "did you mean 'optimizer__learning_rate'\\?",
-                                         params=dict(optimizer__learnin_rate=0.1)),
-    "loss__ parameter for imbnet's loss": Case(("resampled",), TypeError,
-                                               "'loss__from_logits' is routed to the loss",
-                                               "pass it: loss='binary_crossentropy'",
-                                               params=dict(loss__from_logits=True)),
+        params=dict(model=build({"n_features_in_": 4, "n_classes_": 2}), model__units=3),
+    ),
+    "misspelt fit setting": Case(
+        ("resampled",),
+        TypeError,
+        "'fit__epoch' is not a routed fit setting",
+        "did you mean 'fit__epochs'\\?",
+        params=dict(fit__epoch=3),
+    ),
+    "misspelt optimizer parameter": Case(
+        ("resampled",),
+        ValueError,
+        "not recognized",
+        "did you mean 'optimizer__learning_rate'\\?",
+        params=dict(optimizer__learnin_rate=0.1),
+    ),
+    "loss__ parameter for imbnet's loss": Case(
+        ("resampled",),
+        TypeError,
+        "'loss__from_logits' is routed to the loss",
+        "pass it: loss='binary_crossentropy'",
+        params=dict(loss__from_logits=True),
+    ),
 }
 
 PREDICT_CASES = {
-    "wrong feature count": (X[:, :3], ValueError, "X has 3 features, but .* expecting 4", "same columns"),
+    "wrong feature count": (
+        X[:, :3],
+        ValueError,
+        "X has 3 features, but .* expecting 4",
+        "same columns",
+    ),
     "NaN at predict": (corner(np.nan), ValueError, "X contains NaN", "imputer"),
     "inf at predict": (corner(np.inf), ValueError, "X contains infinity", "clip"),
-    "strings at predict": (np.full((5, 4), "a"), ValueError, "could not convert string", "OneHotEncoder"),
+    "strings at predict": (
+        np.full((5, 4), "a"),
+        ValueError,
+        "could not convert string",
+        "OneHotEncoder",
+    ),
 }
 
 
 # Unknown parameters given to the constructor (set_params refuses them itself).
 CONSTRUCTOR_CASES = {
-    "builder parameter without prefix": (dict(units=3), "unexpected parameter 'units'",
-                                         "did you mean 'model__units'\\?"),
-    "misspelt estimator parameter": (dict(epoch=3), "unexpected parameter 'epoch'",
-                                     "did you mean 'epochs'\\?"),
+    "builder parameter without prefix": (
+        dict(units=3),
+        "unexpected parameter 'units'",
+        "did you mean 'model__units'\\?",
+    ),
+    "misspelt estimator parameter": (
+        dict(epoch=3),
+        "unexpected parameter 'epoch'",
+        "did you mean 'epochs'\\?",
+    ),
 }
 
 
@@ -221,15 +432,15 @@ def fit_cases():
 
 @pytest.fixture
 def training_runs(monkeypatch):
-    """Calls of the training loop (imbnet._engine.train as _base uses it)."""
+    """Calls of the training loop (imbnet.engine._loop.train as _base uses it)."""
     runs = []
-    real_train = imbnet._base.train
+    real_train = imbnet.classifiers._base.train
 
     def counting_train(*args, **kwargs):
         runs.append(args[0])
         return real_train(*args, **kwargs)
 
-    monkeypatch.setattr(imbnet._base, "train", counting_train)
+    monkeypatch.setattr(imbnet.classifiers._base, "train", counting_train)
     return runs
 
 
@@ -240,13 +451,17 @@ def assert_clear(excinfo, case):
 
 
 def test_the_matrix_has_enough_distinct_cases():
-    n_cases = len(FIT_CASES) + len(CONSTRUCTOR_CASES) + len(PREDICT_CASES) + 3  # + renamed feature, predict before fit, sparse at predict
+    n_cases = (
+        len(FIT_CASES) + len(CONSTRUCTOR_CASES) + len(PREDICT_CASES) + 3
+    )  # + renamed feature, predict before fit, sparse at predict
     assert n_cases >= 30
     assert {kind for case in FIT_CASES.values() for kind in case.estimators} == set(BOTH)
 
 
 @pytest.mark.parametrize("kind, case", fit_cases())
-def test_bad_fit_is_refused_before_training_and_the_fitted_model_survives(kind, case, training_runs):
+def test_bad_fit_is_refused_before_training_and_the_fitted_model_survives(
+    kind, case, training_runs
+):
     clf = ESTIMATORS[kind]().fit(X, Y)
     assert len(training_runs) == 1  # the probe sees training
     proba, state = clf.predict_proba(X), dict(vars(clf))

@@ -43,22 +43,37 @@ class CountBatches(keras.callbacks.Callback):
 
 CONFIGS = {
     "mlp, dropout, early stopping": lambda seed: CostSensitiveMLPClassifier(
-        hidden_layer_sizes=(6,), max_iter=4, batch_size=32, dropout=0.2, early_stopping=True,
-        class_weight="balanced", random_state=seed),
+        hidden_layer_sizes=(6,),
+        max_iter=4,
+        batch_size=32,
+        dropout=0.2,
+        early_stopping=True,
+        class_weight="balanced",
+        random_state=seed,
+    ),
     "resampled, unseeded layers": lambda seed: ResampledKerasClassifier(
-        build, epochs=3, batch_size=32, random_state=seed),
+        build, epochs=3, batch_size=32, random_state=seed
+    ),
     "resampled, SMOTE every epoch": lambda seed: ResampledKerasClassifier(
-        build, sampler=SMOTE(k_neighbors=3), epochs=3, batch_size=32, random_state=seed),
+        build, sampler=SMOTE(k_neighbors=3), epochs=3, batch_size=32, random_state=seed
+    ),
     "resampled, RandomUnderSampler every epoch": lambda seed: ResampledKerasClassifier(
-        build, sampler=RandomUnderSampler(), epochs=3, batch_size=16, random_state=seed),
+        build, sampler=RandomUnderSampler(), epochs=3, batch_size=16, random_state=seed
+    ),
     "resampled, batch_ratio": lambda seed: ResampledKerasClassifier(
-        build, batch_ratio=2.0, epochs=3, batch_size=32, random_state=seed),
+        build, batch_ratio=2.0, epochs=3, batch_size=32, random_state=seed
+    ),
     "resampled, random augmentation": lambda seed: ResampledKerasClassifier(
-        build, augment=keras.layers.GaussianNoise(0.3), epochs=3, batch_size=32,
-        random_state=seed),
+        build, augment=keras.layers.GaussianNoise(0.3), epochs=3, batch_size=32, random_state=seed
+    ),
     "resampled, SMOTE, model.fit path": lambda seed: ResampledKerasClassifier(
-        build, sampler=SMOTE(k_neighbors=3), callbacks=[CountBatches()], epochs=3,
-        batch_size=32, random_state=seed),
+        build,
+        sampler=SMOTE(k_neighbors=3),
+        callbacks=[CountBatches()],
+        epochs=3,
+        batch_size=32,
+        random_state=seed,
+    ),
 }
 
 
@@ -81,8 +96,14 @@ def test_same_seed_same_model_different_seed_different_model(seed0, name):
 def test_refitting_one_estimator_gives_the_same_model_and_leaves_its_parameters_alone():
     optimizer = keras.optimizers.Adam(0.01)
     noise = keras.layers.GaussianNoise(0.3)
-    clf = ResampledKerasClassifier(build, optimizer=optimizer, augment=noise,
-                                   sampler=RandomUnderSampler(), epochs=2, random_state=0)
+    clf = ResampledKerasClassifier(
+        build,
+        optimizer=optimizer,
+        augment=noise,
+        sampler=RandomUnderSampler(),
+        epochs=2,
+        random_state=0,
+    )
     first = clf.fit(X, Y).predict_proba(X)
     np.testing.assert_array_equal(clf.fit(X, Y).predict_proba(X), first)
     assert clf.model_.optimizer is not optimizer and int(optimizer.iterations.numpy()) == 0
@@ -96,10 +117,17 @@ def test_same_seed_same_model_in_a_new_process(seed0, tmp_path):
         "import test_determinism as t; np.savez(sys.argv[2], **t.fit_all(0))"
     )
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
-           "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run([sys.executable, "-c", code, str(root / "tests"), str(out)],
-                   check=True, env=env, capture_output=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    subprocess.run(
+        [sys.executable, "-c", code, str(root / "tests"), str(out)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     with np.load(out) as child:
         assert sorted(child.files) == sorted(seed0)
         for name, proba in seed0.items():
@@ -135,9 +163,11 @@ def global_draws():
 GLOBAL_STATE_FITS = {
     **CONFIGS,
     "mlp, random_state=None": lambda seed: CostSensitiveMLPClassifier(
-        hidden_layer_sizes=(6,), max_iter=2, random_state=None),
+        hidden_layer_sizes=(6,), max_iter=2, random_state=None
+    ),
     "resampled, random_state=None, SMOTE": lambda seed: ResampledKerasClassifier(
-        build, sampler=SMOTE(k_neighbors=3), epochs=2, random_state=None),
+        build, sampler=SMOTE(k_neighbors=3), epochs=2, random_state=None
+    ),
 }
 
 

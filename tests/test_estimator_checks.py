@@ -33,8 +33,6 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS
 
 
-
-
 @parametrize_with_checks(
     [
         CostSensitiveMLPClassifier(
@@ -45,7 +43,12 @@ def _expected_failed_checks(estimator):
             random_state=0,
         ),
         ResampledKerasClassifier(
-            build, model__units=16, epochs=40, batch_size=64, optimizer__learning_rate=0.05, random_state=0
+            build,
+            model__units=16,
+            epochs=40,
+            batch_size=64,
+            optimizer__learning_rate=0.05,
+            random_state=0,
         ),
         BalancedEnsembleClassifier(
             CostSensitiveMLPClassifier(

@@ -75,7 +75,7 @@ def test_integer_cv_is_stratified_for_this_classifier():
     assert max(n_pos) - min(n_pos) <= 1
 
 
-# ---------------------------------------------------------------- 3: imblearn pipeline + grid search
+# ------------------------------------------------------ 3: imblearn pipeline + grid search
 def smote_pipeline(**clf_params):
     return Pipeline([("smote", SMOTE(random_state=0)), ("clf", small_clf(**clf_params))])
 

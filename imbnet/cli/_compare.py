@@ -194,9 +194,7 @@ def compare(
 
     classes, counts = np.unique(y, return_counts=True)
     minority = classes[np.argmin(counts)].item()
-    setup = Setup(
-        objective, tuple(c.item() for c in classes), minority, cost, cv, random_state
-    )
+    setup = Setup(objective, tuple(c.item() for c in classes), minority, cost, cv, random_state)
     folds = list(outer_cv(setup).split(X, y))
     notes = [n for n in (STRATEGIES[s].note(y) for s in dict.fromkeys(strategies)) if n]
     progress = Progress(len(strategies) * cv)
@@ -309,4 +307,3 @@ def _summarise(name, ctx, runs, y, setup):
     result["oof_score_corrected"] = oof_corrected
     result["raw_scores"] = [run["score"] for run in runs]
     return result
-

@@ -15,11 +15,15 @@ __all__ = ["FIGURES", "write_figures"]
 # key -> (file name, caption)
 FIGURES = {
     "roc": ("roc_curves.png", "ROC curves"),
-    "pr": ("precision_recall_curves.png", "Precision-recall curves, with each strategy's "
-           "operating point at its tuned threshold"),
+    "pr": (
+        "precision_recall_curves.png",
+        "Precision-recall curves, with each strategy's operating point at its tuned threshold",
+    ),
     "calibration": ("calibration.png", "Reliability diagrams (equal-count bins)"),
-    "thresholds": ("threshold_curves.png", "The objective (with --cost: the expected cost) "
-                   "against the decision threshold"),
+    "thresholds": (
+        "threshold_curves.png",
+        "The objective (with --cost: the expected cost) against the decision threshold",
+    ),
 }
 SIZE = (6.4, 4.8)
 
@@ -105,20 +109,29 @@ def _calibration(results, truth):
     ran = _ran(results)
     corrected = [r for r in ran if r.get("oof_score_corrected") is not None]
     panels = 2 if corrected else 1
-    fig, axes = plt.subplots(1, panels, figsize=(SIZE[0] * (1.6 if corrected else 1), SIZE[1]),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, panels, figsize=(SIZE[0] * (1.6 if corrected else 1), SIZE[1]), squeeze=False
+    )
     colours = _colours(results)
     base_rate = truth.mean()
     low = max(min(base_rate / 20, 0.01), 1e-4)
     for ax, (title, rows, key) in zip(
         axes[0],
-        [("as trained", ran, "oof_score"),
-         ("prior_correction=True", corrected, "oof_score_corrected")],
+        [
+            ("as trained", ran, "oof_score"),
+            ("prior_correction=True", corrected, "oof_score_corrected"),
+        ],
     ):
         for r in rows:
             predicted, observed = reliability_curve(r[key], truth)
-            ax.plot(np.clip(predicted, low, 1), np.clip(observed, low, 1), "o-",
-                    color=colours[r["name"]], label=r["name"], markersize=4)
+            ax.plot(
+                np.clip(predicted, low, 1),
+                np.clip(observed, low, 1),
+                "o-",
+                color=colours[r["name"]],
+                label=r["name"],
+                markersize=4,
+            )
         ax.plot([low, 1], [low, 1], ":", color="grey", label="perfectly calibrated")
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -161,10 +174,10 @@ def _thresholds(results, truth):
             ax.axvline(chosen["mean"], color=colours[r["name"]], linestyle=":", linewidth=1)
     if cost:
         fp, fn = cost
-        ax.axhline(1000 * fn * truth.mean(), color="black", linestyle="--",
-                   label="flag nothing")
-        ax.axhline(1000 * fp * (1 - truth.mean()), color="grey", linestyle="--",
-                   label="flag everything")
+        ax.axhline(1000 * fn * truth.mean(), color="black", linestyle="--", label="flag nothing")
+        ax.axhline(
+            1000 * fp * (1 - truth.mean()), color="grey", linestyle="--", label="flag everything"
+        )
         ax.set_ylim(0, 1.1 * 1000 * max(fn * truth.mean(), fp * (1 - truth.mean())))
     ax.set_xlabel(f"Decision threshold on P({positive})")
     ax.set_ylabel(label)

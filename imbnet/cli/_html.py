@@ -8,6 +8,7 @@ __all__ = ["report_html"]
 def escape(value):
     return _escape(str(value))
 
+
 _STYLE = """
 body { font-family: system-ui, sans-serif; color: #222; line-height: 1.45;
        max-width: 1180px; margin: 0 auto; padding: 1em 1.5em; }
@@ -36,10 +37,7 @@ figcaption { font-size: 13px; color: #555; }
 
 
 def _pm(score, digits=3):
-    return (
-        f"{score['mean']:.{digits}f}"
-        f' <span class="sd">± {score["sd"]:.{digits}f}</span>'
-    )
+    return f'{score["mean"]:.{digits}f} <span class="sd">± {score["sd"]:.{digits}f}</span>'
 
 
 def _ran(results):
@@ -54,8 +52,7 @@ def _table(table_id, header, rows, text_columns=(1,), best_first=True):
     body = []
     for n, row in enumerate(rows):
         cells = "".join(
-            f'<td class="{"name" if i in text_columns else ""}">{c}</td>'
-            for i, c in enumerate(row)
+            f'<td class="{"name" if i in text_columns else ""}">{c}</td>' for i, c in enumerate(row)
         )
         best = ' class="best"' if best_first and n == 0 else ""
         body.append(f"<tr{best}>{cells}</tr>")
@@ -91,11 +88,9 @@ def _recommendation(results):
             f"{runner['difference']['mean']:+.{digits}f} "
             f"± {runner['difference']['sd']:.{digits}f}, "
             f"corrected paired t-test (Nadeau and Bengio) t = {runner['t']:.2f}, "
-            f"p = {runner['p']:.2g}. <span class=\"verdict\">{verdict}</span></p>"
+            f'p = {runner["p"]:.2g}. <span class="verdict">{verdict}</span></p>'
         )
-    parts.append(
-        '<p>Its settings and the code that rebuilds it: <a href="#rebuild">below</a>.</p>'
-    )
+    parts.append('<p>Its settings and the code that rebuilds it: <a href="#rebuild">below</a>.</p>')
     return "".join(parts)
 
 
@@ -105,7 +100,7 @@ def _rebuild(results):
         return ""
     return (
         f'<section id="rebuild"><h2>Rebuild {escape(rec["strategy"])}</h2>'
-        "<p>A ready-to-paste script (<a href=\"recommended.py\">recommended.py</a>) that "
+        '<p>A ready-to-paste script (<a href="recommended.py">recommended.py</a>) that '
         "rebuilds exactly this pipeline, cross-validates it on the same folds (it gives "
         "the scores above) and fits it on every row:</p>"
         f'<pre id="snippet">{escape(rec["snippet"])}</pre></section>'
@@ -140,11 +135,21 @@ def _costs_table(results):
         s = r["scores"]
         trivial = min(s["cost_flag_nothing"]["mean"], s["cost_flag_everything"]["mean"])
         rows.append(
-            [escape(r["name"]), _pm(s["cost"], 1), f"{s['cost_flag_nothing']['mean']:.1f}",
-             f"{s['cost_flag_everything']['mean']:.1f}", f"{trivial - s['cost']['mean']:+.1f}"]
+            [
+                escape(r["name"]),
+                _pm(s["cost"], 1),
+                f"{s['cost_flag_nothing']['mean']:.1f}",
+                f"{s['cost_flag_everything']['mean']:.1f}",
+                f"{trivial - s['cost']['mean']:+.1f}",
+            ]
         )
-    header = ["strategy", "cost per 1,000", "flag nothing", "flag everything",
-              "saving vs the better trivial policy"]
+    header = [
+        "strategy",
+        "cost per 1,000",
+        "flag nothing",
+        "flag everything",
+        "saving vs the better trivial policy",
+    ]
     return (
         f"<h2>Costs</h2><p>A false positive costs {fp:g}, a false negative {fn:g}. "
         "Expected cost per 1,000 cases at each strategy's tuned threshold, beside the "
@@ -183,8 +188,15 @@ def _probabilities(results):
         else:
             row += ["—"] * 3
         rows.append(row)
-    header = ["strategy", "Brier", "log loss", "ECE",
-              "Brier, corrected", "log loss, corrected", "ECE, corrected"]
+    header = [
+        "strategy",
+        "Brier",
+        "log loss",
+        "ECE",
+        "Brier, corrected",
+        "log loss, corrected",
+        "ECE, corrected",
+    ]
     return (
         "<h2>Probabilities</h2><p>Brier score, log loss and expected calibration error "
         "(equal-count bins, averaged over classes) of the held-out probabilities, as trained "
@@ -204,8 +216,11 @@ def _per_class(results):
         for r in _ran(results)
     ]
     return "<h2>Recall per class</h2>" + _table(
-        "per-class", ["strategy", *[f"recall {c}" for c in classes]], rows,
-        text_columns=(0,), best_first=False,
+        "per-class",
+        ["strategy", *[f"recall {c}" for c in classes]],
+        rows,
+        text_columns=(0,),
+        best_first=False,
     )
 
 
@@ -213,23 +228,24 @@ def _strategies(results):
     rows = []
     for r in results["strategies"]:
         status = (
-            f'<span class="error">failed: {escape(r["error"])}</span>' if r["error"]
+            f'<span class="error">failed: {escape(r["error"])}</span>'
+            if r["error"]
             else escape(r["skipped"] or r.get("note") or "")
         )
-        rows.append([escape(r["name"]), escape(r["description"]),
-                     str(r["epochs"] or "—"), status])
+        rows.append([escape(r["name"]), escape(r["description"]), str(r["epochs"] or "—"), status])
     return "<h2>Strategies</h2>" + _table(
-        "strategies", ["strategy", "what it is", "epochs", "status"], rows,
-        text_columns=(0, 1, 3), best_first=False,
+        "strategies",
+        ["strategy", "what it is", "epochs", "status"],
+        rows,
+        text_columns=(0, 1, 3),
+        best_first=False,
     )
 
 
 def report_html(results, images, headline):
     """The whole page; ``images`` maps figure key -> (caption, data URL)."""
     settings = results.get("settings", {})
-    counts = ", ".join(
-        f"{escape(c)}: {n}" for c, n in zip(results["classes"], results["counts"])
-    )
+    counts = ", ".join(f"{escape(c)}: {n}" for c, n in zip(results["classes"], results["counts"]))
     notes = "".join(f'<p class="note">Note: {escape(n)}</p>' for n in results.get("notes", []))
     figures = "".join(
         f'<figure class="{"wide" if key == "calibration" else ""}">'

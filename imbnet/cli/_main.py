@@ -89,9 +89,7 @@ def _parser():
         help="cost of a false positive and of a false negative (e.g. 1,20): expected cost "
         "per 1,000 cases beside flagging nothing or everything",
     )
-    compare.add_argument(
-        "--cv", type=_at_least(2), default=5, help="stratified folds (default 5)"
-    )
+    compare.add_argument("--cv", type=_at_least(2), default=5, help="stratified folds (default 5)")
     compare.add_argument(
         "--time-budget",
         type=_at_least(1, float),
@@ -199,11 +197,11 @@ def _compare(args):
     from ._tf_logging import import_keras_quietly
 
     import_keras_quietly()
+    import imbnet
+
     from ._compare import compare
     from ._recommend import recommend
     from ._report import format_summary, write_outputs
-
-    import imbnet
 
     results = compare(
         X,

@@ -112,7 +112,9 @@ class Objective:
             return balanced_accuracy_score, {}, True
         if self.name == "f1":
             # pos_label=None: scikit-learn 1.6 checks the default 1 against string labels.
-            kwargs = {"average": "macro", "pos_label": None} if multiclass else {"pos_label": pos_label}
+            kwargs = (
+                {"average": "macro", "pos_label": None} if multiclass else {"pos_label": pos_label}
+            )
             return f1_score, kwargs, True
         if self.name == "recall@precision":
             return recall_at_precision, {"min_precision": self.target, "pos_label": pos_label}, True
@@ -159,8 +161,11 @@ def parse_cost(text):
             f"{text!r} is not FP,FN: two numbers, the cost of a false positive and of a "
             "false negative (e.g. --cost 1,20)"
         ) from None
-    if fp_cost < 0 or fn_cost < 0 or fp_cost + fn_cost == 0 or not all(
-        c < float("inf") for c in (fp_cost, fn_cost)
+    if (
+        fp_cost < 0
+        or fn_cost < 0
+        or fp_cost + fn_cost == 0
+        or not all(c < float("inf") for c in (fp_cost, fn_cost))
     ):
         raise argparse.ArgumentTypeError(f"{text!r}: costs must be finite, >= 0 and not both 0")
     return fp_cost, fn_cost

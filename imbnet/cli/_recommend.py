@@ -107,4 +107,3 @@ def snippet(name, ctx, setup, label, data_path, target):
         thresholded = kwargs.get("pos_label", setup.classes[1])
         lines.append(f'print("decision threshold on P({thresholded}):", model.best_threshold_)')
     return "\n".join(lines) + "\n"
-

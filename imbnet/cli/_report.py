@@ -175,8 +175,16 @@ def write_outputs(out_dir, results, y):
             threshold = r.get("threshold", {}).get("mean", "") if ok else ""
             fit = r["fit_time"]["mean"] if ok else ""
             writer.writerow(
-                [rank, r["name"], r["description"], *scores, threshold, fit,
-                 r["skipped"] or "", r["error"] or ""]
+                [
+                    rank,
+                    r["name"],
+                    r["description"],
+                    *scores,
+                    threshold,
+                    fit,
+                    r["skipped"] or "",
+                    r["error"] or "",
+                ]
             )
     if results.get("recommendation"):
         with open(os.path.join(out_dir, "recommended.py"), "w") as file:
@@ -196,4 +204,3 @@ def _images(out_dir, keys):
             data = base64.b64encode(file.read()).decode("ascii")
         images[key] = (caption, f"data:image/png;base64,{data}")
     return images
-

@@ -9,8 +9,8 @@ To add a strategy, add a :class:`Strategy` to ``STRATEGIES``; its ``build`` retu
 the pipeline's steps, usually ``[preprocess(ctx), ("clf", mlp(ctx, ...))]``.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ._data import make_encoder, make_imputer, make_preprocessor
 
@@ -177,8 +177,16 @@ STRATEGIES = {
         'MLP, LDAM loss, class_weight="effective" from 80% of the epochs (DRW)',
         lambda ctx: [
             preprocess(ctx),
-            ("clf", mlp(ctx, loss="ldam", class_weight="effective", class_weight_beta=0.9999,
-                        deferred_reweighting=0.8)),
+            (
+                "clf",
+                mlp(
+                    ctx,
+                    loss="ldam",
+                    class_weight="effective",
+                    class_weight_beta=0.9999,
+                    deferred_reweighting=0.8,
+                ),
+            ),
         ],
         prior_correction=True,
     ),

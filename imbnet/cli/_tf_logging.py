@@ -22,8 +22,10 @@ _SOURCES = (
 _STARTUP_NOISE = re.compile(
     r"All log messages before absl::InitializeLog\(\)"
     # absl's format (TensorFlow >= 2.18), then the older "date time: E file.cc:n]" one.
-    + r"|^[IWE]\d{4} [\d:. ]+\d+ " + _SOURCES
-    + r"|^\d{4}-\d\d-\d\d [\d:.]+: [IWE] \S*?" + _SOURCES
+    + r"|^[IWE]\d{4} [\d:. ]+\d+ "
+    + _SOURCES
+    + r"|^\d{4}-\d\d-\d\d [\d:.]+: [IWE] \S*?"
+    + _SOURCES
     + r"|^To enable the following instructions: .*rebuild TensorFlow"
     + r"|TF-TRT Warning: Could not find TensorRT"
 )

@@ -1,0 +1,15 @@
+"""The training engine: how a network's epochs run, whoever asks for them.
+
+- ``_loop``: the fit loop (``train``), read top to bottom;
+- ``_records``: what the loop is handed and hands back (``Epoch``, ``Stopping``,
+  ``TrainResult``);
+- ``_program`` / ``_program_cache``: the whole fit as one XLA-compiled program, and
+  which compiled program a fit runs on;
+- ``_keras_fit``: the backend-independent path through ``model.fit``;
+- ``_stopping`` / ``_schedules``: scikit-learn's stopping rule and learning-rate
+  schedules;
+- ``_stacking``: many networks of one architecture trained side by side;
+- ``_worker_threads``: TensorFlow's thread pools inside joblib workers.
+
+Internal: nothing here knows of the estimators, and nothing is public API.
+"""

@@ -1,0 +1,663 @@
+"""The compiled training program: epochs of mini-batch steps in one call.
+
+:class:`Program` is compiled once per architecture (see the cache in
+:mod:`imbnet.engine._loop`) and trains a :class:`Chunk` of epochs per call: the
+resident arrays, and each epoch's batches as row indices. Inside, for every
+epoch: the batches' steps, the epoch loss (the weighted mean over the epoch's
+rows), the validation loss, scikit-learn's stopping rule
+(:mod:`imbnet.engine._stopping`), the best-weights snapshot and the divergence check.
+"""
+
+import math
+import weakref
+from types import SimpleNamespace
+from typing import NamedTuple
+
+import keras
+import numpy as np
+
+from . import _stopping
+
+__all__ = [
+    "MAX_EPOCHS_PER_CALL",
+    "CallShapes",
+    "Chunk",
+    "Penalty",
+    "Program",
+    "adjustable_penalties",
+    "augment_rows",
+    "build_optimizer_state",
+    "bucket",
+    "model_state",
+]
+
+
+def model_state(model):
+    """The model's variables and its optimizer's, in a fixed order."""
+    return list(model.variables) + list(model.optimizer.variables)
+
+
+# A fitted model's optimizer is not built (its moments would be a dozen more
+# variables to create for every fit, a fifth of a small network's fit): its
+# step count and learning rate are its own, the rest of its state is kept here,
+# at the program's shapes, until the next fit loads it or
+# build_optimizer_state puts it into the optimizer (before pickling).
+_unbuilt_optimizer_state = weakref.WeakKeyDictionary()
+
+
+def build_optimizer_state(model):
+    """Build ``model``'s optimizer and give it the state its last fit left, if it has none."""
+    state = _unbuilt_optimizer_state.pop(model, None)
+    optimizer = getattr(model, "optimizer", None)
+    if state is None or optimizer is None or optimizer.built:
+        return
+    n_own = len(optimizer.variables)
+    optimizer.build(model.trainable_variables)
+    for variable, value in zip(optimizer.variables[n_own:], state):
+        variable.assign(_padded_to(value, variable.shape))  # kept at the program's input width
+
+
+# ----------------------------------------------------------------- chunks
+# Epochs handed over in one call at most: the host draws their row orders.
+MAX_EPOCHS_PER_CALL = 128
+# Each new data shape costs an XLA compilation (about a second), so the
+# program's shapes depend on the data as little as possible: the row orders
+# of a call fill a flat array of at least _ORDER_SLOTS slots (as many epochs as
+# fit), and the resident rows are padded to at least _MIN_ROWS. Small data
+# sets of any size then share one compilation per batch size; the padding is
+# never computed on (rows are gathered by index, unused slots are skipped).
+_ORDER_SLOTS = 1 << 17
+_MIN_ROWS = 4096
+# An epoch of one batch fills the slots of a whole batch when the batch size
+# is at most this (MLPClassifier's 200): data sets smaller than a batch share
+# the compilation of larger ones. A larger batch size: a power of two.
+_SHARED_BATCH = 256
+
+
+def bucket(n):
+    """``n`` rounded up to a power of two (at least 1)."""
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
+def _pad_rows(array, length, value=0):
+    if array.shape[0] == length:
+        return array
+    padding = np.full((length - array.shape[0],) + array.shape[1:], value, array.dtype)
+    return np.concatenate([array, padding])
+
+
+class Chunk:
+    """Consecutive epochs that train on the same arrays, in the program's shapes.
+
+    ``orders`` holds the epochs' row indices one after the other, flat: epoch
+    ``e``'s batch ``b`` is the ``batch_slots`` entries from ``(e * n_batches +
+    b) * batch_slots``; a partial last batch is padded with row 0, and
+    ``slots`` is 1 for a real row and 0 for padding. ``batch_slots`` is the
+    batch size (``batch_size`` may exceed an epoch's rows: one batch, padded),
+    or, for one batch and a batch size over ``_SHARED_BATCH``, the epoch's row
+    count rounded up to a power of two. The
+    resident arrays are padded to a power of two rows, at least ``_MIN_ROWS``
+    (small data). ``previous``: the chunk before in the same fit, whose
+    padded arrays are reused when the source hands over the same arrays.
+    """
+
+    def __init__(self, source, first, n_epochs, batch_size, padded_epochs, previous=None):
+        epochs = [source(first)]
+        X, y, w, _, augment_rows = epochs[0]
+        n_order = len(epochs[0].order)
+        n_batches = -(-n_order // batch_size)
+        self.batch_slots = (
+            batch_size if n_batches > 1 or batch_size <= _SHARED_BATCH else bucket(max(n_order, 1))
+        )
+        slots_per_epoch = max(1, n_batches * self.batch_slots)
+        size = max(_ORDER_SLOTS, bucket(slots_per_epoch))
+        self.padded_epochs = max(
+            1, min(padded_epochs, MAX_EPOCHS_PER_CALL, size // slots_per_epoch)
+        )
+        count = min(n_epochs, self.padded_epochs)
+        if hasattr(source, "epochs"):  # the same arrays every epoch, drawn at once
+            epochs = source.epochs(first, count)
+        for epoch in range(first + 1, first + count) if len(epochs) == 1 else ():
+            nxt = source(epoch)
+            if any(a is not b for a, b in zip(nxt[:3], epochs[0][:3])) or len(nxt.order) != n_order:
+                break  # new arrays: they start the next chunk
+            epochs.append(nxt)
+        self.n_epochs = len(epochs)
+        self.n_batches = n_batches
+        self.arrays = (X, y, w, augment_rows)
+        if previous is not None and all(a is b for a, b in zip(previous.arrays, self.arrays)):
+            self.X, self.y, self.w, self.augment_rows = (
+                previous.X,
+                previous.y,
+                previous.w,
+                previous.augment_rows,
+            )
+        else:
+            n_rows = X.shape[0]
+            n_pad = max(_MIN_ROWS, bucket(n_rows)) if n_rows <= 1 << 16 else n_rows
+            self.X, self.y, self.w = (_pad_rows(a, n_pad) for a in (X, y, w))
+            mask = np.zeros(n_rows, bool) if augment_rows is None else augment_rows
+            self.augment_rows = _pad_rows(mask, n_pad, False)
+        # An order of shape (n, k) feeds k rows per slot (networks side by side).
+        trailing = epochs[0].order.shape[1:]
+        self.orders = np.zeros((size,) + trailing, np.int32)
+        self.slots = np.zeros(size, np.float32)
+        used = self.n_epochs * slots_per_epoch
+        by_epoch = self.orders[:used].reshape((self.n_epochs, slots_per_epoch) + trailing)
+        by_epoch[:, :n_order] = np.stack([e.order for e in epochs])
+        self.slots[:used].reshape(self.n_epochs, slots_per_epoch)[:, :n_order] = 1.0
+        self.batch_size = batch_size
+
+
+# ---------------------------------------------------------------- program
+class CallShapes(NamedTuple):
+    """What a call's compilation depends on, without the data: the (shape,
+    dtype) of the chunk's X, y, w, augment_rows, orders and slots, its batch
+    slots, those of the hold-out's X, y, w (or None), the stopping rule and
+    whether the last finite state is kept."""
+
+    arrays: tuple
+    batch_slots: int
+    validation: tuple
+    stopping: object
+    keep_good: bool
+
+    @classmethod
+    def of(cls, chunk, validation, stopping, keep_good):
+        """The shapes of :meth:`Program.run`'s call on these."""
+        return cls(
+            tuple(
+                (a.shape, a.dtype)
+                for a in (chunk.X, chunk.y, chunk.w, chunk.augment_rows, chunk.orders, chunk.slots)
+            ),
+            chunk.batch_slots,
+            None if validation is None else tuple((a.shape, a.dtype) for a in validation),
+            stopping,
+            keep_good,
+        )
+
+
+class _RunResult(NamedTuple):
+    losses: list
+    val_losses: list
+    state: _stopping.StoppingState
+    stop: bool
+    diverged: bool
+
+
+_EVAL_ROWS = 4096
+
+
+class Program:
+    """The compiled training program for one architecture.
+
+    ``run`` trains up to a chunk's epochs in one call; ``load`` / ``store``
+    copy the fitted model's state (weights and optimizer) into and out of
+    the program's own model. XLA compiles it, except with augmentation:
+    Keras's random preprocessing layers use ops XLA does not compile on CPU,
+    so those fits run as a plain TensorFlow graph.
+    """
+
+    def __init__(self, model, augment=None):
+        import tensorflow as tf
+
+        self._tf = tf
+        self.model = model
+        self.variables = model.trainable_variables
+        model.optimizer.build(self.variables)
+        self._augment = augment
+        self._state = model_state(model)
+        # Weight penalties whose factors are variables (adjustable_penalties):
+        # set from the fitted model's penalties at every load.
+        self._penalties = [
+            (i, v.regularizer)
+            for i, v in enumerate(model.variables)
+            if isinstance(getattr(v, "regularizer", None), Penalty)
+        ]
+        # Snapshots: the best epoch's weights (early stopping) and the last
+        # finite epoch's weights and optimizer state (on_divergence="warn").
+        self._best = [tf.Variable(v, trainable=False) for v in model.variables]
+        self._good = [tf.Variable(v, trainable=False) for v in self._state]
+        self._has_best = tf.Variable(False)
+        n_model = len(model.variables)
+        self._fresh = [tf.constant(v.numpy()) for v in self._state[n_model:]]
+        # One trace serves every data size (reduce_retracing: sizes become
+        # unknown dimensions after the second); XLA compiles each size.
+        # AutoGraph (a third of the trace) would convert only this module's
+        # code, which needs none: it does not convert what runs through Keras
+        # (layers, losses; model.fit neither), but does a plain-function augment.
+        self._fn = tf.function(
+            self._run,
+            jit_compile=augment is None,
+            reduce_retracing=True,
+            autograph=augment is not None,
+        )
+        self._copy_in = tf.function(self._copy_in_values, jit_compile=True, autograph=False)
+        self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
+        self._loss_built = False
+        self._keep_good = False
+        self.nbytes = 3 * sum(
+            math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
+            for v in self._state
+        )
+
+    def load(self, model):
+        """Copy ``model``'s weights and optimizer state into the program's model.
+
+        An optimizer that was never built has only its step count and
+        learning rate: the program's other optimizer variables (moments,
+        accumulators) start from their initial values.
+        """
+        if model is not self.model:
+            values = list(model.variables) + list(model.optimizer.variables)
+            rest = _unbuilt_optimizer_state.get(model) if len(values) < len(self._state) else None
+            if rest is None or len(values) + len(rest) != len(self._state):
+                rest = self._fresh[len(values) - len(self._state) :]
+            values = values + list(rest)
+            factors = [  # tensors, not numbers: a number would be a new trace each
+                self._tf.constant(
+                    getattr(getattr(model.variables[i], "regularizer", None), name, 0.0),
+                    self._tf.float32,
+                )
+                for i, _ in self._penalties
+                for name in ("l1", "l2")
+            ]
+            self._copy_in(
+                [
+                    _variable(value)
+                    if tuple(value.shape) == tuple(variable.shape)
+                    else _padded_to(_variable(value), variable.shape)
+                    for variable, value in zip(self._state, values)
+                ],
+                factors,
+            )
+
+    def store(self, model):
+        """Copy the program's model state back into ``model`` (the variables it has)."""
+        if model is not self.model:
+            targets = [
+                _variable(t) for t in list(model.variables) + list(model.optimizer.variables)
+            ]
+            same = tuple(tuple(t.shape) == tuple(v.shape) for t, v in zip(targets, self._state))
+            rest = self._copy_out([t for t, equal in zip(targets, same) if equal], same)
+            for target, value, equal in zip(targets, self._state, same):
+                if not equal:  # a padded input width: the rows the model has
+                    target.assign(_variable(value)[: target.shape[0]])
+            if rest:  # the optimizer was not built: its moments are kept aside
+                _unbuilt_optimizer_state[model] = rest
+            else:
+                _unbuilt_optimizer_state.pop(model, None)
+
+    # Copies as one XLA call each, on the program's shapes (compiled once per
+    # program): one by one, a dozen variables cost dozens of eager ops, and
+    # TensorFlow drops its eager kernels and plain graph functions whenever a
+    # global seed is set (tf.random.set_seed, as other libraries do before every
+    # fit); rebuilding those costs more than a small network's fit. XLA's
+    # compilations are kept.
+    def _copy_in_values(self, values, factors):
+        for variable, value in zip(self._state, values):
+            variable.assign(value)
+        for (_, penalty), l1, l2 in zip(self._penalties, factors[::2], factors[1::2]):
+            penalty.l1.assign(l1)
+            penalty.l2.assign(l2)
+
+    def _copy_out_values(self, targets, same):
+        for target, value in zip(targets, [v for v, equal in zip(self._state, same) if equal]):
+            target.assign(value)
+        # The state the targets have no variables for (an optimizer not built), copied.
+        return [self._tf.identity(v) for v in self._state[len(same) :]]
+
+    def start(self, model, keep_good):
+        self.load(model)
+        self._has_best.assign(False)
+        self._keep_good = keep_good
+        if keep_good:
+            for snapshot, variable in zip(self._good, self._state):
+                snapshot.assign(variable)
+
+    def finish(self, model, restore_best, stored):
+        """Put the best epoch's weights back (early stopping); leave ``model`` current.
+
+        ``stored``: ``model`` already holds the state after the last epoch (and
+        whatever callbacks did to it), so only the best weights go back in.
+        """
+        if restore_best and bool(self._has_best.numpy()):
+            if stored:
+                self.load(model)
+            for variable, snapshot in zip(self.model.variables, self._best):
+                variable.assign(snapshot)
+            self.store(model)
+        elif not stored:
+            self.store(model)
+
+    def restore_good(self, model):
+        for variable, snapshot in zip(self._state, self._good):
+            variable.assign(snapshot)
+        self.store(model)
+
+    def prepare(self, call):
+        """Compile for calls like ``call`` (:class:`CallShapes`): a call of no epochs."""
+        X, y, w, augment_rows, orders, slots = (
+            np.zeros(shape, dtype) for shape, dtype in call.arrays
+        )
+        chunk = SimpleNamespace(
+            X=X,
+            y=y,
+            w=w,
+            augment_rows=augment_rows,
+            orders=orders,
+            slots=slots,
+            batch_slots=call.batch_slots,
+            n_batches=1,
+            n_epochs=0,
+        )
+        validation = (
+            None
+            if call.validation is None
+            else tuple(np.zeros(shape, dtype) for shape, dtype in call.validation)
+        )
+        self._keep_good = call.keep_good
+        self.run(chunk, validation, call.stopping, _stopping.initial_state())
+
+    def run(self, chunk, validation, stopping, state):
+        tf = self._tf
+        width = self.model.inputs[0].shape[-1]
+        X = _with_width(chunk.X, width)
+        if validation is not None:
+            validation = _padded_validation((_with_width(validation[0], width), *validation[1:]))
+        if not self._loss_built:
+            # Keras builds its compiled loss on first use; do that eagerly,
+            # outside the compiled function, as model.fit does.
+            rows = chunk.orders[:1]  # one slot, as the program gathers it
+            self.model.compute_loss(
+                x=X[rows],
+                y=chunk.y[rows],
+                y_pred=self.model(X[rows]),
+                sample_weight=chunk.w[rows],
+            )
+            self._loss_built = True
+        out = self._fn(
+            X,
+            chunk.y,
+            chunk.w,
+            chunk.augment_rows,
+            chunk.orders,
+            chunk.slots,
+            tf.constant(chunk.batch_slots, tf.int32),
+            tf.constant(chunk.n_batches, tf.int32),
+            tf.constant(chunk.n_epochs, tf.int32),
+            validation,
+            tf.constant(state.best, tf.float32),
+            tf.constant(state.count, tf.int32),
+            tf.constant(stopping.tol, tf.float32),
+            tf.constant(stopping.n_iter_no_change, tf.int32),
+            stopping.monitor,
+            self._keep_good,
+        )
+        losses, val_losses, n_run, best, count, stop, diverged = (np.asarray(o) for o in out)
+        n_run = int(n_run)
+        return _RunResult(
+            losses[:n_run].astype(float).tolist(),
+            val_losses[:n_run].astype(float).tolist(),
+            _stopping.StoppingState(float(best), int(count)),
+            bool(stop),
+            bool(diverged),
+        )
+
+    # -------------------------------------------------- compiled code
+    def _batch_loss(self, x, y, w, slots, training):
+        """One batch's loss as Keras computes it, and its share of the epoch loss.
+
+        ``slots`` marks the batch's real rows (1) and padding (0). The loss
+        to minimise is the model's own ``compute_loss`` (its compiled loss in
+        any form Keras accepts, weighted, plus regularisation) over the real
+        rows, as ``model.fit`` computes it for a batch of that size. Returned
+        with it: ``sum(w * loss)`` plus regularisation times ``sum(w)``, and
+        ``sum(w)``, whose ratios over an epoch make the epoch loss.
+        """
+        tf = self._tf
+        n_real = tf.reduce_sum(slots)
+        shape = (-1,) + (1,) * (len(w.shape) - 1)
+        w_real = w * tf.reshape(slots, shape)
+        outputs = self.model(x, training=training)
+        loss = self.model.compute_loss(
+            x=x,
+            y=y,
+            y_pred=outputs,
+            sample_weight=w_real
+            * (tf.cast(tf.shape(slots)[0], tf.float32) / tf.maximum(n_real, 1.0)),
+            training=training,
+        )
+        regularisation = tf.add_n(self.model.losses) if self.model.losses else tf.constant(0.0)
+        mass = tf.reduce_sum(w_real)
+        entries = n_real * math.prod(w.shape[1:])
+        return loss, (loss - regularisation) * entries + regularisation * mass, mass
+
+    def _evaluate(self, X_val, y_val, w_val, slots_val):
+        """The validation loss: weighted mean over rows, in chunks of rows."""
+        tf = self._tf
+        # Shapes may be unknown while tracing (one trace serves every data size).
+        size = tf.minimum(tf.shape(X_val)[0], _EVAL_ROWS)
+        n_chunks = tf.shape(X_val)[0] // size
+
+        def chunked(array):
+            chunks = tf.reshape(array, tf.concat([[n_chunks, size], tf.shape(array)[1:]], 0))
+            chunks.set_shape([None, None] + list(array.shape[1:]))
+            return chunks
+
+        X_val, y_val, w_val, slots_val = (chunked(a) for a in (X_val, y_val, w_val, slots_val))
+
+        def body(i, total, mass):
+            _, part, part_mass = self._batch_loss(X_val[i], y_val[i], w_val[i], slots_val[i], False)
+            return i + 1, total + part, mass + part_mass
+
+        _, total, mass = tf.while_loop(
+            lambda i, *_: i < n_chunks, body, (tf.constant(0), tf.constant(0.0), tf.constant(0.0))
+        )
+        return total / tf.maximum(mass, 1e-12)
+
+    def _finite(self, loss):
+        tf = self._tf
+        checks = [tf.reduce_all(tf.math.is_finite(v)) for v in self.variables]
+        return tf.logical_and(tf.math.is_finite(loss), tf.reduce_all(tf.stack(checks)))
+
+    def _run(
+        self,
+        X,
+        y,
+        w,
+        augment_mask,
+        orders,
+        slots,
+        batch_slots,
+        n_batches,
+        n_epochs,
+        validation,
+        best,
+        count,
+        tol,
+        n_iter_no_change,
+        monitor,
+        keep_good,
+    ):
+        tf = self._tf
+
+        def step(rows, batch_slots):
+            x_batch = tf.gather(X, rows)
+            if self._augment is not None:
+                x_batch = augment_rows(self._augment, x_batch, tf.gather(augment_mask, rows))
+            with tf.GradientTape() as tape:
+                loss, part, mass = self._batch_loss(
+                    x_batch, tf.gather(y, rows), tf.gather(w, rows), batch_slots, True
+                )
+            gradients = tape.gradient(loss, self.variables)
+            self.model.optimizer.apply(gradients, self.variables)
+            return part, mass
+
+        def epoch_body(e, best, count, stop, diverged, losses, val_losses):
+            def batch_body(b, total, mass):
+                # A gather, not a slice: XLA would make the batch count a
+                # compile-time constant of a slice's offset (a compilation each).
+                taken = (e * n_batches + b) * batch_slots + tf.range(batch_slots)
+                part, part_mass = step(tf.gather(orders, taken), tf.gather(slots, taken))
+                return b + 1, total + part, mass + part_mass
+
+            _, total, mass = tf.while_loop(
+                lambda b, *_: b < n_batches,
+                batch_body,
+                (tf.constant(0), tf.constant(0.0), tf.constant(0.0)),
+            )
+            # scikit-learn's epoch loss: the weighted mean over the epoch's rows.
+            loss = total / tf.maximum(mass, 1e-12)
+            finite = self._finite(loss)
+            val_loss = self._evaluate(*validation) if validation is not None else tf.constant(0.0)
+            stop_rule = tf.constant(False)
+            if monitor is not None:
+                watched = val_loss if monitor == "val_loss" else loss
+                state, improved, stop_rule = _stopping.update(
+                    _stopping.StoppingState(best, count),
+                    watched,
+                    tol=tol,
+                    n_iter_no_change=n_iter_no_change,
+                    xp=tf,
+                )
+                best, count = state
+                if monitor == "val_loss":
+                    self._snapshot_if(
+                        tf.logical_and(improved, finite), self._best, self.model.variables
+                    )
+                    self._has_best.assign(
+                        tf.logical_or(self._has_best, tf.logical_and(improved, finite))
+                    )
+            if keep_good:
+                self._snapshot_if(finite, self._good, self._state)
+            losses = tf.tensor_scatter_nd_update(losses, [[e]], [loss])
+            val_losses = tf.tensor_scatter_nd_update(val_losses, [[e]], [val_loss])
+            diverged = tf.logical_not(finite)
+            return (
+                e + 1,
+                best,
+                count,
+                tf.logical_or(stop_rule, diverged),
+                diverged,
+                losses,
+                val_losses,
+            )
+
+        size = MAX_EPOCHS_PER_CALL
+        e, best, count, stop, diverged, losses, val_losses = tf.while_loop(
+            lambda e, best, count, stop, *_: tf.logical_and(e < n_epochs, tf.logical_not(stop)),
+            epoch_body,
+            (
+                tf.constant(0),
+                best,
+                count,
+                tf.constant(False),
+                tf.constant(False),
+                tf.zeros([size]),
+                tf.zeros([size]),
+            ),
+        )
+        return losses, val_losses, e, best, count, stop, diverged
+
+    def _snapshot_if(self, condition, snapshots, variables):
+        tf = self._tf
+
+        def copy():
+            for snapshot, variable in zip(snapshots, variables):
+                snapshot.assign(variable)
+            return tf.constant(True)
+
+        tf.cond(condition, copy, lambda: tf.constant(False))
+
+
+class Penalty(keras.regularizers.Regularizer):
+    """``l1 * sum(|w|) + l2 * sum(w**2)`` with the factors in variables.
+
+    Keras's ``L1``, ``L2`` and ``L1L2`` hold their factors as numbers, which a
+    compiled program bakes in: a multi-layer perceptron's penalty
+    ``0.5 * alpha / batch_size`` then made every small data set's row count a
+    compilation of its own. A cached program's model carries these instead
+    (:func:`adjustable_penalties`), set from the fitted model's at each load.
+    """
+
+    def __init__(self, kind, l1, l2):
+        import tensorflow as tf
+
+        self.kind = kind
+        self.l1 = tf.Variable(float(l1), trainable=False, dtype=tf.float32)
+        self.l2 = tf.Variable(float(l2), trainable=False, dtype=tf.float32)
+
+    def get_config(self):
+        return {"kind": self.kind, "l1": float(self.l1.numpy()), "l2": float(self.l2.numpy())}
+
+    def __call__(self, x):
+        total = 0.0
+        if self.kind != "l2":
+            total += keras.ops.cast(self.l1, x.dtype) * keras.ops.sum(keras.ops.abs(x))
+        if self.kind != "l1":
+            total += keras.ops.cast(self.l2, x.dtype) * keras.ops.sum(keras.ops.square(x))
+        return total
+
+
+_PENALTY_KINDS = {
+    keras.regularizers.L1: "l1",
+    keras.regularizers.L2: "l2",
+    keras.regularizers.L1L2: "l1l2",
+}
+
+
+def adjustable_penalties(model):
+    """Give ``model``'s weights with an ``L1``, ``L2`` or ``L1L2`` penalty a
+    :class:`Penalty` (same value, factors in variables), in place."""
+    for variable in model.variables:
+        regularizer = getattr(variable, "regularizer", None)
+        kind = _PENALTY_KINDS.get(type(regularizer))
+        if kind is not None:
+            variable.regularizer = Penalty(
+                kind, getattr(regularizer, "l1", 0.0), getattr(regularizer, "l2", 0.0)
+            )
+
+
+def _variable(variable):
+    """The TensorFlow variable under a Keras one (a tensor as it is)."""
+    return getattr(variable, "value", variable)
+
+
+def _padded_to(value, shape):
+    """``value`` with zero rows appended, or its rows of padded inputs (all zero)
+    cut, to ``shape[0]`` rows: state from a program of another input width."""
+    if tuple(value.shape) == tuple(shape):
+        return value
+    if value.shape[0] > shape[0]:
+        return value[: shape[0]]
+    import tensorflow as tf
+
+    return tf.pad(value, [[0, shape[0] - value.shape[0]]] + [[0, 0]] * (len(shape) - 1))
+
+
+def _with_width(X, width):
+    """``X`` with zero columns appended up to ``width`` features."""
+    if X.ndim != 2 or X.shape[1] == width:
+        return X
+    return np.pad(X, ((0, 0), (0, width - X.shape[1])))
+
+
+def _padded_validation(validation):
+    """The hold-out ``(X, y, w)`` padded to a power of two or a whole number of
+    evaluation chunks, with the mask of its real rows."""
+    X, y, w = validation
+    n = X.shape[0]
+    n_pad = bucket(n) if n <= _EVAL_ROWS else -(-n // _EVAL_ROWS) * _EVAL_ROWS
+    slots = np.ones(n, np.float32)
+    return tuple(_pad_rows(a, n_pad) for a in (X, y, w, slots))
+
+
+def augment_rows(augment, x_batch, row_mask):
+    """``augment(x_batch)`` on the rows of ``row_mask``, the other rows unchanged."""
+    if isinstance(augment, keras.layers.Layer):
+        augmented = augment(x_batch, training=True)
+    else:
+        augmented = augment(x_batch)
+    mask = keras.ops.reshape(row_mask, (-1,) + (1,) * (len(x_batch.shape) - 1))
+    return keras.ops.where(mask, augmented, x_batch)

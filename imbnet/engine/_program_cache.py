@@ -1,0 +1,301 @@
+"""Which compiled program a fit runs on: the cache, wide programs, background compiles.
+
+Compiling costs more than training a small network, and a grid search fits
+the same architecture hundreds of times. Compiled programs
+(:class:`imbnet.engine._program.Program`) are therefore cached, keyed by what
+determines the graph: the model's architecture, optimizer and loss, not its
+weights, seeds, learning rate or penalty factors. TensorFlow never frees an
+XLA compilation (about 10 MB for a small network), so the cache keeps many
+programs (least recently used first out). A cached program runs on its own
+copy of the model: the fitted model's variables and its optimizer's are
+copied in before training and out after it.
+
+Input widths. A sequential model whose first layer is ``Dense`` trains
+exactly alike with extra input columns of zeros (:func:`_padded_width`), so
+its program is compiled for a bucket of widths: 16, 32, 64, then powers of
+two. Each bucket would still be a compilation of its own (about a second, on
+the critical path of the fit that meets it first), so compilation is taken
+off that path for small data (up to 4,096 rows, where programs share their
+row count): an architecture's first program is compiled for ``_WIDE`` (64)
+inputs, and every later fit of up to 64 features whose own bucket has no
+program yet runs on that wide program at once. Its results are the same to
+the last bit (padded columns add exact zeros; ``tests/test_engine.py`` checks
+it), only an epoch costs more (up to 1.5x on a few features). Meanwhile the
+bucket's own program is compiled in a background thread, and the fits after
+it use it. The fit that compiles the wide program starts nothing in the
+background: a script's single fit leaves no compilation behind. Keras 3.5
+cannot rebuild a model wider: there every width is a program of its own,
+compiled when a fit needs it.
+"""
+
+import atexit
+import json
+import os
+import queue
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+
+import keras
+
+from .._random import keras_seeded
+from ._program import _MIN_ROWS, Program, adjustable_penalties, bucket
+
+__all__ = ["cached_program", "wait_for_background_compiles"]
+
+_CACHE_SIZE = 64  # programs
+_CACHE_BYTES = 256 * 2**20  # of model and optimizer variables held by cached programs
+_WIDE = 64  # inputs of an architecture's first program: it serves every width up to this
+# ... for data of up to this many rows (the program's smallest row count): a
+# larger one is a compilation of its own anyway, and padding its columns
+# would cost memory and time in proportion.
+_WIDE_ROWS = _MIN_ROWS
+_cache = OrderedDict()
+_cache_lock = threading.Lock()
+_compiling = set()  # keys compiled in the background now
+
+
+@contextmanager
+def cached_program(model, augment, call):
+    """A compiled program for ``model`` to run ``call`` (:class:`imbnet.engine._program.CallShapes`)
+    on: its width bucket's, the wide one, or a new one."""
+    width = _padded_width(model, augment)
+    key, program = _cached(model, augment, width)
+    rows = call.arrays[0][0][0]
+    wide = width is not None and width < _WIDE and rows <= _WIDE_ROWS
+    if program is None and key is not None and wide:
+        wide_key, program = _cached(model, augment, _WIDE)
+        if program is not None:  # the bucket's own program compiles while this fit runs
+            _compile_in_background(key, model, augment, width, call)
+            key = wide_key
+        else:  # the architecture's first program: the wide one
+            template = _training_copy(model, _WIDE)
+            program = None if template is None else Program(template, augment)
+            key = wide_key if program is not None else key
+    if program is None and key is not None:
+        template = _training_copy(model, width)
+        if template is None and width is not None:
+            # A Keras that cannot rebuild the model wider (3.5): the exact width.
+            key, program = _cached(model, augment, None)
+            template = None if program is not None else _training_copy(model)
+        if program is None:
+            program = Program(template if template is not None else model, augment)
+            key = key if template is not None else None
+    elif program is None:
+        program = Program(model, augment)
+    try:
+        yield program
+    finally:
+        if key is not None:
+            _put(key, program)
+
+
+def wait_for_background_compiles():
+    """Block until the programs compiling in the background are cached (tests, benchmarks)."""
+    _worker.queue.join()
+
+
+def _clear():
+    """Empty the cache, after the background compiles (tests)."""
+    wait_for_background_compiles()
+    with _cache_lock:
+        _cache.clear()
+
+
+def _put(key, program):
+    with _cache_lock:
+        _cache[key] = program
+        _cache.move_to_end(key)
+        while len(_cache) > _CACHE_SIZE or (
+            len(_cache) > 1 and sum(p.nbytes for p in _cache.values()) > _CACHE_BYTES
+        ):
+            _cache.popitem(last=False)
+
+
+def _cached(model, augment, width):
+    """``(key, program)``: the cache key and the cached program, taken out (one fit
+    per program at a time), or None."""
+    key = _graph_key(model, augment, width)
+    if key is None:
+        return None, None
+    with _cache_lock:
+        program = _cache.pop(key, None)
+    if program is not None and not _same_shapes(program.model, model):
+        program = None  # a config that does not show every shape: compile anew
+    return key, program
+
+
+def _compile_in_background(key, model, augment, width, call):
+    """A fit of bucket ``key`` runs on the cached wide program: compile the
+    bucket's own program in the background, for calls like ``call``."""
+    with _cache_lock:
+        if key in _compiling or key in _cache:
+            return
+        _compiling.add(key)
+    template = _training_copy(model, width)  # here: cloning touches Keras's global seeding
+    if template is None:
+        with _cache_lock:
+            _compiling.discard(key)
+        return
+    _worker.submit(key, template, augment, call)
+
+
+class _Worker:
+    """One daemon thread that compiles programs, one at a time. At exit it
+    finishes the one in hand (a compilation cannot be interrupted) and drops
+    the others."""
+
+    def __init__(self):
+        self.queue = queue.Queue()
+        self._thread = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, key, template, augment, call):
+        with self._lock:
+            if not self._closed:
+                if self._thread is None or not self._thread.is_alive():  # first, or forked
+                    self._thread = threading.Thread(
+                        target=self._run, name="imbnet-compile", daemon=True
+                    )
+                    self._thread.start()
+                self.queue.put((key, template, augment, call))
+                return
+        with _cache_lock:
+            _compiling.discard(key)
+
+    def _run(self):
+        try:  # Linux: this thread yields the processor to the fits (its own niceness only)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass
+        while True:
+            item = self.queue.get()
+            try:
+                if item is None:
+                    return
+                key, template, augment, call = item
+                program = None
+                if not self._closed:
+                    try:
+                        program = Program(template, augment)
+                        program.prepare(call)
+                    except Exception:  # the wide program goes on serving this bucket
+                        program = None
+                with _cache_lock:
+                    _compiling.discard(key)
+                if program is not None:
+                    _put(key, program)
+            finally:
+                self.queue.task_done()
+
+    def close(self):
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        if thread is not None:
+            self.queue.put(None)
+            thread.join()
+
+
+_worker = _Worker()
+atexit.register(_worker.close)
+
+
+def _padded_width(model, augment):
+    """The input width of the program's model copy, when it may be wider.
+
+    A sequential model whose first layer is ``Dense`` on flat input gives the
+    same outputs, gradients and updates with extra input columns of zeros
+    and kernel rows that start at zero (their gradient, L2 penalty and
+    optimizer update stay exactly zero), so its program is compiled for the
+    width rounded up to a power of two (at least 16): data sets of 3 to 16
+    features share one compilation. None otherwise.
+    """
+    if augment is not None or not isinstance(model, keras.Sequential) or not model.layers:
+        return None
+    if len(model.inputs[0].shape) != 2 or not isinstance(model.layers[0], keras.layers.Dense):
+        return None
+    return max(16, bucket(model.inputs[0].shape[-1]))
+
+
+def _graph_key(model, augment, width=None):
+    """What the compiled graph depends on, as a string; None if unknown."""
+    try:
+        config = model.get_config()
+        if width is not None:
+            config = _with_input_width(config, width)
+        parts = [
+            type(model).__module__ + "." + type(model).__qualname__,
+            _without_values(config),
+            _without_values(keras.optimizers.serialize(model.optimizer)),
+            model.loss
+            if isinstance(model.loss, str)
+            else _without_values(keras.losses.serialize(model.loss)),
+            None if augment is None else id(augment),
+        ]
+        return json.dumps(parts, sort_keys=True, default=repr)
+    except Exception:  # a model or loss Keras cannot serialise: no caching
+        return None
+
+
+def _with_input_width(config, width):
+    """``config`` with the input width of every input shape replaced by ``width``."""
+    if isinstance(config, dict):
+        return {
+            key: [*value[:-1], width]
+            if key in ("batch_shape", "build_input_shape") and value
+            else _with_input_width(value, width)
+            for key, value in config.items()
+        }
+    if isinstance(config, (list, tuple)):
+        return [_with_input_width(value, width) for value in config]
+    return config
+
+
+# Config entries that do not change the compiled graph: names, seeds, initial
+# values; the learning rate is an optimizer variable, copied in like weights,
+# and so are the factors of L1/L2 penalties (adjustable_penalties); a layer's
+# build_config repeats the input shapes the model's config holds.
+_NOT_IN_GRAPH = ("name", "seed", "learning_rate", "build_config", "l1", "l2")
+
+
+def _without_values(config):
+    if isinstance(config, dict):
+        return {
+            key: _without_values(value)
+            for key, value in config.items()
+            if key not in _NOT_IN_GRAPH and not key.endswith("_initializer")
+        }
+    if isinstance(config, (list, tuple)):
+        return [_without_values(value) for value in config]
+    return config
+
+
+def _training_copy(model, width=None):
+    """A private copy of ``model`` and its optimizer to run a cached program on,
+    ``width`` inputs wide if given; None if it cannot be made."""
+    try:
+        # Cloning draws seeds for unseeded layers; keep the caller's random state.
+        with keras_seeded(0):
+            inputs = None if width is None else [keras.Input((width,))]
+            copy = keras.models.clone_model(model, input_tensors=inputs)
+        optimizer = model.optimizer
+        copy.compile(optimizer=type(optimizer).from_config(optimizer.get_config()), loss=model.loss)
+        copy.optimizer.build(copy.trainable_variables)
+        adjustable_penalties(copy)
+    except Exception:  # not clonable (e.g. a custom layer without get_config)
+        return None
+    if not _same_shapes(copy, model):
+        return None
+    return copy
+
+
+def _same_shapes(copy, model):
+    """Same variables, but for a first axis the copy may have longer (padded inputs)."""
+    state_a, state_b = list(copy.variables), list(model.variables)
+    return len(state_a) == len(state_b) and all(
+        tuple(x.shape[1:]) == tuple(y.shape[1:])
+        and (x.shape[:1] or [0])[0] >= (y.shape[:1] or [0])[0]
+        for x, y in zip(state_a, state_b)
+    )

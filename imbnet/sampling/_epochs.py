@@ -1,0 +1,352 @@
+"""What each epoch trains on: the epoch sources.
+
+A fit gathers its data once into a :class:`FitData` (the training rows, their
+encoded labels, network targets and loss weights, and the fit's seeds); an
+epoch source made from it hands the training loop one
+:class:`imbnet.engine._records.Epoch` per epoch:
+
+- :class:`PlainEpochs`: the same arrays every epoch, rows in a fresh order;
+- :class:`BalancedBatchEpochs`: the same arrays, batches that each hold the
+  classes at a capped ratio (:class:`imbnet.sampling._batching.BalancedBatchPlan`);
+- :class:`SamplerEpochs`: an imbalanced-learn sampler's draw, redrawn every
+  epoch (or once), so the arrays themselves change;
+- :class:`MemberDraws`: for networks trained side by side (an ensemble), each
+  member's own balanced draw, redrawn every epoch: an order of shape
+  (n_rows, n_members) that feeds every member its own rows.
+
+A source answers the same epoch twice with the same draw (the loop may look
+ahead, and the output-bias initialisation looks at epoch 0 first), and
+tallies the class mix it hands out (:class:`imbnet.weighting._priors.PriorTally`).
+This module knows nothing of estimators.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..engine._records import Epoch
+from ._batching import BalancedBatchPlan, epoch_order
+from ._samplers import resample, stack_draws
+
+__all__ = [
+    "BalancedBatchEpochs",
+    "DeferredReweighting",
+    "FitData",
+    "MemberDraws",
+    "PlainEpochs",
+    "SamplerEpochs",
+]
+
+
+class FitData(NamedTuple):
+    """One fit's training data, as the epoch sources need it.
+
+    ``y`` holds the encoded labels, ``targets`` what the network is trained
+    to output for them (:meth:`encode` of the target), ``weights`` the loss
+    weight of every row (class weight × sample weight; per entry for a
+    multilabel target), ``class_weight`` the weight of each encoded class
+    (None for multilabel), ``sample_weight`` the caller's weights or None.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    class_weight: np.ndarray
+    sample_weight: np.ndarray
+    target: object
+    seeds: object
+    augment_rows: np.ndarray = None
+
+
+class _EpochSource:
+    """Base of the sources: memoised draws and the tally of the class mix."""
+
+    redraws = False
+
+    def __init__(self, data):
+        self.data = data
+        self.tally = data.target.tally()
+        self._drawn = {}
+
+    def __call__(self, epoch):
+        if epoch not in self._drawn:
+            arrays = self._drawn[epoch] = self._draw(epoch)
+            self.tally.add(epoch, arrays.y, arrays.w, arrays.order, self.data.target.encoding)
+            for old in [e for e in self._drawn if e < epoch - 1]:
+                del self._drawn[old]
+        return self._drawn[epoch]
+
+    def _draw(self, epoch):
+        raise NotImplementedError
+
+
+class PlainEpochs(_EpochSource):
+    """The training arrays every epoch, in a fresh row order (or in order).
+
+    Every epoch feeds every row once, so the class mix is the same each
+    epoch: tallied once. :meth:`epochs` draws many epochs' orders at once.
+    """
+
+    def __init__(self, data, *, shuffle):
+        super().__init__(data)
+        self.shuffle = shuffle
+        self._rng = data.seeds.rng("batches")
+        self._mix = None
+
+    def __call__(self, epoch):
+        return self.epochs(epoch, 1)[0]
+
+    def epochs(self, first, count):
+        """Epochs ``first .. first + count - 1`` (drawn ones as they were drawn)."""
+        d = self.data
+        n_rows = d.X.shape[0]
+        new = [e for e in range(first, first + count) if e not in self._drawn]
+        if new:
+            if self.shuffle:
+                orders = self._rng.permuted(
+                    np.broadcast_to(np.arange(n_rows), (len(new), n_rows)), axis=1
+                )
+            else:
+                orders = np.broadcast_to(np.arange(n_rows), (len(new), n_rows))
+            for e, order in zip(new, orders):
+                self._drawn[e] = Epoch(d.X, d.targets, d.weights, order, d.augment_rows)
+                if self._mix is None:
+                    self.tally.add(e, d.targets, d.weights, order, d.target.encoding)
+                    self._mix = self.tally.mass(e)
+                else:
+                    self.tally.set_mass(e, self._mix)
+            for old in [e for e in self._drawn if e < first - 1]:
+                del self._drawn[old]
+        return [self._drawn[e] for e in range(first, first + count)]
+
+
+class BalancedBatchEpochs(_EpochSource):
+    """The training arrays every epoch, in class-balanced batches."""
+
+    def __init__(self, data, *, batch_size, ratio):
+        super().__init__(data)
+        self._plan = BalancedBatchPlan(data.y, batch_size, ratio, data.seeds.rng("batches"))
+
+    def _draw(self, epoch):
+        d = self.data
+        return Epoch(d.X, d.targets, d.weights, self._plan.epoch(), d.augment_rows)
+
+
+class SamplerEpochs(_EpochSource):
+    """An imbalanced-learn sampler's draw, new every epoch (``per_epoch``) or once.
+
+    Parameters
+    ----------
+    data : FitData
+    sampler : object with ``fit_resample``
+        Cloned for every draw, its ``random_state`` set from the fit's seeds.
+    per_epoch : bool
+    shuffle : bool
+    current_loss : callable or None
+        ``current_loss() -> ndarray (n_samples,)``: every training row's loss
+        under the model as trained so far, for samplers whose
+        ``fit_resample`` takes ``sample_loss`` (hard-negative mining); drawn
+        before every epoch but the first.
+    minority_rows : callable or None
+        ``minority_rows(y) -> bool mask`` of the rows to augment.
+    """
+
+    redraws = True
+
+    def __init__(self, data, *, sampler, per_epoch, shuffle, current_loss=None, minority_rows=None):
+        super().__init__(data)
+        self.sampler = sampler
+        self.per_epoch = per_epoch
+        self.shuffle = shuffle
+        self.current_loss = current_loss
+        self.minority_rows = minority_rows
+        self._rng = data.seeds.rng("batches")
+        # A sampler with redraw (GANOverSampler) is fitted at draw 0 only, then redrawn.
+        self._fitted = [] if callable(getattr(sampler, "redraw", None)) else None
+        self._resampled = {}
+        self._resampled_arrays(
+            0
+        )  # now: a sampler that cannot resample this data fails before training
+
+    def _resampled_arrays(self, draw):
+        if draw not in self._resampled:
+            d = self.data
+            sample_loss = (
+                self.current_loss() if self.current_loss is not None and draw > 0 else None
+            )
+            X, y, w = resample(
+                self.sampler,
+                d.X,
+                d.y,
+                d.weights,
+                d.class_weight,
+                seed=d.seeds.seed_for(f"sampler{draw}"),
+                user_weights=d.sample_weight is not None,
+                sample_loss=sample_loss,
+                fitted=self._fitted,
+            )
+            augment = self.minority_rows(y) if self.minority_rows is not None else None
+            self._resampled = {draw: (X, d.target.encode(y), w, augment)}
+        return self._resampled[draw]
+
+    def _draw(self, epoch):
+        X, targets, w, augment = self._resampled_arrays(epoch if self.per_epoch else 0)
+        order = epoch_order(X.shape[0], shuffle=self.shuffle, rng=self._rng)
+        return Epoch(X, targets, w, order, augment)
+
+
+class MemberDraws(_EpochSource):
+    """Every epoch, a fresh balanced draw of the rows for each of ``n_members`` networks.
+
+    Without a sampler, each member gets a random under-sample: every class
+    cut to the size of the rarest, drawn by row index, so the arrays stay
+    the same and only the order changes (many epochs per compiled call). The
+    order has shape (n_rows, n_members): slot ``i`` feeds member ``k`` row
+    ``order[i, k]``. :meth:`epochs` draws many epochs' orders for all
+    members in a few vectorised NumPy calls. With an imbalanced-learn
+    ``sampler`` each member's draw is the sampler's output, and the epoch's
+    arrays stack the members' rows along a second axis (shorter draws padded
+    with rows of weight 0).
+    """
+
+    def __init__(self, data, *, n_members, sampler=None):
+        super().__init__(data)
+        self.n_members = n_members
+        self.sampler = sampler
+        self.redraws = sampler is not None
+        self._rng = data.seeds.rng("members")
+        self._fitted = [
+            [] if callable(getattr(sampler, "redraw", None)) else None for _ in range(n_members)
+        ]
+        by_class = [np.flatnonzero(data.y == c) for c in range(int(data.y.max()) + 1)]
+        self._by_class = [rows for rows in by_class if rows.size]
+        # Rows of a class all weigh the same: every under-sample has the same class mix.
+        weights = np.asarray(data.weights)
+        self._mix = None
+        self._same_mix = weights.ndim == 1 and all(
+            np.ptp(weights[rows]) == 0 for rows in self._by_class
+        )
+        self(0)  # now: a sampler that cannot resample this data fails before training
+
+    def __call__(self, epoch):
+        return self.epochs(epoch, 1)[0]
+
+    def epochs(self, first, count):
+        """Epochs ``first .. first + count - 1`` (drawn ones as they were drawn)."""
+        if self.sampler is not None:
+            return [super(MemberDraws, self).__call__(e) for e in range(first, first + count)]
+        d = self.data
+        new = [e for e in range(first, first + count) if e not in self._drawn]
+        if new:
+            orders = self._under_samples(len(new))
+            for e, order in zip(new, orders):
+                self._drawn[e] = Epoch(d.X, d.targets, d.weights, order)
+                if self._mix is None:
+                    self.tally.add(e, d.targets, d.weights, order, d.target.encoding)
+                    self._mix = self.tally.mass(e) if self._same_mix else None
+                else:
+                    self.tally.set_mass(e, self._mix)
+            for old in [e for e in self._drawn if e < first - 1]:
+                del self._drawn[old]
+        return [self._drawn[e] for e in range(first, first + count)]
+
+    def _under_samples(self, n_epochs):
+        """``n_epochs`` orders of shape (n_rows, n_members): each column every class's
+        rows cut at random to the rarest class's count, shuffled. Drawn in blocks
+        of epochs of at most ``_DRAW_BLOCK`` row indices."""
+        smallest = min(rows.size for rows in self._by_class)
+        n_order = smallest * len(self._by_class)
+        block = max(1, _DRAW_BLOCK // (n_order * self.n_members))
+        orders = []
+        for start in range(0, n_epochs, block):
+            n_draws = min(block, n_epochs - start) * self.n_members
+            parts = [
+                rows[random_subsets(self._rng, rows.size, smallest, n_draws)]
+                for rows in self._by_class
+            ]
+            drawn = self._rng.permuted(np.concatenate(parts, axis=1), axis=1)
+            orders.extend(drawn.reshape(-1, self.n_members, n_order).transpose(0, 2, 1))
+        return orders
+
+    def _draw(self, epoch):
+        d = self.data
+        draws = [
+            resample(
+                self.sampler,
+                d.X,
+                d.y,
+                d.weights,
+                d.class_weight,
+                seed=d.seeds.seed_for(f"member{k}-epoch{epoch}"),
+                user_weights=d.sample_weight is not None,
+                fitted=self._fitted[k],
+            )
+            for k in range(self.n_members)
+        ]
+        X, y, w = stack_draws(draws, self._rng)
+        targets = d.target.encode(y)
+        return Epoch(X, targets, w, self._rng.permutation(X.shape[0]))
+
+
+_DRAW_BLOCK = 1 << 21  # row indices drawn at once by MemberDraws (16 MB)
+_FLOYD_SIZE = 64  # subsets up to this size: vectorised Floyd; larger: one NumPy call each
+
+
+def random_subsets(rng, n, size, count):
+    """``count`` random subsets of ``size`` of ``range(n)``: shape (count, size), in no
+    particular order, each subset equally likely (without replacement).
+
+    A small ``size`` (an under-sample of a rare class's size) takes Floyd's
+    algorithm, vectorised over the subsets: ``size`` NumPy steps for all of
+    them, whatever ``n``. A larger one draws each subset with ``rng.choice``,
+    whose per-call overhead is then small against the work.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> subsets = random_subsets(np.random.default_rng(0), 1000, 5, count=3)
+    >>> subsets.shape, all(len(set(s)) == 5 for s in subsets)
+    ((3, 5), True)
+    """
+    if size >= n:
+        return np.broadcast_to(np.arange(n), (count, n))
+    if size > _FLOYD_SIZE:
+        return np.stack([rng.choice(n, size, replace=False) for _ in range(count)])
+    chosen = np.empty((count, size), np.int64)
+    for i, top in enumerate(range(n - size, n)):
+        pick = rng.integers(0, top + 1, size=count)
+        taken = (chosen[:, :i] == pick[:, None]).any(axis=1)
+        chosen[:, i] = np.where(taken, top, pick)
+    return chosen
+
+
+class DeferredReweighting:
+    """``source`` whose epochs before ``start`` carry no class weights.
+
+    Deferred re-weighting (DRW, Cao et al., 2019): the first epochs train
+    with the sample weights only, the rest with the class weights too. Each
+    epoch's weights are divided by the class weight of its entries
+    (``entry_class_weight(targets)``), once per array the source hands out.
+    """
+
+    def __init__(self, source, start, entry_class_weight, encoding):
+        self.source = source
+        self.start = start
+        self.entry_class_weight = entry_class_weight
+        self.encoding = encoding
+        self.redraws = source.redraws
+        self.tally = source.tally
+        self._plain = (None, None)
+
+    def __call__(self, epoch):
+        arrays = self.source(epoch)
+        if epoch >= self.start:
+            return arrays
+        if self._plain[0] is not arrays.w:
+            plain = np.asarray(arrays.w, np.float64) / self.entry_class_weight(arrays.y)
+            self._plain = (arrays.w, plain.astype(np.float32))
+        arrays = arrays._replace(w=self._plain[1])
+        # The class mix of what the epoch really trains on (replaces the source's).
+        self.tally.add(epoch, arrays.y, arrays.w, arrays.order, self.encoding)
+        return arrays

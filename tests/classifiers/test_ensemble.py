@@ -1,0 +1,310 @@
+"""Ensembles of networks: scikit-learn's and imbalanced-learn's around imbnet's
+estimators, and BalancedEnsembleClassifier (members side by side in one model)."""
+
+import keras
+import numpy as np
+import pytest
+from _networks import build
+from imblearn.ensemble import BalancedBaggingClassifier, EasyEnsembleClassifier
+from imblearn.over_sampling import SMOTE
+from sklearn.datasets import make_classification
+from sklearn.ensemble import BaggingClassifier, StackingClassifier, VotingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import recall_score
+from sklearn.model_selection import cross_val_score
+from sklearn.utils._param_validation import InvalidParameterError
+
+import imbnet
+from imbnet import (
+    BalancedEnsembleClassifier,
+    CostSensitiveMLPClassifier,
+    HardNegativeSampler,
+    ResampledKerasClassifier,
+)
+from imbnet._random import SeedStream
+from imbnet.classifiers._ensemble import _member_networks
+from imbnet.engine._stacking import StackedDense, stack_models
+from imbnet.sampling._epochs import FitData, MemberDraws
+from imbnet.weighting._targets import make_target
+
+X, y = make_classification(
+    n_samples=400,
+    n_features=5,
+    n_informative=4,
+    n_redundant=1,
+    weights=[0.9],
+    class_sep=1.0,
+    random_state=0,
+)
+X_test, y_test = make_classification(
+    n_samples=400,
+    n_features=5,
+    n_informative=4,
+    n_redundant=1,
+    weights=[0.9],
+    class_sep=1.0,
+    random_state=0,
+    shuffle=True,
+)
+
+
+def mlp(**params):
+    return CostSensitiveMLPClassifier(
+        **{
+            "hidden_layer_sizes": (8,),
+            "max_iter": 4,
+            "learning_rate_init": 0.01,
+            "random_state": 0,
+            **params,
+        }
+    )
+
+
+def keras_clf(**params):
+    return ResampledKerasClassifier(build, **{"epochs": 4, "random_state": 0, **params})
+
+
+# ------------------------------------------------ scikit-learn / imbalanced-learn
+ENSEMBLES = {
+    "balanced_bagging": lambda est: BalancedBaggingClassifier(
+        estimator=est, n_estimators=2, random_state=0
+    ),
+    "easy_ensemble": lambda est: EasyEnsembleClassifier(
+        n_estimators=2, estimator=BaggingClassifier(est, n_estimators=1), random_state=0
+    ),
+    "bagging": lambda est: BaggingClassifier(est, n_estimators=2, random_state=0),
+    "soft_voting": lambda est: VotingClassifier(
+        [("a", est), ("b", LogisticRegression())], voting="soft"
+    ),
+    "stacking": lambda est: StackingClassifier([("a", est), ("b", LogisticRegression())], cv=2),
+}
+
+
+@pytest.mark.parametrize("make_estimator", [mlp, keras_clf], ids=["mlp", "keras"])
+@pytest.mark.parametrize("name", list(ENSEMBLES))
+def test_scikit_learn_and_imbalanced_learn_ensembles(name, make_estimator):
+    ensemble = ENSEMBLES[name](make_estimator()).fit(X, y)
+    proba = ensemble.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert np.all((proba >= 0) & (proba <= 1))
+    assert set(ensemble.predict(X_test)) <= {0, 1}
+
+
+# ------------------------------------------------------- the side-by-side model
+def _fit_data(labels, weights):
+    target, y_encoded = make_target(labels)
+    target.encoding = "column"  # as bind sets it for one sigmoid unit
+    return FitData(
+        X=X.astype(np.float32),
+        y=y_encoded,
+        targets=target.encode(y_encoded),
+        weights=weights,
+        class_weight=np.ones(2, np.float32),
+        sample_weight=None,
+        target=target,
+        seeds=SeedStream(0),
+    )
+
+
+# A rare class of 40 rows (subsets by vectorised Floyd) and of 134 (one rng.choice per subset).
+@pytest.mark.parametrize("labels", [y, (np.arange(len(y)) % 3 == 0).astype(int)], ids=["40", "134"])
+def test_member_draws_are_balanced_and_fresh_every_epoch(labels):
+    draws = MemberDraws(_fit_data(labels, np.ones(len(labels), np.float32)), n_members=3)
+    first, second = draws(0).order, draws(1).order
+    n_rare = np.bincount(labels).min()
+    assert first.shape == (2 * n_rare, 3)
+    for column in first.T:
+        np.testing.assert_array_equal(np.bincount(labels[column]), [n_rare, n_rare])
+        assert len(set(column)) == len(column)  # without replacement
+    assert not np.array_equal(first[:, 0], first[:, 1])  # each member its own draw
+    assert not np.array_equal(np.sort(first[:, 0]), np.sort(second[:, 0]))  # redrawn
+    # many epochs drawn at once: the epochs already drawn stay as they were
+    later = draws.epochs(1, 4)
+    assert later[0].order is second
+    assert len({tuple(np.sort(e.order[:, 0])) for e in later}) == 4
+
+
+@pytest.mark.parametrize("uneven", [False, True], ids=["class_weight", "sample_weight"])
+def test_member_draws_tally_the_weight_each_epoch_feeds(uneven):
+    rng = np.random.default_rng(0)
+    weights = np.where(y == 1, 5.0, 1.0) * (rng.uniform(0.1, 2.0, len(y)) if uneven else 1.0)
+    draws = MemberDraws(_fit_data(y, weights.astype(np.float32)), n_members=3)
+    for e, epoch in enumerate(draws.epochs(0, 3)):
+        fed = np.bincount(
+            y[epoch.order].ravel(), weights=epoch.w[epoch.order].ravel().astype(np.float64)
+        )
+        np.testing.assert_allclose(draws.tally.mass(e), fed, rtol=1e-6)
+
+
+def test_perceptrons_stack_into_batched_layers_with_their_own_weights():
+    members = [
+        keras.Sequential(
+            [
+                keras.Input((5,)),
+                keras.layers.Dense(4, activation="relu"),
+                keras.layers.Dropout(0.1),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        for _ in range(3)
+    ]
+    for member in members:
+        member.compile(optimizer="adam", loss="binary_crossentropy")
+    stacked = stack_models(members, (5,))
+    assert sum(isinstance(layer, StackedDense) for layer in stacked.layers) == 2
+    rows = X[:7].astype(np.float32)
+    out = keras.ops.convert_to_numpy(stacked(np.stack([rows] * 3, axis=1)))
+    for k, member in enumerate(members):
+        np.testing.assert_allclose(out[:, k], keras.ops.convert_to_numpy(member(rows)), rtol=1e-5)
+
+
+def test_unbuilt_members_start_at_the_weights_of_their_own_builds():
+    # Only the first perceptron is built; the others' kernels come from reseeded initializers.
+    member = mlp(hidden_layer_sizes=(8, 4), dropout=0.1)
+    member._validate_params()
+    data, _ = member._prepare_data(X, y, None)
+    meta, seeds = member._model_meta(data.X), SeedStream(5)
+    networks, copies = _member_networks(member, meta, seeds, 3)
+    assert len(networks) == 1 and len(copies) == 2
+    built = [member._build_model(meta, SeedStream(seeds.seed_for(f"member{k}"))) for k in range(3)]
+    expected = stack_models(built, (5,)).get_weights()
+    for got, want in zip(stack_models(networks, (5,), copies).get_weights(), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # a model builder's own seeds cannot be derived: every member is built
+    keras_member = keras_clf()
+    keras_member._validate_params()
+    keras_member._prepare_data(X, y, None)
+    networks, copies = _member_networks(keras_member, keras_member._model_meta(data.X), seeds, 3)
+    assert len(networks) == 3 and copies == []
+
+
+# ------------------------------------------------------ BalancedEnsembleClassifier
+@pytest.fixture(scope="module")
+def ensemble():
+    return BalancedEnsembleClassifier(mlp(max_iter=30), n_estimators=3, random_state=0).fit(X, y)
+
+
+def test_probabilities_are_the_members_mean(ensemble):
+    member, per_member = ensemble._member_proba(X_test)
+    assert per_member.shape == (3, len(X_test), 2)
+    np.testing.assert_allclose(ensemble.predict_proba(X_test), per_member.mean(axis=0), rtol=1e-6)
+    # the members learnt different functions (own weights, own draws)
+    assert np.abs(per_member[0] - per_member[1]).max() > 1e-3
+    assert ensemble.estimator_.n_iter_ >= 1
+
+
+def test_members_train_on_balanced_draws(ensemble):
+    np.testing.assert_allclose(ensemble.estimator_.training_prior_, [0.5, 0.5], atol=1e-9)
+    plain = mlp(max_iter=30).fit(X, y)
+    recall = lambda clf: recall_score(y_test, clf.predict(X_test))  # noqa: E731
+    assert recall(ensemble) > recall(plain)
+
+
+def test_same_seed_same_predictions_and_different_seed_differs(ensemble):
+    again = BalancedEnsembleClassifier(mlp(max_iter=30), n_estimators=3, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X_test), ensemble.predict_proba(X_test))
+    other = BalancedEnsembleClassifier(mlp(max_iter=30), n_estimators=3, random_state=1).fit(X, y)
+    assert not np.array_equal(other.predict_proba(X_test), ensemble.predict_proba(X_test))
+
+
+def test_prior_correction_estimates_the_base_rate():
+    clf = BalancedEnsembleClassifier(
+        mlp(max_iter=30, prior_correction=True), n_estimators=3, random_state=0
+    ).fit(X, y)
+    assert clf.predict_proba(X)[:, 1].mean() == pytest.approx(y.mean(), rel=0.35)
+
+
+def test_any_keras_model_and_a_sampler_redrawn_every_epoch():
+    def normalised(meta):
+        return keras.Sequential(
+            [
+                keras.Input((meta["n_features_in_"],)),
+                keras.layers.BatchNormalization(),
+                keras.layers.Dense(8, activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+
+    labels = np.array(["ok", "fraud"])[y]
+    clf = BalancedEnsembleClassifier(
+        ResampledKerasClassifier(normalised, epochs=2, random_state=0),
+        n_estimators=2,
+        sampler=SMOTE(k_neighbors=3),
+        random_state=0,
+    ).fit(X, labels)
+    assert not any(isinstance(layer, StackedDense) for layer in clf.estimator_.model_.layers)
+    assert set(clf.predict(X)) <= {"ok", "fraud"}
+    assert list(clf.classes_) == ["fraud", "ok"]
+    # SMOTE balances each member's draw
+    np.testing.assert_allclose(clf.estimator_.training_prior_, [0.5, 0.5], atol=1e-6)
+
+
+def test_multiclass_early_stopping_and_output_bias():
+    X3, y3 = make_classification(
+        n_samples=300,
+        n_features=5,
+        n_informative=4,
+        n_redundant=0,
+        n_classes=3,
+        weights=[0.7, 0.2, 0.1],
+        random_state=0,
+    )
+    clf = BalancedEnsembleClassifier(
+        mlp(max_iter=5, early_stopping=True, output_bias_init="prior"),
+        n_estimators=2,
+        random_state=0,
+    ).fit(X3, y3)
+    assert clf.predict_proba(X3).shape == (300, 3)
+    assert "val_loss" in clf.estimator_.history_
+
+
+def test_cross_validation_and_save_load(tmp_path, ensemble):
+    scores = cross_val_score(
+        BalancedEnsembleClassifier(mlp(max_iter=30), n_estimators=3, random_state=0),
+        X,
+        y,
+        scoring="roc_auc",
+        cv=2,
+    )
+    assert np.all(np.isfinite(scores))
+    path = tmp_path / "ensemble.imbnet"
+    imbnet.save(ensemble, path)
+    np.testing.assert_array_equal(
+        imbnet.load(path).predict_proba(X_test), ensemble.predict_proba(X_test)
+    )
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (
+            lambda: BalancedEnsembleClassifier(LogisticRegression()),
+            TypeError,
+            "must be a CostSensitiveMLPClassifier or ResampledKerasClassifier",
+        ),
+        (
+            lambda: BalancedEnsembleClassifier(keras_clf(batch_ratio=1)),
+            ValueError,
+            "the estimator's batch_ratio is set",
+        ),
+        (
+            lambda: BalancedEnsembleClassifier(mlp(), sampler=HardNegativeSampler()),
+            ValueError,
+            "draws from each row's current loss",
+        ),
+        (
+            lambda: BalancedEnsembleClassifier(mlp(), n_estimators=0),
+            InvalidParameterError,
+            "n_estimators",
+        ),
+    ],
+)
+def test_bad_settings_are_refused(make, error, message):
+    with pytest.raises(error, match=message):
+        make().fit(X, y)
+
+
+def test_multilabel_is_refused():
+    with pytest.raises(ValueError, match="no one class per row"):
+        BalancedEnsembleClassifier(mlp()).fit(X, np.column_stack([y, 1 - y]))
