@@ -63,7 +63,7 @@ def _write_api_page():
     titles = {"class": "Estimators, samplers, layers and losses", "function": "Functions"}
     for kind, names in groups.items():
         lines += [titles[kind], "-" * len(titles[kind]), "", ".. autosummary::"]
-        lines += ["   :toctree: generated", f"   :template: {kind}.rst", ""]
+        lines += ["   :toctree: generated", f"   :template: imbnet_{kind}.rst", ""]
         lines += [f"   {name}" for name in names] + [""]
     text = "\n".join(lines)
     page = DOCS / "api.rst"
