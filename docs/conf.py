@@ -85,7 +85,8 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
 }
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["imbnet.css"]
 
 sphinx_gallery_conf = {
     "examples_dirs": str(DOCS.parent / "examples"),
