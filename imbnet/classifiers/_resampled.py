@@ -10,7 +10,7 @@ from .._compat import HasMethods, Interval, StrOptions
 from .._random import keras_seeded
 from ..data._dask import DaskRows, dask_epochs, fit_dask, is_dask_collection
 from ..sampling._epochs import BalancedBatchEpochs, PlainEpochs, SamplerEpochs
-from ..sampling._samplers import check_sampler, takes_sample_loss
+from ..sampling._samplers import check_row_sampler, check_sampler, takes_sample_loss
 from ..weighting._losses import LOSSES
 from ._base import ImbalancedKerasClassifier
 from ._routing import (
@@ -180,6 +180,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     """
 
     _allow_nd = True
+    _accepts_text = True
     _allow_per_step = True
 
     _parameter_constraints: dict = {
@@ -398,6 +399,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         )
         if self.sampler is not None:
             check_sampler(self.sampler)
+            if self._text_input:
+                check_row_sampler(self.sampler, y_encoded)
             if self.batch_ratio is not None:
                 raise ValueError(
                     "sampler and batch_ratio both set: choose one way of balancing "

@@ -13,7 +13,7 @@ from sklearn.base import clone
 
 from .._validation import add_hint
 
-__all__ = ["check_sampler", "resample", "stack_draws", "takes_sample_loss"]
+__all__ = ["check_row_sampler", "check_sampler", "resample", "stack_draws", "takes_sample_loss"]
 
 
 def check_sampler(sampler):
@@ -22,6 +22,26 @@ def check_sampler(sampler):
         raise TypeError(
             f"sampler must have a fit_resample method, as imbalanced-learn's samplers "
             f"(SMOTE, RandomUnderSampler, ...) do; got {type(sampler).__name__}."
+        )
+
+
+def check_row_sampler(sampler, y, *, data="text"):
+    """Raise a ``ValueError`` unless ``sampler`` only selects rows (says which in
+    ``sample_indices_``): the data has no numeric features to make synthetic rows
+    from. Tried on a column of row numbers with the real ``y``."""
+    trial = clone(sampler)
+    rows = np.arange(len(y), dtype=np.float64).reshape(-1, 1)
+    params = {"sample_loss": np.ones(len(y))} if takes_sample_loss(trial) else {}
+    try:
+        trial.fit_resample(rows, y, **params)
+    except (ValueError, TypeError):
+        pass
+    if getattr(trial, "sample_indices_", None) is None:
+        raise ValueError(
+            f"{type(sampler).__name__} makes new rows from numeric features, and {data} "
+            "has none: use a sampler that selects rows, RandomOverSampler (repeats "
+            "minority rows) or RandomUnderSampler, or weigh the classes with "
+            "class_weight='balanced'."
         )
 
 
