@@ -41,7 +41,14 @@ from .._persistence import KerasStateMixin
 from .._random import SeedStream, fit_seed, reseed_layer
 from .._validation import validate_fit_data, validate_predict_data
 from ..data._dask import is_dask_collection, predict_dask
-from ..data._text import adapt_preprocessing, check_text, check_text_fit_data, is_text
+from ..data._text import (
+    NamedInputs,
+    adapt_preprocessing,
+    check_model_inputs,
+    check_text,
+    check_text_fit_data,
+    is_text,
+)
 from ..engine._loop import Stopping, predict_outputs, train
 from ..sampling._epochs import DeferredReweighting, FitData, PlainEpochs
 from ..weighting._class_weight import CLASS_WEIGHT_STRINGS
@@ -239,20 +246,22 @@ class ImbalancedKerasClassifier(ClassifierMixin, LogProbaMixin, KerasStateMixin,
     def _validate_fit_input(self, X, y, sample_weight):
         """X, y and sample_weight checked for fit: numeric arrays, or text (one
         document per row) for an estimator whose models may read strings."""
-        self._text_input = self._accepts_text and is_text(X)
-        if self._text_input:
+        self._input_kind = "text" if self._accepts_text and is_text(X) else "array"
+        if self._input_kind == "text":
             return check_text_fit_data(self, X, y, sample_weight)
         return validate_fit_data(self, X, y, sample_weight, allow_nd=self._allow_nd)
 
     def _validate_predict_input(self, X):
         """X checked against what fit saw: text if fit took text."""
-        if getattr(self, "_text_input", False):
+        if getattr(self, "_input_kind", "array") == "text":
             return check_text(_text_columns(self, X))
         return validate_predict_data(self, X, allow_nd=self._allow_nd)
 
     def _initialize_model(self, data):
         """Step 2: build ``model_`` and bind it to the target (output width, loss)."""
         self.model_ = self._target.bind(self._build_model(self._model_meta(data.X), data.seeds))
+        if isinstance(data.X, NamedInputs):
+            check_model_inputs(self.model_, data.X.arrays)
         # Preprocessing layers the builder left without vocabulary or statistics
         # learn them here, from the training rows only (never validation rows).
         adapt_preprocessing(self.model_, data.X)

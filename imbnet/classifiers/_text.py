@@ -145,8 +145,9 @@ n_iter_no_change, tol, prior_correction, output_bias_init, on_divergence
 
     _allow_nd = False
     _allow_per_step = False
-    # The network is built here: no user model, no minority augmentation.
+    # The network is built here: no user model, no named inputs, no augmentation.
     augment = None
+    inputs = None
 
     _parameter_constraints: dict = {
         **ResampledKerasClassifier._parameter_constraints,

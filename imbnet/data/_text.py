@@ -20,7 +20,16 @@ from sklearn.utils.validation import check_array, check_consistent_length
 from .._compat import check_sample_weight
 from ..engine._keras_fit import model_input
 
-__all__ = ["adapt_preprocessing", "is_text", "check_text", "takes_text", "ADAPTED_LAYERS"]
+__all__ = [
+    "ADAPTED_LAYERS",
+    "NamedInputs",
+    "adapt_preprocessing",
+    "check_model_inputs",
+    "check_named_inputs",
+    "check_text",
+    "check_text_fit_data",
+    "is_text",
+]
 
 # Keras preprocessing layers whose state comes from data (``adapt``).
 ADAPTED_LAYERS = tuple(
@@ -109,32 +118,28 @@ def _describe(X):
     return type(X).__name__
 
 
-def check_text_fit_data(estimator, X, y, sample_weight):
-    """Text ``X``, ``y`` and ``sample_weight`` checked for fit; sets ``n_features_in_``
-    (1) and, for a DataFrame, ``feature_names_in_``."""
+def check_text_fit_data(estimator, X, y, sample_weight, *, inputs=None):
+    """Text ``X`` (or, with ``inputs``, a DataFrame split into :class:`NamedInputs`),
+    ``y`` and ``sample_weight`` checked for fit; sets ``n_features_in_`` and, for a
+    DataFrame, ``feature_names_in_``."""
     names = list(X.columns) if hasattr(X, "columns") else None
-    X = check_text(X)
+    X = check_text(X) if inputs is None else check_named_inputs(X, inputs)
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    check_consistent_length(X, y)
+    check_consistent_length(np.empty(len(X)), y)
     if sample_weight is not None:
         sample_weight = check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            sample_weight, np.empty((len(X), 1)), dtype=np.float64, ensure_non_negative=True
         )
         if not np.any(sample_weight):
             raise ValueError("Sample weights must contain at least one non-zero number.")
-    estimator.n_features_in_ = 1
+    estimator.n_features_in_ = 1 if names is None else len(names)
     if names is not None:
         estimator.feature_names_in_ = np.asarray(names, dtype=object)
     elif hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
     return X, y, sample_weight
-
-
-def takes_text(model):
-    """Whether ``model`` reads strings: one of its inputs has a string dtype."""
-    return any(getattr(t, "dtype", None) == "string" for t in getattr(model, "inputs", None) or ())
 
 
 def adapt_preprocessing(model, X):
@@ -158,7 +163,10 @@ def adapt_preprocessing(model, X):
                 "it in the builder, e.g. layer.adapt(texts), or build the model with "
                 "keras.Input."
             ) from error
-        if any(feed.outputs[0] is t for t in model.inputs):
+        direct = [i for i, t in enumerate(model.inputs) if feed.outputs[0] is t]
+        if direct and isinstance(X, NamedInputs):
+            values = X.arrays[model.inputs[direct[0]].name.split(":")[0]]
+        elif direct:
             values = X
         else:
             values = feed.predict(model_input(X), verbose=0)
@@ -196,3 +204,88 @@ def _layers(model):
         if isinstance(layer, keras.Model):
             stack.extend(layer.layers)
     return seen
+
+
+class NamedInputs:
+    """DataFrame columns mapped to a model's named inputs: ``{input name: array}``,
+    each array of shape (n_samples, n_columns), text as ``str`` objects, numbers as
+    float32. Rows are selected like an array's (``inputs[rows]``), so folds,
+    hold-outs, samplers and batches work on it; ``keras_inputs()`` is the dict a
+    multi-input Keras model takes."""
+
+    def __init__(self, arrays):
+        self.arrays = dict(arrays)
+
+    def __len__(self):
+        return len(next(iter(self.arrays.values())))
+
+    @property
+    def shape(self):
+        return (len(self), sum(a.shape[1] for a in self.arrays.values()))
+
+    ndim = 2
+    dtype = np.dtype(object)
+
+    def __getitem__(self, rows):
+        return NamedInputs({name: array[rows] for name, array in self.arrays.items()})
+
+    def keras_inputs(self):
+        return dict(self.arrays)
+
+
+def check_inputs_param(inputs):
+    """``inputs`` as ``{input name: [column, ...]}``; a clear error for any other form."""
+    if not isinstance(inputs, dict) or not inputs:
+        raise TypeError(
+            "inputs must map each of the model's input names to DataFrame columns, e.g. "
+            f"inputs={{'text': ['title'], 'numeric': ['amount', 'age']}}; got {inputs!r}."
+        )
+    mapping = {}
+    for name, columns in inputs.items():
+        columns = [columns] if isinstance(columns, str) else list(columns)
+        if not isinstance(name, str) or not columns:
+            raise TypeError(f"inputs: {name!r} must be an input name with at least one column.")
+        mapping[name] = columns
+    return mapping
+
+
+def check_named_inputs(X, inputs):
+    """The DataFrame ``X`` split into :class:`NamedInputs` by ``inputs``."""
+    mapping = check_inputs_param(inputs)
+    if not hasattr(X, "columns"):
+        raise TypeError(
+            "with inputs=..., X must be a pandas DataFrame holding the columns it names; "
+            f"got {_describe(X)}."
+        )
+    arrays = {}
+    for name, columns in mapping.items():
+        missing = [c for c in columns if c not in X.columns]
+        if missing:
+            raise ValueError(
+                f"X has no column {missing[0]!r} (named for the model input {name!r}); "
+                f"its columns are {list(X.columns)[:10]}."
+            )
+        part = X[columns]
+        if all(_is_text_dtype(dtype) for dtype in part.dtypes):
+            arrays[name] = np.concatenate(
+                [check_text(part[[c]], name=f"column {c!r}") for c in columns], axis=1
+            )
+        else:
+            try:
+                arrays[name] = check_array(part, dtype=np.float32, input_name=f"X[{columns}]")
+            except ValueError as error:
+                raise ValueError(
+                    f"{error} The columns of model input {name!r} must be all text or all numeric."
+                ) from None
+    return NamedInputs(arrays)
+
+
+def check_model_inputs(model, inputs):
+    """The model's named inputs are those ``inputs`` maps columns to."""
+    names = sorted(getattr(t, "name", "").split(":")[0] for t in model.inputs)
+    if names != sorted(inputs):
+        raise ValueError(
+            f"the model's inputs are named {names}, but inputs= maps columns to "
+            f"{sorted(inputs)}: name each keras.Input as the key it gets, e.g. "
+            "keras.Input((1,), dtype='string', name='text')."
+        )

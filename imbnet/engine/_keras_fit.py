@@ -35,7 +35,11 @@ def model_input(x):
     if hasattr(x, "keras_inputs"):
         x = x.keras_inputs()
     if isinstance(x, dict):
-        return {name: model_input(value) for name, value in x.items()}
+        # A call of a multi-input model takes all tensors or all arrays, not a mix.
+        values = {name: model_input(value) for name, value in x.items()}
+        if any(not isinstance(v, np.ndarray) for v in values.values()):
+            values = {name: keras.ops.convert_to_tensor(v) for name, v in values.items()}
+        return values
     if isinstance(x, np.ndarray) and x.dtype.kind in "OUS":
         if keras.backend.backend() != "tensorflow":
             raise ValueError(

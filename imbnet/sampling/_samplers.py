@@ -98,6 +98,9 @@ def resample(
     -------
     X_resampled, y_resampled, weights_resampled : ndarrays
     """
+    # Text and named inputs have no features a sampler could read: it sees the row
+    # numbers and says which rows it kept (check_row_sampler made sure it does).
+    rows_only = not isinstance(X, np.ndarray) or X.dtype.kind in "OUS"
     if fitted:
         sampler = fitted[0]
         X_new, y_new = sampler.redraw(seed)
@@ -105,7 +108,9 @@ def resample(
         sampler = clone(sampler)
         if "random_state" in sampler.get_params(deep=False):
             sampler.set_params(random_state=seed)
-        X_flat = X.reshape(X.shape[0], -1)
+        X_flat = (
+            np.arange(len(X), dtype=np.float64)[:, None] if rows_only else X.reshape(len(X), -1)
+        )
         fit_params = {} if sample_loss is None else {"sample_loss": sample_loss}
         try:
             X_new, y_new = sampler.fit_resample(X_flat, y, **fit_params)
@@ -114,6 +119,9 @@ def resample(
             raise
         if fitted is not None:
             fitted.append(sampler)
+    if rows_only:
+        indices = sampler.sample_indices_
+        return X[indices], np.asarray(y_new), weights[indices]
     X_new = np.asarray(X_new, dtype=X.dtype).reshape((-1,) + X.shape[1:])
     y_new = np.asarray(y_new)
 

@@ -260,3 +260,79 @@ def test_a_text_column_missing_at_predict_is_named():
     # other columns beside it are fine: the model reads its own
     both = pd.DataFrame({"id": range(len(TEXTS)), "message": TEXTS})
     np.testing.assert_array_equal(clf.predict_proba(both), clf.predict_proba(frame))
+
+
+# ----------------------------------------------------------- text + numeric
+def build_two_inputs(meta):
+    text = keras.Input((1,), dtype="string", name="text")
+    numeric = keras.Input((2,), name="numeric")
+    words = keras.layers.TextVectorization(
+        max_tokens=300, output_mode="multi_hot", pad_to_max_tokens=True
+    )(text)
+    scaled = keras.layers.Normalization()(numeric)
+    hidden = keras.layers.concatenate([keras.layers.Flatten()(words), scaled])
+    output = keras.layers.Dense(1, activation="sigmoid")(hidden)
+    return keras.Model({"text": text, "numeric": numeric}, output)
+
+
+def claims(n, seed):
+    """Fraud is said in the text half the time, and shows in the amount otherwise."""
+    rng = np.random.default_rng(seed)
+    texts, y = corpus(n, seed)
+    said = rng.random(n) < 0.5
+    texts = [
+        t if not (label and not s) else " ".join(rng.choice(["w1", "w2"], 5))
+        for t, label, s in zip(texts, y, said)
+    ]
+    amount = rng.normal(100, 20, n) + 80 * y
+    return pd.DataFrame({"title": texts, "amount": amount, "age": rng.normal(40, 10, n)}), y
+
+
+CLAIMS, CLAIMS_Y = claims(400, 5)
+INPUTS = {"text": ["title"], "numeric": ["amount", "age"]}
+
+
+def two_input_clf(**params):
+    params = {"epochs": 10, "optimizer__learning_rate": 0.05, **params}
+    return ResampledKerasClassifier(build_two_inputs, inputs=INPUTS, random_state=0, **params)
+
+
+def test_text_and_numeric_columns_feed_a_two_input_model(tmp_path):
+    scores = cross_val_score(
+        two_input_clf(class_weight="balanced"), CLAIMS, CLAIMS_Y, cv=3, scoring="roc_auc"
+    )
+    text_only = cross_val_score(
+        keras_text_clf(class_weight="balanced"),
+        CLAIMS[["title"]],
+        CLAIMS_Y,
+        cv=3,
+        scoring="roc_auc",
+    )
+    assert scores.mean() > 0.9 and scores.mean() > text_only.mean() + 0.03, (scores, text_only)
+    search = GridSearchCV(
+        two_input_clf(), {"sampler": [None, RandomUnderSampler()], "batch_ratio": [None]}, cv=3
+    ).fit(CLAIMS, CLAIMS_Y)
+    fitted = search.best_estimator_
+    imbnet.save(fitted, tmp_path / "two.imbnet")
+    loaded = imbnet.load(tmp_path / "two.imbnet", trusted=[f"{__name__}.build_two_inputs"])
+    np.testing.assert_allclose(
+        loaded.predict_proba(CLAIMS), fitted.predict_proba(CLAIMS), atol=1e-6
+    )
+    balanced = two_input_clf(batch_ratio=1.0).fit(CLAIMS, CLAIMS_Y)
+    assert balanced.predict_proba(CLAIMS[:3]).shape == (3, 2)
+
+
+def test_named_inputs_bad_input_is_named():
+    with pytest.raises(ValueError, match="no column 'amount'"):
+        two_input_clf(epochs=1).fit(CLAIMS.drop(columns="amount"), CLAIMS_Y)
+    with pytest.raises(TypeError, match="must be a pandas DataFrame"):
+        two_input_clf(epochs=1).fit(CLAIMS.to_numpy(), CLAIMS_Y)
+    with pytest.raises(ValueError, match="the model's inputs are named"):
+        ResampledKerasClassifier(
+            build_two_inputs, inputs={"words": ["title"], "numeric": ["amount", "age"]}, epochs=1
+        ).fit(CLAIMS, CLAIMS_Y)
+    with pytest.raises(ValueError, match="SMOTE makes new rows"):
+        two_input_clf(sampler=SMOTE()).fit(CLAIMS, CLAIMS_Y)
+    fitted = two_input_clf(epochs=1).fit(CLAIMS, CLAIMS_Y)
+    with pytest.raises(ValueError, match="no column 'title'"):
+        fitted.predict(CLAIMS.drop(columns="title"))
