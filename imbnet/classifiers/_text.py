@@ -129,8 +129,8 @@ n_iter_no_change, tol, prior_correction, output_bias_init, on_divergence
 
     Notes
     -----
-    ``partial_fit`` keeps the vocabulary of the first call. Text needs Keras's
-    TensorFlow backend.
+    Text needs Keras's TensorFlow backend. There is no ``partial_fit``: each
+    ``fit`` learns its vocabulary anew.
 
     Examples
     --------
