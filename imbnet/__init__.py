@@ -21,6 +21,7 @@ _EXPORTS = {
     "BalancedEnsembleClassifier": ".classifiers._ensemble",
     "BalancedSoftmaxLoss": ".weighting._long_tail_losses",
     "CostSensitiveMLPClassifier": ".classifiers._mlp",
+    "CostSensitiveTextClassifier": ".classifiers._text",
     "FancyPCA": ".sampling._fancy_pca",
     "GANOverSampler": ".sampling._generative",
     "HardNegativeSampler": ".sampling._hard_negatives",

@@ -41,6 +41,14 @@ from .._persistence import KerasStateMixin
 from .._random import SeedStream, fit_seed, reseed_layer
 from .._validation import validate_fit_data, validate_predict_data
 from ..data._dask import is_dask_collection, predict_dask
+from ..data._text import (
+    NamedInputs,
+    adapt_preprocessing,
+    check_model_inputs,
+    check_text,
+    check_text_fit_data,
+    is_text,
+)
 from ..engine._loop import Stopping, predict_outputs, train
 from ..sampling._epochs import DeferredReweighting, FitData, PlainEpochs
 from ..weighting._class_weight import CLASS_WEIGHT_STRINGS
@@ -89,6 +97,8 @@ class ImbalancedKerasClassifier(ClassifierMixin, LogProbaMixin, KerasStateMixin,
 
     # Whether X may have more than two dimensions (images, sequences).
     _allow_nd = False
+    # Whether X may be text, one document per row, for models that read strings.
+    _accepts_text = False
     # Whether y may hold a class per time step (a network with sequence output).
     _allow_per_step = False
     # Whether tol / n_iter_no_change stop training on the training loss
@@ -189,7 +199,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, LogProbaMixin, KerasStateMixin,
         the training rows (``targets`` not yet encoded: that needs the model)
         and ``(X, y_encoded, weights)`` of the hold-out, or None.
         """
-        X, y, sample_weight = validate_fit_data(self, X, y, sample_weight, allow_nd=self._allow_nd)
+        X, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         target, y_encoded = make_target(y, n_steps=X.shape[1] if X.ndim == 3 else None)
         if target.per_step and not self._allow_per_step:
             raise ValueError(
@@ -233,9 +243,28 @@ class ImbalancedKerasClassifier(ClassifierMixin, LogProbaMixin, KerasStateMixin,
     def _check_fit_data(self, X, y_encoded):
         """Hook for subclass checks of the training data, before any training."""
 
+    def _validate_fit_input(self, X, y, sample_weight):
+        """X, y and sample_weight checked for fit: numeric arrays, or text (one
+        document per row) for an estimator whose models may read strings."""
+        self._input_kind = "text" if self._accepts_text and is_text(X) else "array"
+        if self._input_kind == "text":
+            return check_text_fit_data(self, X, y, sample_weight)
+        return validate_fit_data(self, X, y, sample_weight, allow_nd=self._allow_nd)
+
+    def _validate_predict_input(self, X):
+        """X checked against what fit saw: text if fit took text."""
+        if getattr(self, "_input_kind", "array") == "text":
+            return check_text(_text_columns(self, X))
+        return validate_predict_data(self, X, allow_nd=self._allow_nd)
+
     def _initialize_model(self, data):
         """Step 2: build ``model_`` and bind it to the target (output width, loss)."""
         self.model_ = self._target.bind(self._build_model(self._model_meta(data.X), data.seeds))
+        if isinstance(data.X, NamedInputs):
+            check_model_inputs(self.model_, data.X.arrays)
+        # Preprocessing layers the builder left without vocabulary or statistics
+        # learn them here, from the training rows only (never validation rows).
+        adapt_preprocessing(self.model_, data.X)
 
     def _initialize_epochs(self, data, source=None, output_models=None):
         """Step 3: the epoch source; the output bias from the first epoch's class mix.
@@ -382,7 +411,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, LogProbaMixin, KerasStateMixin,
         check_is_fitted(self, "model_")
         if is_dask_collection(X):  # a lazy Dask array, computed on the workers
             return predict_dask(self, X, "predict_proba")
-        X = validate_predict_data(self, X, allow_nd=self._allow_nd)
+        X = self._validate_predict_input(X)
         proba = self._network_proba(X)
         if self.prior_correction:
             proba = self._target.correct(proba, self.class_prior_, self.training_prior_)
@@ -445,3 +474,17 @@ def _user_stacklevel():
     while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_DIRS):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def _text_columns(estimator, X):
+    """Of a DataFrame at predict, the text column fit saw (by name)."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None or not hasattr(X, "columns"):
+        return X
+    missing = [name for name in names if name not in X.columns]
+    if missing:
+        raise ValueError(
+            f"X has no column {missing[0]!r}, the text column the model was fitted on; "
+            f"its columns are {list(X.columns)[:10]}."
+        )
+    return X[list(names)]

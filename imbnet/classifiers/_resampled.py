@@ -9,8 +9,9 @@ from sklearn.base import BaseEstimator
 from .._compat import HasMethods, Interval, StrOptions
 from .._random import keras_seeded
 from ..data._dask import DaskRows, dask_epochs, fit_dask, is_dask_collection
+from ..data._text import check_named_inputs, check_text_fit_data
 from ..sampling._epochs import BalancedBatchEpochs, PlainEpochs, SamplerEpochs
-from ..sampling._samplers import check_sampler, takes_sample_loss
+from ..sampling._samplers import check_row_sampler, check_sampler, takes_sample_loss
 from ..weighting._losses import LOSSES
 from ._base import ImbalancedKerasClassifier
 from ._routing import (
@@ -51,6 +52,19 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         ``optimizer`` and ``loss``. With a multilabel target the loss is
         evaluated per (row, label) entry (:class:`imbnet.weighting._losses.LabelwiseLoss`),
         so that label weights apply entry by entry.
+
+        A model whose input takes strings (``keras.Input((1,),
+        dtype="string")``) takes raw text as ``X``: a list of str, a 1-D
+        array of strings, a pandas Series or a one-column DataFrame, one
+        document per row. Preprocessing layers the model leaves un-adapted
+        (``TextVectorization``, ``StringLookup``, ``IntegerLookup``,
+        ``Normalization``) are adapted on the training rows of each fit.
+    inputs : dict, default=None
+        For a model with several named inputs: ``{input name: [DataFrame
+        column, ...]}``, e.g. ``{"text": ["title"], "numeric": ["amount",
+        "age"]}``; ``X`` is then a DataFrame holding those columns, and each
+        ``keras.Input`` is named as its key. The columns of one input are all
+        text (strings) or all numeric.
     sampler : imbalanced-learn sampler, default=None
         Any object with ``fit_resample``, cloned for each fit; its parameters
         tune as ``sampler__sampling_strategy``. Its ``random_state`` is
@@ -180,11 +194,13 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     """
 
     _allow_nd = True
+    _accepts_text = True
     _allow_per_step = True
 
     _parameter_constraints: dict = {
         **ImbalancedKerasClassifier._parameter_constraints,
         "model": [None, callable, keras.Model],
+        "inputs": [None, dict],
         "sampler": [None, HasMethods(["fit_resample"])],
         "resample": [StrOptions({"epoch", "once"})],
         "batch_ratio": [None, Interval(Real, 1, None, closed="left")],
@@ -200,6 +216,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         self,
         model=None,
         *,
+        inputs=None,
         sampler=None,
         resample="epoch",
         batch_ratio=None,
@@ -229,6 +246,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         **routed_params,
     ):
         self.model = model
+        self.inputs = inputs
         self.sampler = sampler
         self.resample = resample
         self.batch_ratio = batch_ratio
@@ -369,6 +387,17 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
             return fit_dask(self, X, y, sample_weight)
         return super()._fit(X, y, sample_weight)
 
+    def _validate_fit_input(self, X, y, sample_weight):
+        if self.inputs is None:
+            return super()._validate_fit_input(X, y, sample_weight)
+        self._input_kind = "named"
+        return check_text_fit_data(self, X, y, sample_weight, inputs=self.inputs)
+
+    def _validate_predict_input(self, X):
+        if getattr(self, "_input_kind", None) == "named":
+            return check_named_inputs(X, self.inputs)
+        return super()._validate_predict_input(X)
+
     def _fit_setting(self, name):
         """A fit setting, overridden by its routed ``fit__`` form if given."""
         return self._routed_params.get(f"fit__{name}", getattr(self, name))
@@ -398,6 +427,8 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         )
         if self.sampler is not None:
             check_sampler(self.sampler)
+            if self._input_kind != "array":
+                check_row_sampler(self.sampler, y_encoded, data=f"{self._input_kind} input")
             if self.batch_ratio is not None:
                 raise ValueError(
                     "sampler and batch_ratio both set: choose one way of balancing "

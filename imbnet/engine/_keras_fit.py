@@ -25,7 +25,52 @@ from . import _stopping
 from ._program import augment_rows, model_state
 from ._records import TrainResult, print_epoch
 
-__all__ = ["train_with_model_fit"]
+__all__ = ["model_input", "needs_model_fit", "train_with_model_fit"]
+
+
+def model_input(x):
+    """``x`` as a Keras model takes it: text (object or string arrays) as TensorFlow
+    string tensors, which Keras's array adapters refuse; a mapping of named inputs
+    (or an object with ``keras_inputs()``) value by value; anything else as it is."""
+    if hasattr(x, "keras_inputs"):
+        x = x.keras_inputs()
+    if isinstance(x, dict):
+        # A call of a multi-input model takes all tensors or all arrays, not a mix.
+        values = {name: model_input(value) for name, value in x.items()}
+        if any(not isinstance(v, np.ndarray) for v in values.values()):
+            values = {name: keras.ops.convert_to_tensor(v) for name, v in values.items()}
+        return values
+    if isinstance(x, np.ndarray) and x.dtype.kind in "OUS":
+        if keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                "text input needs Keras's TensorFlow backend (strings are TensorFlow "
+                f"tensors); this process runs Keras on {keras.backend.backend()!r}."
+            )
+        import tensorflow as tf
+
+        return tf.constant(x.astype(str))
+    return x
+
+
+def needs_model_fit(model):
+    """Whether the compiled program cannot run ``model``: it has more than one input,
+    an input of strings, or a preprocessing layer whose learnt state
+    (``Normalization``'s statistics, a vocabulary) is not a trainable variable the
+    program carries over to its private copy of the model."""
+    inputs = getattr(model, "inputs", None) or ()
+    if len(inputs) > 1 or any(getattr(t, "dtype", None) == "string" for t in inputs):
+        return True
+    stateful = tuple(
+        getattr(keras.layers, name)
+        for name in ("Normalization", "TextVectorization", "StringLookup", "IntegerLookup")
+    )
+    layers = list(getattr(model, "layers", []))
+    while layers:
+        layer = layers.pop()
+        if isinstance(layer, stateful):
+            return True
+        layers.extend(getattr(layer, "layers", []))
+    return False
 
 
 def train_with_model_fit(
@@ -50,7 +95,9 @@ def train_with_model_fit(
         dataset,
         epochs=epochs,
         callbacks=[_EpochStart(dataset), *callbacks, rule, guard, *extra, history],
-        validation_data=validation,
+        validation_data=None
+        if validation is None
+        else (model_input(validation[0]), *validation[1:]),
         verbose=0,
         shuffle=False,
     )
@@ -85,7 +132,7 @@ class _EpochDataset(keras.utils.PyDataset):
         if self._augment is not None and marked is not None:
             x_batch = augment_rows(self._augment, x_batch, marked[rows])
             x_batch = keras.ops.convert_to_numpy(x_batch)
-        return x_batch, y[rows], w[rows]
+        return model_input(x_batch), y[rows], w[rows]
 
     def start_epoch(self, epoch):
         if epoch != self._epoch:

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 
 from . import _stopping
-from ._keras_fit import train_with_model_fit
+from ._keras_fit import model_input, needs_model_fit, train_with_model_fit
 from ._program import MAX_EPOCHS_PER_CALL, CallShapes, Chunk, build_optimizer_state
 from ._program_cache import cached_program
 from ._records import Epoch, Stopping, TrainResult, print_epoch
@@ -93,6 +93,7 @@ def train(
         keras.backend.backend() != "tensorflow"
         or _wants_batch_hooks(callbacks)
         or _has_batch_statistics(model)
+        or needs_model_fit(model)
     ):
         return _train_with_model_fit(
             model,
@@ -232,8 +233,10 @@ def _wants_batch_hooks(callbacks):
 def predict_outputs(model, X, batch_size=8192):
     """The model's outputs for ``X`` as a NumPy array, in inference mode."""
     chunks = [
-        keras.ops.convert_to_numpy(model(X[start : start + batch_size], training=False))
-        for start in range(0, X.shape[0], batch_size)
+        keras.ops.convert_to_numpy(
+            model(model_input(X[start : start + batch_size]), training=False)
+        )
+        for start in range(0, len(X), batch_size)
     ]
     return np.concatenate(chunks, axis=0)
 

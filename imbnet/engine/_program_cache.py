@@ -296,6 +296,6 @@ def _same_shapes(copy, model):
     state_a, state_b = list(copy.variables), list(model.variables)
     return len(state_a) == len(state_b) and all(
         tuple(x.shape[1:]) == tuple(y.shape[1:])
-        and (x.shape[:1] or [0])[0] >= (y.shape[:1] or [0])[0]
+        and (tuple(x.shape[:1]) or (0,))[0] >= (tuple(y.shape[:1]) or (0,))[0]
         for x, y in zip(state_a, state_b)
     )

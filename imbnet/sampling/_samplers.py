@@ -13,7 +13,7 @@ from sklearn.base import clone
 
 from .._validation import add_hint
 
-__all__ = ["check_sampler", "resample", "stack_draws", "takes_sample_loss"]
+__all__ = ["check_row_sampler", "check_sampler", "resample", "stack_draws", "takes_sample_loss"]
 
 
 def check_sampler(sampler):
@@ -22,6 +22,26 @@ def check_sampler(sampler):
         raise TypeError(
             f"sampler must have a fit_resample method, as imbalanced-learn's samplers "
             f"(SMOTE, RandomUnderSampler, ...) do; got {type(sampler).__name__}."
+        )
+
+
+def check_row_sampler(sampler, y, *, data="text"):
+    """Raise a ``ValueError`` unless ``sampler`` only selects rows (says which in
+    ``sample_indices_``): the data has no numeric features to make synthetic rows
+    from. Tried on a column of row numbers with the real ``y``."""
+    trial = clone(sampler)
+    rows = np.arange(len(y), dtype=np.float64).reshape(-1, 1)
+    params = {"sample_loss": np.ones(len(y))} if takes_sample_loss(trial) else {}
+    try:
+        trial.fit_resample(rows, y, **params)
+    except (ValueError, TypeError):
+        pass
+    if getattr(trial, "sample_indices_", None) is None:
+        raise ValueError(
+            f"{type(sampler).__name__} makes new rows from numeric features, and {data} "
+            "has none: use a sampler that selects rows, RandomOverSampler (repeats "
+            "minority rows) or RandomUnderSampler, or weigh the classes with "
+            "class_weight='balanced'."
         )
 
 
@@ -78,6 +98,9 @@ def resample(
     -------
     X_resampled, y_resampled, weights_resampled : ndarrays
     """
+    # Text and named inputs have no features a sampler could read: it sees the row
+    # numbers and says which rows it kept (check_row_sampler made sure it does).
+    rows_only = not isinstance(X, np.ndarray) or X.dtype.kind in "OUS"
     if fitted:
         sampler = fitted[0]
         X_new, y_new = sampler.redraw(seed)
@@ -85,7 +108,9 @@ def resample(
         sampler = clone(sampler)
         if "random_state" in sampler.get_params(deep=False):
             sampler.set_params(random_state=seed)
-        X_flat = X.reshape(X.shape[0], -1)
+        X_flat = (
+            np.arange(len(X), dtype=np.float64)[:, None] if rows_only else X.reshape(len(X), -1)
+        )
         fit_params = {} if sample_loss is None else {"sample_loss": sample_loss}
         try:
             X_new, y_new = sampler.fit_resample(X_flat, y, **fit_params)
@@ -94,6 +119,9 @@ def resample(
             raise
         if fitted is not None:
             fitted.append(sampler)
+    if rows_only:
+        indices = sampler.sample_indices_
+        return X[indices], np.asarray(y_new), weights[indices]
     X_new = np.asarray(X_new, dtype=X.dtype).reshape((-1,) + X.shape[1:])
     y_new = np.asarray(y_new)
 
