@@ -6,7 +6,7 @@ settings) and in the rows they learn from (folds, a sampler's output). Here
 they are *members* of one program: their weights are stacked (kernel
 ``(n_members, d, units)``, as :class:`imbnet.engine._stacking.StackedDense`),
 every mini-batch step gathers one batch of rows per member, shape
-``(slots, n_members, d)``, and each member's loss, gradient and Adam update
+``(n_members, slots, d)``, and each member's loss, gradient and Adam update
 are its own:
 
 - a member's batch loss is the weighted mean over its own real rows plus its
@@ -161,8 +161,8 @@ def train_members(members, *, activation, n_outputs):
     running = np.array([True] * n_real)
     while epoch < longest and running.any():
         count = min(per_call, longest - epoch)
-        orders = np.zeros((per_call, b_pad, slots, k_pad), np.int32)
-        mask = np.zeros((per_call, b_pad, slots, k_pad), np.float32)
+        orders = np.zeros((per_call, b_pad, k_pad, slots), np.int32)
+        mask = np.zeros((per_call, b_pad, k_pad, slots), np.float32)
         for k, m in enumerate(members):
             if not running[k]:
                 continue
@@ -170,8 +170,8 @@ def train_members(members, *, activation, n_outputs):
             drawn = np.full((count, nb * b), -1, np.int64)
             drawn[:, :n] = np.asarray(m.orders(epoch, count)) + offsets[k]
             drawn = drawn.reshape(count, nb, b)
-            orders[:count, :nb, :b, k] = np.maximum(drawn, 0)
-            mask[:count, :nb, :b, k] = drawn >= 0
+            orders[:count, :nb, k, :b] = np.maximum(drawn, 0)
+            mask[:count, :nb, k, :b] = drawn >= 0
         state = program(
             *data,
             tf.constant(orders),
@@ -225,7 +225,7 @@ def _make_run(tf, n_layers, hidden_activation, n_outputs):
     def forward(weights, x):
         h = x
         for layer in range(n_layers):
-            h = tf.einsum("skd,kdu->sku", h, weights[layer]) + weights[n_layers + layer][None]
+            h = tf.matmul(h, weights[layer]) + weights[n_layers + layer][:, None]
             if layer < n_layers - 1:
                 h = hidden_activation(h)
         return h
@@ -248,13 +248,13 @@ def _make_run(tf, n_layers, hidden_activation, n_outputs):
             rows, real = orders[e, b], mask[e, b]
             x, yb = tf.gather(X, rows), tf.gather(y, rows)
             wb = tf.gather(w, rows) * real
-            n_real = tf.reduce_sum(real, axis=0)
+            n_real = tf.reduce_sum(real, axis=1)
             active = tf.logical_and(s["running"], n_real > 0)
             weights = s["weights"]
             with tf.GradientTape() as tape:
                 tape.watch(weights)
                 losses = row_loss(forward(weights, x), yb)
-                weighted = tf.reduce_sum(wb * losses, axis=0)
+                weighted = tf.reduce_sum(wb * losses, axis=1)
                 reg = penalty(weights, hyper["penalty"])
                 total = tf.reduce_sum(weighted / tf.maximum(n_real, 1.0) + reg)
             grads = tape.gradient(total, weights)
@@ -273,7 +273,7 @@ def _make_run(tf, n_layers, hidden_activation, n_outputs):
                 new_w.append(tf.where(on, var2, var))
                 new_m.append(tf.where(on, m2, m))
                 new_v.append(tf.where(on, v2, v))
-            mass = tf.reduce_sum(wb, axis=0)
+            mass = tf.reduce_sum(wb, axis=1)
             return {**s, "weights": new_w, "m": new_m, "v": new_v, "t": t}, (
                 weighted + reg * mass,
                 mass,

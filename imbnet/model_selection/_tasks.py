@@ -215,8 +215,11 @@ def _chunks(prepared, n_jobs):
     """Tasks of one architecture, in chunks bounded by rows x features and members;
     a single chunk is cut in ``n_jobs`` when workers would otherwise idle."""
     groups = defaultdict(list)
-    for entry in prepared:
-        groups[entry[2].key].append(entry)
+    for entry in prepared:  # members of a chunk run as many batches as its longest
+        member = entry[2].member
+        n_rows = member.X.shape[0]
+        n_batches = -(-n_rows // min(member.batch_size, n_rows))
+        groups[entry[2].key, n_batches].append(entry)
     chunks = []
     for entries in groups.values():
         current, size = [], 0
