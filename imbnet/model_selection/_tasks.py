@@ -12,6 +12,7 @@ A task without a stored fit (one that failed, diverged, or the refit) is
 fitted for real inside scikit-learn's loop: failures behave exactly as there.
 """
 
+import hashlib
 import warnings
 from collections import defaultdict
 
@@ -41,10 +42,14 @@ def side_by_side_applies(estimator):
 
 
 class FitStore:
-    """Fitted estimators by (candidate key, training rows); shared, never copied."""
+    """Fitted estimators by (candidate key, fingerprint of the training rows).
+
+    Shared, never copied by ``clone``; a copy (a pickle sent to a worker) finds
+    the same fits, since a fit is found by its rows, not by the order of calls.
+    """
 
     def __init__(self):
-        self._fits = defaultdict(list)
+        self._fits = {}
 
     def __deepcopy__(self, memo):
         return self
@@ -52,16 +57,23 @@ class FitStore:
     def __copy__(self):
         return self
 
-    def put(self, key, n_rows, fitted):
-        self._fits[key].append((n_rows, fitted))
+    def put(self, key, X_train, y_train, fitted):
+        self._fits[key, fingerprint(X_train, y_train)] = fitted
 
-    def take(self, key, n_rows):
-        entries = self._fits.get(key, [])
-        for position, (rows, fitted) in enumerate(entries):
-            if rows == n_rows:
-                del entries[position]
-                return fitted
-        return None
+    def take(self, key, X_train, y_train):
+        return self._fits.get((key, fingerprint(X_train, y_train)))
+
+
+def fingerprint(X, y):
+    """A digest of a fold's training rows."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (X, y):
+        if array is None:
+            continue
+        values = np.asarray(array.to_numpy() if hasattr(array, "to_numpy") else array)
+        digest.update(str((values.shape, values.dtype)).encode())
+        digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
 
 
 def candidate_key(params):
@@ -110,7 +122,7 @@ class Replayed(BaseEstimator):
 
     def fit(self, X, y=None, **fit_params):
         key = getattr(self, "_candidate", candidate_key({}))
-        fitted = self.sbs_store.take(key, X.shape[0] if hasattr(X, "shape") else len(X))
+        fitted = self.sbs_store.take(key, X, y)
         if fitted is None:
             fitted = self.sbs_estimator.fit(X, y, **fit_params)
         self.fitted_ = fitted
@@ -162,7 +174,7 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
                 ready = None
             if ready is None:
                 continue
-            prepared.append((key, len(train), ready))
+            prepared.append((key, (X_train, y_train), ready))
     chunks = _chunks(prepared, n_jobs)
     parallel = Parallel(n_jobs=n_jobs, prefer="threads")
     outcomes = parallel(
@@ -170,7 +182,7 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
         for chunk in chunks
     )
     for chunk, results in zip(chunks, outcomes):
-        for (key, n_rows, ready), result in zip(chunk, results):
+        for (key, rows, ready), result in zip(chunk, results):
             if result.diverged:
                 continue  # fitted alone in scikit-learn's loop: it raises as a fit would
             if result.n_iter == ready.member.max_iter and not result.converged:
@@ -180,13 +192,13 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
                     ConvergenceWarning,
                     stacklevel=4,
                 )
-            store.put(key, n_rows, _with_network(ready, result))
+            store.put(key, *rows, _with_network(ready, result))
     fitted = Parallel(n_jobs=n_jobs)(
         delayed(_fit_alone)(task, X, y, train, task_params) for _, task, train, task_params in alone
     )
-    for (key, _, train, _), estimator_fitted in zip(alone, fitted):
+    for (key, task, train, _), estimator_fitted in zip(alone, fitted):
         if estimator_fitted is not None:
-            store.put(key, len(train), estimator_fitted)
+            store.put(key, *_safe_split(task, X, y, train), estimator_fitted)
 
 
 def _with_network(ready, result):

@@ -127,3 +127,30 @@ def test_import_is_lazy_subpackage():
     import imbnet
 
     assert imbnet.model_selection.GridSearchCV is GridSearchCV
+
+
+def test_dask_backend_gives_the_same_results():
+    distributed = pytest.importorskip("distributed")
+    import joblib
+
+    search = GridSearchCV(pipeline(), GRID, cv=CV, scoring="roc_auc", n_jobs=2)
+    local = search.fit(X, y).cv_results_["mean_test_score"]
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        with distributed.Client(cluster), joblib.parallel_backend("dask"):
+            on_dask = GridSearchCV(pipeline(), GRID, cv=CV, scoring="roc_auc", n_jobs=2)
+            on_dask.fit(X, y)
+    np.testing.assert_allclose(on_dask.cv_results_["mean_test_score"], local, atol=1e-6)
+
+
+def test_fits_are_trained_side_by_side_and_found_by_their_rows():
+    from imbnet.model_selection._members import FittedMember
+    from imbnet.model_selection._tasks import FitStore, candidate_key, fit_tasks
+
+    store = FitStore()
+    splits = list(CV.split(X, y))
+    candidates = [{"costsensitivemlpclassifier__class_weight": "balanced"}]
+    fit_tasks(store, pipeline(), candidates, splits, X, y, {}, None)
+    for train, _ in splits:
+        fitted = store.take(candidate_key(candidates[0]), X[train], y[train])
+        assert isinstance(fitted[-1], FittedMember)
+    assert store.take(candidate_key(candidates[0]), X, y) is None
