@@ -39,7 +39,13 @@ _EXPORTS = {
 __all__ = [*_EXPORTS, "__version__"]
 
 
+# subpackages imported on first access as attributes (``imbnet.model_selection``)
+_SUBPACKAGES = {"model_selection"}
+
+
 def __getattr__(name):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f".{name}", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

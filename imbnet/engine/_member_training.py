@@ -1,0 +1,339 @@
+"""Perceptrons side by side, each trained as if alone: one compiled program.
+
+Model selection trains many small networks of one architecture that differ
+only in numbers (class weights, penalties, learning rates, seeds, stopping
+settings) and in the rows they learn from (folds, a sampler's output). Here
+they are *members* of one program: their weights are stacked (kernel
+``(n_members, d, units)``, as :class:`imbnet.engine._stacking.StackedDense`),
+every mini-batch step gathers one batch of rows per member, shape
+``(n_members, slots, d)``, and each member's loss, gradient and Adam update
+are its own:
+
+- a member's batch loss is the weighted mean over its own real rows plus its
+  own L2 penalty ``0.5 * alpha / batch_size * ||W||^2``, as a single fit
+  computes it; its gradient reaches only its own weights;
+- the Adam moments and step count are per member, and a member whose batch
+  is empty (fewer batches than another member's) or who has stopped takes no
+  step: its weights, moments and step count do not change (frozen);
+- after every epoch, each member's epoch loss (the weighted mean over its
+  rows, plus its penalty) goes through scikit-learn's stopping rule
+  (:mod:`imbnet.engine._stopping`) with its own ``tol`` / ``n_iter_no_change``,
+  and its own ``max_iter`` ends it; a non-finite loss marks it diverged.
+
+The host draws each member's row orders (a callable per member) a chunk of
+epochs at a time; the program runs the chunk's epochs without returning to
+Python and stops early once every member has stopped. This module knows
+nothing of estimators.
+"""
+
+from typing import NamedTuple
+
+import keras
+import numpy as np
+
+from . import _stopping
+
+__all__ = ["Member", "MemberResult", "starting_kernels", "train_members"]
+
+# Order slots handed over per call at most (epochs x batches x slots x members).
+_ORDER_BUDGET = 1 << 21
+_MAX_EPOCHS_PER_CALL = 64
+
+
+class Member(NamedTuple):
+    """One network's data and settings.
+
+    ``X`` (n, d) float32, ``y`` (n,) encoded class indices, ``w`` (n,) row
+    weights (class weight x sample weight); ``kernels`` the starting kernels of
+    the Dense layers (biases start at zero); ``orders(first, count)`` the row
+    orders of epochs ``first .. first + count - 1``, shape (count, n).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    kernels: list
+    orders: object
+    batch_size: int
+    max_iter: int
+    tol: float
+    n_iter_no_change: int
+    alpha: float
+    learning_rate: float
+    beta_1: float
+    beta_2: float
+    epsilon: float
+
+
+class MemberResult(NamedTuple):
+    """A member's trained ``kernels`` and ``biases``, epochs run, how it ended."""
+
+    kernels: list
+    biases: list
+    n_iter: int
+    converged: bool
+    diverged: bool
+    loss: float
+
+
+def _bucket(n):
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
+def train_members(members, *, activation, n_outputs):
+    """Train ``members`` (perceptrons of one architecture) side by side.
+
+    Parameters
+    ----------
+    members : list of Member
+        All with the same number of features and layer sizes.
+    activation : str
+        Keras name of the hidden layers' activation.
+    n_outputs : int
+        1: a sigmoid unit and binary cross-entropy; more: softmax and
+        categorical cross-entropy over that many classes.
+
+    Returns
+    -------
+    list of MemberResult
+    """
+    import tensorflow as tf
+
+    n_real = len(members)
+    k_pad = _bucket(n_real)
+    sizes = [m.X.shape[0] for m in members]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    n_rows = max(1024, _bucket(int(offsets[-1]) + 1))
+    n_features = members[0].X.shape[1]
+    X_all = np.zeros((n_rows, n_features), np.float32)
+    y_all = np.zeros(n_rows, np.int32)
+    w_all = np.zeros(n_rows, np.float32)
+    for k, m in enumerate(members):
+        X_all[offsets[k] : offsets[k + 1]] = m.X
+        y_all[offsets[k] : offsets[k + 1]] = m.y
+        w_all[offsets[k] : offsets[k + 1]] = m.w
+    batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
+    n_batches = [-(-n // b) for n, b in zip(sizes, batch)]
+    slots = max(batch)
+    b_pad = _bucket(max(n_batches))
+    per_call = _ORDER_BUDGET // (b_pad * slots * k_pad)
+    per_call = int(min(_MAX_EPOCHS_PER_CALL, max(1, 1 << (max(1, per_call).bit_length() - 1))))
+
+    def column(values, dtype=np.float32, fill=0):
+        out = np.full(k_pad, fill, dtype)
+        out[:n_real] = values
+        return tf.constant(out)
+
+    hyper = dict(
+        lr=column([m.learning_rate for m in members]),
+        beta_1=column([m.beta_1 for m in members]),
+        beta_2=column([m.beta_2 for m in members]),
+        epsilon=column([m.epsilon for m in members], fill=1.0),
+        penalty=column([0.5 * m.alpha / b for m, b in zip(members, batch)]),
+        tol=column([m.tol for m in members]),
+        patience=column([m.n_iter_no_change for m in members], np.int32),
+        max_iter=column([m.max_iter for m in members], np.int32),
+    )
+    kernels = []
+    for layer in range(len(members[0].kernels)):
+        shape = members[0].kernels[layer].shape
+        stacked = np.zeros((k_pad,) + shape, np.float32)
+        stacked[:n_real] = [m.kernels[layer] for m in members]
+        kernels.append(tf.constant(stacked))
+    biases = [tf.zeros((k_pad, k.shape[-1])) for k in kernels]
+    weights = kernels + biases
+    state = dict(
+        weights=weights,
+        m=[tf.zeros_like(v) for v in weights],
+        v=[tf.zeros_like(v) for v in weights],
+        t=tf.zeros(k_pad),
+        best=tf.fill([k_pad], np.float32(np.inf)),
+        count=tf.zeros(k_pad, tf.int32),
+        n_iter=tf.zeros(k_pad, tf.int32),
+        running=column([True] * n_real, bool, False),
+        diverged=tf.zeros(k_pad, tf.bool),
+        loss=tf.zeros(k_pad),
+    )
+    program = _program(len(kernels), activation, n_outputs)
+    data = (tf.constant(X_all), tf.constant(y_all), tf.constant(w_all))
+    epoch = 0
+    longest = max(m.max_iter for m in members)
+    running = np.array([True] * n_real)
+    while epoch < longest and running.any():
+        count = min(per_call, longest - epoch)
+        orders = np.zeros((per_call, b_pad, k_pad, slots), np.int32)
+        mask = np.zeros((per_call, b_pad, k_pad, slots), np.float32)
+        for k, m in enumerate(members):
+            if not running[k]:
+                continue
+            n, b, nb = sizes[k], batch[k], n_batches[k]
+            drawn = np.full((count, nb * b), -1, np.int64)
+            drawn[:, :n] = np.asarray(m.orders(epoch, count)) + offsets[k]
+            drawn = drawn.reshape(count, nb, b)
+            orders[:count, :nb, k, :b] = np.maximum(drawn, 0)
+            mask[:count, :nb, k, :b] = drawn >= 0
+        state = program(
+            *data,
+            tf.constant(orders),
+            tf.constant(mask),
+            tf.constant(count, tf.int32),
+            tf.constant(max(n_batches), tf.int32),
+            hyper,
+            state,
+        )
+        epoch += count
+        running = state["running"].numpy()[:n_real]
+    weights = [w.numpy() for w in state["weights"]]
+    n_layers = len(kernels)
+    n_iter = state["n_iter"].numpy()
+    diverged = state["diverged"].numpy()
+    count = state["count"].numpy()
+    losses = state["loss"].numpy()
+    results = []
+    for k, m in enumerate(members):
+        results.append(
+            MemberResult(
+                [w[k] for w in weights[:n_layers]],
+                [w[k] for w in weights[n_layers:]],
+                int(n_iter[k]),
+                bool(count[k] > m.n_iter_no_change) and not diverged[k],
+                bool(diverged[k]),
+                float(losses[k]),
+            )
+        )
+    return results
+
+
+_PROGRAMS = {}
+
+
+def _program(n_layers, activation, n_outputs):
+    """The compiled program for an architecture (one per process, XLA per shape)."""
+    key = (n_layers, activation, n_outputs)
+    if key not in _PROGRAMS:
+        import tensorflow as tf
+
+        _PROGRAMS[key] = tf.function(
+            _make_run(tf, n_layers, keras.activations.get(activation), n_outputs),
+            jit_compile=True,
+            autograph=False,
+        )
+    return _PROGRAMS[key]
+
+
+def _make_run(tf, n_layers, hidden_activation, n_outputs):
+    def forward(weights, x):
+        h = x
+        for layer in range(n_layers):
+            h = tf.matmul(h, weights[layer]) + weights[n_layers + layer][:, None]
+            if layer < n_layers - 1:
+                h = hidden_activation(h)
+        return h
+
+    def row_loss(logits, y):
+        if n_outputs == 1:
+            return tf.nn.sigmoid_cross_entropy_with_logits(
+                labels=tf.cast(y, tf.float32), logits=logits[..., 0]
+            )
+        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+
+    def penalty(weights, factor):
+        total = 0.0
+        for kernel in weights[:n_layers]:
+            total += tf.reduce_sum(tf.square(kernel), axis=[1, 2])
+        return factor * total
+
+    def run(X, y, w, orders, mask, n_epochs, n_batches, hyper, state):
+        def step(b, e, s):
+            rows, real = orders[e, b], mask[e, b]
+            x, yb = tf.gather(X, rows), tf.gather(y, rows)
+            wb = tf.gather(w, rows) * real
+            n_real = tf.reduce_sum(real, axis=1)
+            active = tf.logical_and(s["running"], n_real > 0)
+            weights = s["weights"]
+            with tf.GradientTape() as tape:
+                tape.watch(weights)
+                losses = row_loss(forward(weights, x), yb)
+                weighted = tf.reduce_sum(wb * losses, axis=1)
+                reg = penalty(weights, hyper["penalty"])
+                total = tf.reduce_sum(weighted / tf.maximum(n_real, 1.0) + reg)
+            grads = tape.gradient(total, weights)
+            t = s["t"] + tf.cast(active, tf.float32)
+            b1, b2 = hyper["beta_1"], hyper["beta_2"]
+            step_size = hyper["lr"] * tf.sqrt(1 - b2**t) / tf.maximum(1 - b1**t, 1e-30)
+            new_w, new_m, new_v = [], [], []
+            for var, g, m, v in zip(weights, grads, s["m"], s["v"]):
+                shape = (-1,) + (1,) * (len(var.shape) - 1)
+                on = tf.reshape(active, shape)
+                m2 = m + (g - m) * tf.reshape(1 - b1, shape)
+                v2 = v + (g * g - v) * tf.reshape(1 - b2, shape)
+                var2 = var - tf.reshape(step_size, shape) * m2 / (
+                    tf.sqrt(v2) + tf.reshape(hyper["epsilon"], shape)
+                )
+                new_w.append(tf.where(on, var2, var))
+                new_m.append(tf.where(on, m2, m))
+                new_v.append(tf.where(on, v2, v))
+            mass = tf.reduce_sum(wb, axis=1)
+            return {**s, "weights": new_w, "m": new_m, "v": new_v, "t": t}, (
+                weighted + reg * mass,
+                mass,
+            )
+
+        def epoch_body(e, s):
+            zeros = tf.zeros_like(s["t"])
+
+            def batch_body(b, s, total, mass):
+                s, (part, part_mass) = step(b, e, s)
+                return b + 1, s, total + part, mass + part_mass
+
+            _, s, total, mass = tf.while_loop(
+                lambda b, *_: b < n_batches, batch_body, (tf.constant(0), s, zeros, zeros)
+            )
+            loss = total / tf.maximum(mass, 1e-12)
+            running = s["running"]
+            stopping, _, stop = _stopping.update(
+                _stopping.StoppingState(s["best"], s["count"]),
+                loss,
+                tol=hyper["tol"],
+                n_iter_no_change=hyper["patience"],
+                xp=tf,
+            )
+            finite = tf.math.is_finite(loss)
+            for var in s["weights"]:
+                finite = tf.logical_and(
+                    finite, tf.reduce_all(tf.math.is_finite(var), axis=list(range(1, var.ndim)))
+                )
+            n_iter = s["n_iter"] + tf.cast(running, tf.int32)
+            diverged = tf.logical_or(s["diverged"], tf.logical_and(running, ~finite))
+            still = running & ~stop & finite & (n_iter < hyper["max_iter"])
+            return e + 1, {
+                **s,
+                "best": tf.where(running, stopping.best, s["best"]),
+                "count": tf.where(running, stopping.count, s["count"]),
+                "n_iter": n_iter,
+                "diverged": diverged,
+                "running": still,
+                "loss": tf.where(running, loss, s["loss"]),
+            }
+
+        _, state = tf.while_loop(
+            lambda e, s: tf.logical_and(e < n_epochs, tf.reduce_any(s["running"])),
+            epoch_body,
+            (tf.constant(0), state),
+        )
+        return state
+
+    return run
+
+
+def starting_kernels(initializer, seeds, shapes):
+    """The Dense kernels a fresh build would start from: ``initializer`` (a Keras
+    name) seeded with ``seeds[i]`` for layer ``i`` of shape ``shapes[i]``."""
+    kernels = []
+    for seed, shape in zip(seeds, shapes):
+        try:
+            init = keras.initializers.get({"class_name": initializer, "config": {"seed": seed}})
+        except TypeError:
+            init = keras.initializers.get(initializer)
+        kernels.append(keras.ops.convert_to_numpy(init(tuple(shape), dtype="float32")))
+    return kernels

@@ -1,0 +1,200 @@
+"""Which fits train side by side, and how one becomes a member of the program.
+
+A *task* is one candidate on one fold: a fresh clone of the estimator with
+the candidate's parameters, fitted on the fold's training rows. A task
+trains side by side when its network is a :class:`CostSensitiveMLPClassifier`
+(alone, or the last step of a scikit-learn / imbalanced-learn ``Pipeline``)
+with settings the side-by-side program reproduces (:func:`side_by_side_reason`
+says why not otherwise). The steps before the network are fitted on the host
+per task, exactly as the pipeline's own ``fit`` would (``fit_transform``, a
+sampler's ``fit_resample``); the network's data, class weights, seeds and
+starting weights come from the classifier's own fit steps, so a member starts
+where a fit of its own would, sees the same row orders, and stops by the
+same rule.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.pipeline import Pipeline
+
+from ..classifiers._mlp import CostSensitiveMLPClassifier, _check_activation, _check_layer_sizes
+from ..engine._member_training import Member, starting_kernels
+
+__all__ = ["FittedMember", "Prepared", "network_of", "prepare", "side_by_side_reason"]
+
+# Settings the program reproduces only at these values (anything else: a fit of its own).
+_REQUIRED = {
+    "solver": "adam",
+    "early_stopping": False,
+    "warm_start": False,
+    "loss": "log_loss",
+    "deferred_reweighting": None,
+    "output_bias_init": "zeros",
+    "prior_correction": False,
+    "on_divergence": "raise",
+}
+
+
+def network_of(estimator):
+    """The network that would train side by side: the estimator or its last step."""
+    if isinstance(estimator, Pipeline):  # imbalanced-learn's Pipeline subclasses it
+        return estimator.steps[-1][1]
+    return estimator
+
+
+def side_by_side_reason(estimator, fit_params):
+    """Why ``estimator`` (parameters set) cannot train side by side, or None."""
+    network = network_of(estimator)
+    if type(network) is not CostSensitiveMLPClassifier:
+        return f"the network is a {type(network).__name__}, not a CostSensitiveMLPClassifier"
+    for name, value in _REQUIRED.items():
+        if getattr(network, name) != value:
+            return f"{name}={getattr(network, name)!r}"
+    if network.dropout or network.verbose:
+        return "dropout or verbose"
+    allowed = {"sample_weight"}
+    if network is not estimator:
+        name = estimator.steps[-1][0]
+        allowed = {f"{name}__sample_weight"}
+        if any(hasattr(step, "fit_resample") for _, step in estimator.steps[:-1]):
+            allowed = set()  # a sampler changes the rows the weights belong to
+    if set(fit_params) - allowed:
+        return f"fit parameters {sorted(set(fit_params) - allowed)}"
+    return None
+
+
+class Prepared(NamedTuple):
+    """A task ready to train: its estimator (steps before the network fitted), the
+    network's settings, its :class:`Member` and the key of its architecture."""
+
+    estimator: object
+    network: object
+    member: Member
+    key: tuple
+    target: object
+
+
+def prepare(estimator, X_train, y_train, fit_params):
+    """Fit the steps before the network on the task's rows; the network's member.
+
+    Raises whatever the pipeline's own fit would raise up to the network's training.
+    """
+    network = network_of(estimator)
+    Xt, yt = X_train, y_train
+    if network is not estimator:
+        for _, step in estimator.steps[:-1]:
+            if step is None or step == "passthrough":
+                continue
+            if hasattr(step, "fit_resample"):
+                Xt, yt = step.fit_resample(Xt, yt)
+            else:
+                Xt = step.fit_transform(Xt, yt)
+    sample_weight = next(iter(fit_params.values()), None)
+    network._validate_params()
+    data, _ = network._prepare_data(Xt, yt, sample_weight)
+    target = data.target
+    if target.multilabel or target.per_step or not isinstance(data.X, np.ndarray):
+        return None
+    if data.X.ndim != 2:
+        return None
+    sizes = _check_layer_sizes(network.hidden_layer_sizes)
+    activation = _check_activation(network.activation)
+    n_outputs = target.output_width
+    widths = [data.X.shape[1], *sizes, n_outputs]
+    shapes = list(zip(widths[:-1], widths[1:]))
+    seeds = [data.seeds.seed_for(f"kernel{position}") for position in range(len(shapes))]
+    kernels = starting_kernels(network.kernel_initializer, seeds, shapes)
+    n_rows = data.X.shape[0]
+    rng = data.seeds.rng("batches")
+    shuffle = network.shuffle
+
+    def orders(first, count):
+        rows = np.broadcast_to(np.arange(n_rows), (count, n_rows))
+        return rng.permuted(rows, axis=1) if shuffle else rows
+
+    member = Member(
+        X=np.asarray(data.X, np.float32),
+        y=np.asarray(data.y, np.int32),
+        w=np.asarray(data.weights, np.float32),
+        kernels=kernels,
+        orders=orders,
+        batch_size=network._batch_size(),
+        max_iter=int(network.max_iter),
+        tol=float(network.tol),
+        n_iter_no_change=int(network.n_iter_no_change),
+        alpha=float(network.alpha),
+        learning_rate=float(network.learning_rate_init),
+        beta_1=float(network.beta_1),
+        beta_2=float(network.beta_2),
+        epsilon=float(network.epsilon),
+    )
+    key = (tuple(sizes), activation, data.X.shape[1], n_outputs)
+    return Prepared(estimator, network, member, key, target)
+
+
+class FittedMember(ClassifierMixin, BaseEstimator):
+    """A network trained side by side, as the scorers see it: the fitted
+    ``CostSensitiveMLPClassifier``'s ``predict_proba`` / ``predict``, computed
+    from its weights (no Keras model is built for it).
+
+    Parameters
+    ----------
+    network : CostSensitiveMLPClassifier
+        The unfitted settings it was trained with (``get_params`` shows them).
+    """
+
+    def __init__(self, network=None):
+        self.network = network
+
+    def fit(self, X, y, sample_weight=None):
+        """Not refitted: a member exists only as a side-by-side fit's result."""
+        raise TypeError(
+            "a network trained side by side is not refitted; fit its "
+            "CostSensitiveMLPClassifier (the `network` parameter) instead."
+        )
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
+
+    def _set_fit(self, prepared, result):
+        network = prepared.network
+        self.classes_ = network.classes_
+        self.n_classes_ = network.n_classes_
+        self.n_features_in_ = network.n_features_in_
+        if hasattr(network, "feature_names_in_"):
+            self.feature_names_in_ = network.feature_names_in_
+        self.class_weight_ = network.class_weight_
+        self.class_prior_ = network.class_prior_
+        self.coefs_ = result.kernels
+        self.intercepts_ = result.biases
+        self.n_iter_ = result.n_iter
+        self.loss_ = result.loss
+        self._activation = _check_activation(network.activation)
+        self._target = prepared.target
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities, as the fitted network's (float32 forward pass)."""
+        import keras
+
+        from .._validation import validate_predict_data
+
+        X = validate_predict_data(self, X, allow_nd=False)
+        h = np.asarray(X, np.float32)
+        activation = keras.activations.get(self._activation)
+        for position, (kernel, bias) in enumerate(zip(self.coefs_, self.intercepts_)):
+            h = h @ kernel + bias
+            if position < len(self.coefs_) - 1:
+                h = keras.ops.convert_to_numpy(activation(h))
+        if h.shape[1] == 1:
+            p = 1.0 / (1.0 + np.exp(-h[:, 0].astype(np.float64)))
+            return np.column_stack([1.0 - p, p]).astype(np.float32)
+        h = h.astype(np.float64) - h.max(axis=1, keepdims=True)
+        e = np.exp(h)
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def predict(self, X):
+        """The class of highest probability."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

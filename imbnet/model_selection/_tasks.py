@@ -1,0 +1,261 @@
+"""All of a search's fits, done before scikit-learn scores them.
+
+:func:`fit_tasks` fits every candidate x fold: the tasks whose network
+trains side by side (:mod:`imbnet.model_selection._members`) are grouped by
+architecture, cut into chunks of bounded size and trained one chunk per
+compiled call; every other task is fitted as scikit-learn would, on its own.
+The fitted estimators go into a :class:`FitStore`. scikit-learn's own search
+and ``cross_validate`` then run over a :class:`Replayed` estimator whose
+``fit`` takes the fitted estimator from the store, so scoring, ``error_score``,
+``cv_results_``, refit and multi-metric scoring are scikit-learn's own code.
+A task without a stored fit (one that failed, diverged, or the refit) is
+fitted for real inside scikit-learn's loop: failures behave exactly as there.
+"""
+
+import hashlib
+import warnings
+from collections import defaultdict
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.metaestimators import _safe_split, available_if
+from sklearn.utils.validation import _check_method_params
+
+from ..engine._member_training import train_members
+from ._members import FittedMember, network_of, prepare, side_by_side_reason
+
+__all__ = ["FitStore", "FixedSplits", "Replayed", "fit_tasks", "side_by_side_applies"]
+
+# A chunk's members hold at most this many resident bytes (rows x features) ...
+_CHUNK_BYTES = 256 << 20
+# ... and at most this many members.
+_CHUNK_MEMBERS = 128
+
+
+def side_by_side_applies(estimator):
+    """Whether any of ``estimator``'s fits may train side by side."""
+    from ..classifiers._mlp import CostSensitiveMLPClassifier
+
+    return isinstance(network_of(estimator), CostSensitiveMLPClassifier)
+
+
+class FitStore:
+    """Fitted estimators by (candidate key, fingerprint of the training rows).
+
+    Shared, never copied by ``clone``; a copy (a pickle sent to a worker) finds
+    the same fits, since a fit is found by its rows, not by the order of calls.
+    """
+
+    def __init__(self):
+        self._fits = {}
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __copy__(self):
+        return self
+
+    def put(self, key, X_train, y_train, fitted):
+        self._fits[key, fingerprint(X_train, y_train)] = fitted
+
+    def take(self, key, X_train, y_train):
+        return self._fits.get((key, fingerprint(X_train, y_train)))
+
+
+def fingerprint(X, y):
+    """A digest of a fold's training rows."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (X, y):
+        if array is None:
+            continue
+        values = np.asarray(array.to_numpy() if hasattr(array, "to_numpy") else array)
+        digest.update(str((values.shape, values.dtype)).encode())
+        digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
+def candidate_key(params):
+    return repr(sorted(params.items(), key=lambda item: item[0]))
+
+
+class FixedSplits:
+    """The splits a search computed once, handed to scikit-learn's loop."""
+
+    def __init__(self, splits):
+        self.splits = splits
+
+    def split(self, X=None, y=None, groups=None):
+        return iter(self.splits)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return len(self.splits)
+
+
+def _fitted_has(name):
+    def check(self):
+        fitted = getattr(self, "fitted_", None)
+        return hasattr(fitted if fitted is not None else self.sbs_estimator, name)
+
+    return check
+
+
+class Replayed(BaseEstimator):
+    """``sbs_estimator`` whose ``fit`` takes its result from ``sbs_store`` when it
+    has one for these parameters and rows (else fits for real)."""
+
+    def __init__(self, sbs_estimator, sbs_store):
+        self.sbs_estimator = sbs_estimator
+        self.sbs_store = sbs_store
+
+    def __sklearn_tags__(self):
+        return self.sbs_estimator.__sklearn_tags__()
+
+    def set_params(self, **params):
+        own = {k: params.pop(k) for k in ("sbs_estimator", "sbs_store") if k in params}
+        super().set_params(**own)
+        if params:
+            self.sbs_estimator.set_params(**params)
+        self._candidate = candidate_key(params)
+        return self
+
+    def fit(self, X, y=None, **fit_params):
+        key = getattr(self, "_candidate", candidate_key({}))
+        fitted = self.sbs_store.take(key, X, y)
+        if fitted is None:
+            fitted = self.sbs_estimator.fit(X, y, **fit_params)
+        self.fitted_ = fitted
+        return self
+
+    @property
+    def classes_(self):
+        return self.fitted_.classes_
+
+    @available_if(_fitted_has("predict"))
+    def predict(self, X):
+        return self.fitted_.predict(X)
+
+    @available_if(_fitted_has("predict_proba"))
+    def predict_proba(self, X):
+        return self.fitted_.predict_proba(X)
+
+    @available_if(_fitted_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        return self.fitted_.predict_log_proba(X)
+
+    @available_if(_fitted_has("decision_function"))
+    def decision_function(self, X):
+        return self.fitted_.decision_function(X)
+
+    @available_if(_fitted_has("score"))
+    def score(self, X, y=None, **params):
+        return self.fitted_.score(X, y, **params)
+
+
+def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jobs):
+    """Fit every candidate on every split's training rows; put the fits in ``store``."""
+    fit_params = _check_method_params(X, params=fit_params)
+    prepared, alone = [], []
+    for params in candidate_params:
+        key = candidate_key(params)
+        base = clone(estimator).set_params(**clone(params, safe=False))
+        reason = side_by_side_reason(base, fit_params)
+        for train, _ in splits:
+            task = clone(base)
+            task_params = _check_method_params(X, params=fit_params, indices=train)
+            if reason is not None:
+                alone.append((key, task, train, task_params))
+                continue
+            X_train, y_train = _safe_split(task, X, y, train)
+            try:
+                ready = prepare(task, X_train, y_train, task_params)
+            except Exception:  # the real fit, in scikit-learn's loop, raises it again
+                ready = None
+            if ready is None:
+                continue
+            prepared.append((key, (X_train, y_train), ready))
+    chunks = _chunks(prepared, n_jobs)
+    parallel = Parallel(n_jobs=n_jobs, prefer="threads")
+    outcomes = parallel(
+        delayed(_train_chunk)([ready.member for _, _, ready in chunk], chunk[0][2].key)
+        for chunk in chunks
+    )
+    for chunk, results in zip(chunks, outcomes):
+        for (key, rows, ready), result in zip(chunk, results):
+            if result.diverged:
+                continue  # fitted alone in scikit-learn's loop: it raises as a fit would
+            if result.n_iter == ready.member.max_iter and not result.converged:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({result.n_iter}) reached "
+                    "and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+            store.put(key, *rows, _with_network(ready, result))
+    fitted = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_alone)(task, X, y, train, task_params) for _, task, train, task_params in alone
+    )
+    for (key, task, train, _), estimator_fitted in zip(alone, fitted):
+        if estimator_fitted is not None:
+            store.put(key, *_safe_split(task, X, y, train), estimator_fitted)
+
+
+def _with_network(ready, result):
+    member = FittedMember(ready.network)._set_fit(ready, result)
+    estimator = ready.estimator
+    if estimator is ready.network:
+        return member
+    estimator.steps[-1] = (estimator.steps[-1][0], member)
+    return estimator
+
+
+def _train_chunk(members, key):
+    _, activation, _, n_outputs = key
+    return train_members(members, activation=activation, n_outputs=n_outputs)
+
+
+def _fit_alone(estimator, X, y, train, fit_params):
+    X_train, y_train = _safe_split(estimator, X, y, train)
+    try:
+        return estimator.fit(X_train, y_train, **fit_params)
+    except Exception:  # fitted again in scikit-learn's loop, which handles the error
+        return None
+
+
+def _chunks(prepared, n_jobs):
+    """Tasks of one architecture, in chunks bounded by rows x features and members;
+    a single chunk is cut in ``n_jobs`` when workers would otherwise idle."""
+    groups = defaultdict(list)
+    for entry in prepared:  # members of a chunk run as many batches as its longest
+        member = entry[2].member
+        n_rows = member.X.shape[0]
+        n_batches = -(-n_rows // min(member.batch_size, n_rows))
+        groups[entry[2].key, n_batches].append(entry)
+    chunks = []
+    for entries in groups.values():
+        current, size = [], 0
+        for entry in entries:
+            nbytes = 4 * entry[2].member.X.size
+            if current and (size + nbytes > _CHUNK_BYTES or len(current) >= _CHUNK_MEMBERS):
+                chunks.append(current)
+                current, size = [], 0
+            current.append(entry)
+            size += nbytes
+        if current:
+            chunks.append(current)
+    workers = _n_workers(n_jobs)
+    if workers > 1 and len(chunks) < workers:
+        split = []
+        for chunk in chunks:
+            parts = min(workers, len(chunk))
+            split.extend(list(part) for part in np.array_split(np.arange(len(chunk)), parts))
+            split[-parts:] = [[chunk[i] for i in part] for part in split[-parts:]]
+        chunks = split
+    return chunks
+
+
+def _n_workers(n_jobs):
+    from joblib import effective_n_jobs
+
+    return effective_n_jobs(n_jobs) if n_jobs not in (None, 1) else 1

@@ -1,0 +1,155 @@
+"""``cross_validate`` and ``cross_val_score``: scikit-learn's, fits side by side."""
+
+import numpy as np
+from sklearn import model_selection as _sk
+from sklearn.base import is_classifier
+from sklearn.model_selection import check_cv
+from sklearn.utils.validation import indexable
+
+from ._tasks import FitStore, FixedSplits, Replayed, fit_tasks, side_by_side_applies
+
+__all__ = ["cross_val_score", "cross_validate"]
+
+
+def cross_validate(
+    estimator,
+    X,
+    y=None,
+    *,
+    groups=None,
+    scoring=None,
+    cv=None,
+    n_jobs=None,
+    verbose=0,
+    params=None,
+    pre_dispatch="2*n_jobs",
+    return_train_score=False,
+    return_estimator=False,
+    return_indices=False,
+    error_score=np.nan,
+):
+    """Evaluate metrics by cross-validation, the folds' networks side by side.
+
+    scikit-learn's :func:`sklearn.model_selection.cross_validate` (same
+    arguments, same returned dict). When ``estimator`` is a
+    :class:`imbnet.CostSensitiveMLPClassifier` or a pipeline ending in one,
+    the folds' networks train together in one compiled program (see
+    :class:`imbnet.model_selection.GridSearchCV`); with
+    ``return_estimator=True``, or settings that do not train side by side,
+    the folds are fitted one by one, as scikit-learn does.
+
+    Parameters
+    ----------
+    estimator : estimator object
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,), default=None
+    groups : array-like of shape (n_samples,), default=None
+    scoring : str, callable, list, tuple or dict, default=None
+    cv : int, cross-validation generator or iterable, default=None
+    n_jobs : int, default=None
+    verbose : int, default=0
+    params : dict, default=None
+        Passed to the estimator's ``fit`` (``sample_weight`` split by fold).
+    pre_dispatch : int or str, default="2*n_jobs"
+    return_train_score : bool, default=False
+    return_estimator : bool, default=False
+    return_indices : bool, default=False
+    error_score : "raise" or numeric, default=np.nan
+
+    Returns
+    -------
+    scores : dict of ndarray
+        ``test_<metric>`` (``test_score`` for one), ``fit_time``,
+        ``score_time``, and as asked ``train_<metric>``, ``estimator``,
+        ``indices``. ``fit_time`` of side-by-side folds is what remained per
+        fold after their joint training (near zero).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from imbnet import CostSensitiveMLPClassifier
+    >>> from imbnet.model_selection import cross_validate
+    >>> X, y = make_classification(n_samples=300, weights=[0.9], random_state=0)
+    >>> clf = CostSensitiveMLPClassifier(hidden_layer_sizes=(8,), max_iter=30,
+    ...                                  class_weight="balanced", random_state=0)
+    >>> result = cross_validate(clf, X, y, cv=3, scoring=["roc_auc", "balanced_accuracy"])
+    >>> result["test_roc_auc"].shape
+    (3,)
+    """
+    options = dict(
+        groups=groups,
+        scoring=scoring,
+        verbose=verbose,
+        params=params,
+        pre_dispatch=pre_dispatch,
+        return_train_score=return_train_score,
+        return_indices=return_indices,
+        error_score=error_score,
+    )
+    if return_estimator or not side_by_side_applies(estimator):
+        return _sk.cross_validate(
+            estimator, X, y, cv=cv, n_jobs=n_jobs, return_estimator=return_estimator, **options
+        )
+    X, y, groups = indexable(X, y, groups)
+    splits = list(check_cv(cv, y, classifier=is_classifier(estimator)).split(X, y, groups))
+    store = FitStore()
+    fit_tasks(store, estimator, [{}], splits, X, y, dict(params or {}), n_jobs)
+    return _sk.cross_validate(
+        Replayed(estimator, store), X, y, cv=FixedSplits(splits), n_jobs=None, **options
+    )
+
+
+def cross_val_score(
+    estimator,
+    X,
+    y=None,
+    *,
+    groups=None,
+    scoring=None,
+    cv=None,
+    n_jobs=None,
+    verbose=0,
+    params=None,
+    pre_dispatch="2*n_jobs",
+    error_score=np.nan,
+):
+    """Scores of one metric by cross-validation, the folds' networks side by side.
+
+    scikit-learn's :func:`sklearn.model_selection.cross_val_score`, through
+    :func:`cross_validate`.
+
+    Parameters
+    ----------
+    estimator : estimator object
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,), default=None
+    groups : array-like of shape (n_samples,), default=None
+    scoring : str or callable, default=None
+    cv : int, cross-validation generator or iterable, default=None
+    n_jobs : int, default=None
+    verbose : int, default=0
+    params : dict, default=None
+    pre_dispatch : int or str, default="2*n_jobs"
+    error_score : "raise" or numeric, default=np.nan
+
+    Returns
+    -------
+    scores : ndarray of shape (n_splits,)
+    """
+    from sklearn.metrics import check_scoring
+
+    scorer = check_scoring(estimator, scoring=scoring)
+    result = cross_validate(
+        estimator,
+        X,
+        y,
+        groups=groups,
+        scoring={"score": scorer},
+        cv=cv,
+        n_jobs=n_jobs,
+        verbose=verbose,
+        params=params,
+        pre_dispatch=pre_dispatch,
+        error_score=error_score,
+    )
+    return result["test_score"]
