@@ -39,10 +39,11 @@ myst_heading_anchors = 3
 
 # The public names, from the package itself: a new name in imbnet._EXPORTS gets a page.
 PUBLIC = sorted(name for name in imbnet.__all__ if not name.startswith("_"))
+MODEL_SELECTION = sorted(imbnet.model_selection.__all__)
 
 
-def _kind(name):
-    return "class" if isinstance(getattr(imbnet, name), type) else "function"
+def _kind(name, module=imbnet):
+    return "class" if isinstance(getattr(module, name), type) else "function"
 
 
 def _write_api_page():
@@ -65,6 +66,13 @@ def _write_api_page():
         lines += [titles[kind], "-" * len(titles[kind]), "", ".. autosummary::"]
         lines += ["   :toctree: generated", f"   :template: imbnet_{kind}.rst", ""]
         lines += [f"   {name}" for name in names] + [""]
+    title = "Model selection (``imbnet.model_selection``)"
+    lines += [title, "-" * len(title), "", ".. currentmodule:: imbnet.model_selection", ""]
+    for kind in ("class", "function"):
+        names = [n for n in MODEL_SELECTION if _kind(n, imbnet.model_selection) == kind]
+        template = "imbnet_search.rst" if kind == "class" else "imbnet_function.rst"
+        lines += [".. autosummary::", "   :toctree: generated", f"   :template: {template}"]
+        lines += [""] + [f"   {name}" for name in names] + [""]
     text = "\n".join(lines)
     page = DOCS / "api.rst"
     if not page.exists() or page.read_text() != text:
@@ -107,9 +115,11 @@ def _check_api_pages(app, exception):
     if exception is not None or app.builder.name != "html":
         return
     out = Path(app.outdir) / "generated"
-    missing = [name for name in PUBLIC if not (out / f"imbnet.{name}.html").exists()]
+    pages = [f"imbnet.{name}" for name in PUBLIC]
+    pages += [f"imbnet.model_selection.{name}" for name in MODEL_SELECTION]
+    missing = [page for page in pages if not (out / f"{page}.html").exists()]
     if missing:
-        raise RuntimeError(f"no API page for imbnet.{', imbnet.'.join(missing)}")
+        raise RuntimeError(f"no API page for {', '.join(missing)}")
 
 
 def setup(app):
