@@ -47,6 +47,18 @@ def _at_least(minimum, kind=int):
     return parse
 
 
+def _n_jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of processes, or -1 for every core; got {text}"
+        )
+    return value
+
+
 def _probability(text):
     try:
         value = float(text)
@@ -108,7 +120,9 @@ def _parser():
         metavar="SECONDS",
         help="skip or shorten (fewer epochs) strategies that would not finish in time",
     )
-    compare.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default 1)")
+    compare.add_argument(
+        "--n-jobs", type=_n_jobs, default=1, help="parallel fits (default 1; -1: every core)"
+    )
     compare.add_argument(
         "--out", help="directory for results.json, results.csv, figures, report.html"
     )
@@ -283,6 +297,11 @@ def _compare(args):
         data_path=args.data,
         target=target,
     )
+    if results["recommendation"] is not None:
+        from ._deploy import fit_command
+
+        rec = results["recommendation"]
+        rec["fit_command"] = fit_command(rec["strategy"], results, results["settings"])
     if results["recommendation"] is None:
         print(format_summary(results))
         raise CommandError("no strategy ran to the end (see above)")
