@@ -161,6 +161,7 @@ def save(estimator, path):
     >>> bool((imbnet.load(path).predict_proba(X) == clf.predict_proba(X)).all())
     True
     """
+    _check_fitted(estimator)
     context = _SaveContext()
     token = _active.set(context)
     try:
@@ -247,6 +248,23 @@ def load(path, *, trusted=(), safe_mode=True):
         raise ImportError(_missing_message(path, missing[0], exc)) from None
     finally:
         _active.reset(token)
+
+
+def _check_fitted(estimator):
+    """An estimator saved before ``fit`` is a mistake: scikit-learn's NotFittedError."""
+    from sklearn.base import BaseEstimator
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    if not isinstance(estimator, BaseEstimator) or not hasattr(estimator, "fit"):
+        return
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        raise NotFittedError(
+            f"this {type(estimator).__name__} is not fitted yet: call fit before "
+            "imbnet.save (an unfitted estimator needs no file: rebuild it from its parameters)"
+        ) from None
 
 
 def _main_names(members):

@@ -133,14 +133,26 @@ def _results_table(results):
     header = ["rank", "strategy", objective]
     if not results["multiclass"]:
         header.append("threshold")
-    header += ["recall", "precision", "F1", "balanced acc", "ROC AUC", "avg precision", "fit s"]
+    # One column per measure: the objective's own column is not repeated.
+    decided = [
+        (key, heading)
+        for key, heading in (
+            ("recall", "recall"),
+            ("precision", "precision"),
+            ("f1", "F1"),
+            ("balanced_accuracy", "balanced acc"),
+        )
+        if key != results["objective"]["name"] or results["multiclass"]
+    ]
+    header += [heading for _, heading in decided]
+    header += ["ROC AUC", "avg precision", "fit s"]
     rows = []
     for rank, r in enumerate(_ran(results), 1):
         s = r["scores"]
         row = [str(rank), escape(r["name"]), _pm(s["objective"], digits)]
         if not results["multiclass"]:
             row.append(_pm(r["threshold"], 3))
-        row += [f"{s[k]['mean']:.3f}" for k in ("recall", "precision", "f1", "balanced_accuracy")]
+        row += [f"{s[k]['mean']:.3f}" for k, _ in decided]
         row += [_pm(s["roc_auc"]), _pm(s["average_precision"]), f"{r['fit_time']['mean']:.1f}"]
         rows.append(row)
     return _table("results", header, rows)
