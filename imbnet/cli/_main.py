@@ -405,11 +405,11 @@ def _predict(args):
             out = pd.DataFrame({"prediction": model.predict(X)})
     except (ValueError, TypeError) as exc:
         raise CommandError(f"{args.data}: cannot predict these rows ({exc})") from None
-    if not args.proba:
-        print(f"imbnet predict: decision: {decision_text(model)}", file=sys.stderr)
-    if not args.proba:
-        _say_flagged(model, out["prediction"])
     out.to_csv(args.output if args.output else sys.stdout, index=False)
+    if not args.proba:  # said once every row is written (an error stays one line)
+        sys.stdout.flush()
+        print(f"imbnet predict: decision: {decision_text(model)}", file=sys.stderr)
+        _say_flagged(model, out["prediction"])
 
 
 def _say_flagged(model, labels):
