@@ -569,3 +569,9 @@ def test_sequence_target_is_public():
     from imbnet.weighting._targets import SequenceTarget
 
     assert imbnet.SequenceTarget is SequenceTarget and "SequenceTarget" in imbnet.__all__
+
+
+def test_3d_X_at_predict_for_a_2d_model_is_a_clear_error():
+    clf = ResampledKerasClassifier(build, epochs=1, random_state=0).fit(X, Y)
+    with pytest.raises(ValueError, match="X has 3 dimensions"):
+        clf.predict(X[:, :, None])
