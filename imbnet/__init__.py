@@ -29,6 +29,7 @@ _EXPORTS = {
     "LogitAdjustedLoss": ".weighting._long_tail_losses",
     "NegativeDownsampler": ".sampling._downsampling",
     "ResampledKerasClassifier": ".classifiers._resampled",
+    "SequenceTarget": ".weighting._targets",
     "compute_class_weight": ".weighting._class_weight",
     "compute_label_weight": ".weighting._class_weight",
     "load": "._persistence",

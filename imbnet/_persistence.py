@@ -161,6 +161,7 @@ def save(estimator, path):
     >>> bool((imbnet.load(path).predict_proba(X) == clf.predict_proba(X)).all())
     True
     """
+    _check_fitted(estimator)
     context = _SaveContext()
     token = _active.set(context)
     try:
@@ -198,8 +199,9 @@ def load(path, *, trusted=(), safe_mode=True):
     trusted : sequence of str, default=()
         Further Python names (``"module.name"``) to allow, such as your own model
         builder function. Classes of scikit-learn, imbalanced-learn and imbnet,
-        imbnet's functions and skops's default types are trusted already; any other
-        name in the file makes loading fail with the list of such names.
+        imbnet's functions, SciPy's sparse matrices and skops's default types are
+        trusted already; any other name in the file makes loading fail with the list
+        of such names.
     safe_mode : bool, default=True
         Refuse Keras models and objects that carry code (``Lambda`` layers,
         Python lambdas, classes from outside Keras and imbnet). Pass ``False`` only for
@@ -246,6 +248,23 @@ def load(path, *, trusted=(), safe_mode=True):
         raise ImportError(_missing_message(path, missing[0], exc)) from None
     finally:
         _active.reset(token)
+
+
+def _check_fitted(estimator):
+    """An estimator saved before ``fit`` is a mistake: scikit-learn's NotFittedError."""
+    from sklearn.base import BaseEstimator
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    if not isinstance(estimator, BaseEstimator) or not hasattr(estimator, "fit"):
+        return
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        raise NotFittedError(
+            f"this {type(estimator).__name__} is not fitted yet: call fit before "
+            "imbnet.save (an unfitted estimator needs no file: rebuild it from its parameters)"
+        ) from None
 
 
 def _main_names(members):
@@ -340,7 +359,7 @@ def _trusted_by_package(name):
     (``FunctionTransformer(os.system)``).
     """
     module_name, _, attribute = name.rpartition(".")
-    if name in _TRUSTED_NAMES:
+    if name in _TRUSTED_NAMES or _is_sparse_type(name):
         return True
     if module_name.split(".")[0] not in _TRUSTED_PACKAGES:
         return False
@@ -356,6 +375,25 @@ def _trusted_by_package(name):
         getattr(importlib.import_module(public), attribute, None) is obj
         for public in _TRUSTED_FUNCTION_MODULES
     )
+
+
+def _is_sparse_type(name):
+    """SciPy's sparse matrix and array classes (one-hot encoders and SMOTENC hold them).
+
+    skops stores them with ``scipy.sparse.save_npz`` and loads them with
+    ``load_npz``, which reads arrays with ``allow_pickle=False``: plain data.
+    """
+    module_name, _, attribute = name.rpartition(".")
+    if module_name != "scipy.sparse" and not module_name.startswith("scipy.sparse._"):
+        return False
+    try:
+        from scipy import sparse
+
+        obj = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        return False
+    bases = tuple(b for b in (sparse.spmatrix, getattr(sparse, "sparray", None)) if b)
+    return isinstance(obj, type) and issubclass(obj, bases)
 
 
 def _keras_config(data):

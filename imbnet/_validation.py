@@ -149,4 +149,18 @@ def validate_predict_data(estimator, X, *, allow_nd):
     except (ValueError, TypeError) as error:
         add_hint(error, _PREDICT_HINTS)
         raise
+    _check_row_shape(estimator, X)
     return X.astype(np.float32, copy=False)
+
+
+def _check_row_shape(estimator, X):
+    """Rows of another rank than the fitted network's input (3-D X for a 2-D model)."""
+    inputs = getattr(getattr(estimator, "model_", None), "inputs", None)
+    if not inputs or len(inputs) != 1:
+        return
+    expected = tuple(inputs[0].shape[1:])
+    if len(expected) != X.ndim - 1:
+        raise ValueError(
+            f"X has {X.ndim} dimensions (shape {X.shape}), but the model was fitted on rows "
+            f"of shape {expected}: pass X of shape (n_samples, {', '.join(map(str, expected))})"
+        )

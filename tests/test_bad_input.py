@@ -527,3 +527,51 @@ def test_predict_before_fit_is_not_fitted_error(kind):
     for method in (clf.predict, clf.predict_proba):
         with pytest.raises(NotFittedError, match="not fitted yet. Call 'fit'"):
             method(X)
+
+
+# Silent paths of issue 28: each fails on the code before the fix.
+
+
+def _too_wide(meta):
+    return keras.Sequential([keras.Input((7,)), keras.layers.Dense(1, activation="sigmoid")])
+
+
+def test_builder_input_wider_than_X_is_a_clear_error_at_fit():
+    clf = ResampledKerasClassifier(_too_wide, epochs=1, random_state=0)
+    with pytest.raises(ValueError, match=r"input takes rows of shape \(7,\).*meta"):
+        clf.fit(X, Y)
+
+
+def test_model_instance_with_a_lambda_layer_fits():
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Lambda(lambda t: t * 2.0)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
+    clf = ResampledKerasClassifier(model, epochs=1, optimizer="adam", random_state=0).fit(X, Y)
+    assert clf.predict_proba(X).shape == (len(X), 2)
+
+
+def test_saving_an_unfitted_estimator_is_not_fitted_error(tmp_path):
+    import imbnet
+
+    with pytest.raises(NotFittedError, match="call fit before imbnet.save"):
+        imbnet.save(CostSensitiveMLPClassifier(), tmp_path / "m.imbnet")
+
+
+def test_gan_over_sampler_refuses_two_one_hot_columns():
+    from imbnet import GANOverSampler
+
+    with pytest.raises(ValueError, match="1-D target.*one class per row"):
+        GANOverSampler(epochs=1).fit_resample(X, np.c_[Y, 1 - Y])
+
+
+def test_sequence_target_is_public():
+    import imbnet
+    from imbnet.weighting._targets import SequenceTarget
+
+    assert imbnet.SequenceTarget is SequenceTarget and "SequenceTarget" in imbnet.__all__
+
+
+def test_3d_X_at_predict_for_a_2d_model_is_a_clear_error():
+    clf = ResampledKerasClassifier(build, epochs=1, random_state=0).fit(X, Y)
+    with pytest.raises(ValueError, match="X has 3 dimensions"):
+        clf.predict(X[:, :, None])

@@ -455,6 +455,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
             model = self._instantiate_model(meta)
             if not model.built:
                 model.build((None,) + tuple(meta["X_shape_"][1:]))
+        _check_input_width(model, meta["X_shape_"])
         if not model.compiled:
             model.compile(
                 optimizer=self._make_optimizer(), loss=self._make_loss(model.outputs[0].shape[-1])
@@ -463,7 +464,10 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
 
     def _instantiate_model(self, meta):
         if isinstance(self.model, keras.Model):
-            model = keras.models.clone_model(self.model)
+            # Cloning an instance loads nothing: a Lambda layer's function is the
+            # caller's own, so Keras's safe mode (meant for files) does not apply.
+            with _unsafe_clone_scope():
+                model = keras.models.clone_model(self.model)
             if self.model.compiled:
                 optimizer = self.model.optimizer
                 model.compile(
@@ -523,4 +527,33 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
             shuffle=self.shuffle,
             current_loss=current_loss,
             minority_rows=minority,
+        )
+
+
+def _unsafe_clone_scope():
+    """Keras's scope that lets ``clone_model`` rebuild ``Lambda`` layers of a live model."""
+    import contextlib
+
+    try:
+        from keras.src.saving.serialization_lib import SafeModeScope
+    except ImportError:  # pragma: no cover - other Keras layouts
+        return contextlib.nullcontext()
+    return SafeModeScope(False)
+
+
+def _check_input_width(model, X_shape):
+    """A network whose input shape differs from X's: say so at fit, not deep in predict."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs or len(inputs) != 1:
+        return
+    expected = tuple(inputs[0].shape[1:])
+    actual = tuple(X_shape[1:])
+    known = len(expected) == len(actual) and all(
+        e is None or e == a for e, a in zip(expected, actual)
+    )
+    if not known:
+        raise ValueError(
+            f"the network's input takes rows of shape {expected}, but X has rows of shape "
+            f"{actual}: build keras.Input from the builder's meta "
+            '(keras.Input((meta["n_features_in_"],)), or meta["X_shape_"][1:])'
         )

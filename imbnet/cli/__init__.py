@@ -2,8 +2,23 @@
 
 Built on imbnet's public API only (``imbnet.CostSensitiveMLPClassifier``,
 ``imbnet.ResampledKerasClassifier``, ``imbnet.save``/``imbnet.load``).
+
+The few functions a model built by the command line refers to (the one-hot
+step's text conversion, the resampling strategies' network, the objectives'
+metrics) are importable from here, so that a model the ``recommended.py``
+script saves loads in ``imbnet predict``.
 """
 
+from ._data import as_text
 from ._main import main
+from ._objectives import cost_per_1000, precision_at_recall, recall_at_precision
+from ._strategies import build_network
 
-__all__ = ["main"]
+__all__ = [
+    "as_text",
+    "build_network",
+    "cost_per_1000",
+    "main",
+    "precision_at_recall",
+    "recall_at_precision",
+]

@@ -19,7 +19,16 @@ from ._objectives import Objective, make_scorer
 from ._strategies import STRATEGIES, Context, describe, make_pipeline
 from ._tf_logging import import_keras_quietly
 
-__all__ = ["INNER_CV", "MIN_EPOCHS", "Setup", "build_model", "compare", "outer_cv"]
+__all__ = [
+    "INNER_CV",
+    "MIN_EPOCHS",
+    "Setup",
+    "build_model",
+    "compare",
+    "cross_validate_strategies",
+    "outer_cv",
+    "run_order",
+]
 
 INNER_CV = 3  # folds of the threshold's inner cross-validation
 MIN_EPOCHS = 5  # a time budget shortens networks down to this, then skips them
@@ -71,13 +80,22 @@ def build_model(name, ctx, setup, scoring):
 
 def _run_fold(name, ctx, setup, X, y, train, test, fold):
     """Fit on ``train``, predict ``test``: runs in the worker processes too."""
+    import warnings
+
+    from ._deploy import split_warnings
+
     import_keras_quietly()
     start = time.perf_counter()
-    run = {"fold": fold, "test": test, "error": None}
+    run = {"fold": fold, "test": test, "error": None, "epoch_limit": 0, "warnings": []}
     try:
         scorer = setup.scorer()
         model = build_model(name, ctx, setup, scorer)
-        model.fit(X.iloc[train], y[train])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(X.iloc[train], y[train])
+        # Counted here (worker processes too), shown once by the caller.
+        run["epoch_limit"], others = split_warnings(caught)
+        run["warnings"] = [(w.category, str(w.message)) for w in others]
         X_test, y_test = X.iloc[test], y[test]
         run["proba"] = model.predict_proba(X_test)
         run["pred"] = model.predict(X_test)
@@ -169,6 +187,50 @@ class _Budget:
             self.reference.append(seconds)
 
 
+def cross_validate_strategies(
+    X, y, strategies, setup, *, numeric, categorical, epochs, n_jobs=1, time_budget=None
+):
+    """The cross-validation of every strategy on the same outer folds, in ``strategies`` order.
+
+    Returns ``(results, epoch_limit)``: per-strategy dicts (see ``_summarise``), not
+    ranked, and the number of networks that stopped at the epoch limit (their
+    ConvergenceWarnings are counted, not shown; other warnings are shown once).
+    """
+    from joblib import Parallel, delayed
+
+    cv = setup.cv
+    folds = list(outer_cv(setup).split(X, y))
+    progress = Progress(len(strategies) * cv)
+    budget = _Budget(time_budget)
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    results, epoch_limit, shown = [], 0, set()
+    for name in strategies:
+        strategy = STRATEGIES[name]
+        run_epochs, note = budget.plan(strategy, epochs)
+        ctx = Context(run_epochs or epochs, setup.random_state, numeric, categorical)
+        if run_epochs is None:
+            progress.step(f"{name} {note}", count=cv)
+            results.append(_empty_result(name, ctx, note))
+            continue
+        start = time.perf_counter()
+        runs = []
+        tasks = (
+            delayed(_run_fold)(name, ctx, setup, X, y, train, test, k)
+            for k, (train, test) in enumerate(folds)
+        )
+        for run in parallel(tasks):
+            runs.append(run)
+            epoch_limit += run["epoch_limit"]
+            _show_new_warnings(run["warnings"], shown)
+            failed = " failed" if run["error"] else ""
+            progress.step(f"{name} fold {run['fold'] + 1}/{cv}{failed}")
+        budget.record(strategy, ctx.epochs, time.perf_counter() - start)
+        result = _summarise(name, ctx, runs, y, setup)
+        result["note"] = note
+        results.append(result)
+    return results, epoch_limit
+
+
 def compare(
     X,
     y,
@@ -190,39 +252,27 @@ def compare(
     decision metrics), ``counts``, ``objective``, ``notes`` and ``strategies``: a
     list, best first, of per-strategy dicts (see ``_summarise``).
     """
-    from joblib import Parallel, delayed
-
+    strategies = run_order(strategies)
     classes, counts = np.unique(y, return_counts=True)
     minority = classes[np.argmin(counts)].item()
     setup = Setup(objective, tuple(c.item() for c in classes), minority, cost, cv, random_state)
-    folds = list(outer_cv(setup).split(X, y))
-    notes = [n for n in (STRATEGIES[s].note(y) for s in dict.fromkeys(strategies)) if n]
-    progress = Progress(len(strategies) * cv)
-    budget = _Budget(time_budget)
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    results = []
-    for name in strategies:
-        strategy = STRATEGIES[name]
-        run_epochs, note = budget.plan(strategy, epochs)
-        ctx = Context(run_epochs or epochs, random_state, numeric, categorical)
-        if run_epochs is None:
-            progress.step(f"{name} {note}", count=cv)
-            results.append(_empty_result(name, ctx, note))
-            continue
-        start = time.perf_counter()
-        runs = []
-        tasks = (
-            delayed(_run_fold)(name, ctx, setup, X, y, train, test, k)
-            for k, (train, test) in enumerate(folds)
-        )
-        for run in parallel(tasks):
-            runs.append(run)
-            failed = " failed" if run["error"] else ""
-            progress.step(f"{name} fold {run['fold'] + 1}/{cv}{failed}")
-        budget.record(strategy, ctx.epochs, time.perf_counter() - start)
-        result = _summarise(name, ctx, runs, y, setup)
-        result["note"] = note
-        results.append(result)
+    notes = [n for n in (STRATEGIES[s].note(y) for s in strategies) if n]
+    results, epoch_limit = cross_validate_strategies(
+        X,
+        y,
+        strategies,
+        setup,
+        numeric=numeric,
+        categorical=categorical,
+        epochs=epochs,
+        n_jobs=n_jobs,
+        time_budget=time_budget,
+    )
+    from ._deploy import convergence_line
+
+    line = convergence_line(epoch_limit, epochs)
+    if line:
+        print(f"imbnet compare: {line}", file=sys.stderr)
     sign = 1 if objective.greater_is_better else -1
     results.sort(
         key=lambda r: (
@@ -249,6 +299,23 @@ def compare(
         "strategies": results,
         "setup": setup,
     }
+
+
+def run_order(strategies):
+    """The cheap references (no network) first, so that a time budget always runs them."""
+    strategies = list(dict.fromkeys(strategies))
+    return [s for s in strategies if not STRATEGIES[s].network] + [
+        s for s in strategies if STRATEGIES[s].network
+    ]
+
+
+def _show_new_warnings(found, shown):
+    import warnings
+
+    for category, message in found:
+        if (category, message) not in shown:
+            shown.add((category, message))
+            warnings.warn(message, category, stacklevel=2)
 
 
 def _empty_result(name, ctx, reason):

@@ -17,7 +17,9 @@ FIGURES = {
     "roc": ("roc_curves.png", "ROC curves"),
     "pr": (
         "precision_recall_curves.png",
-        "Precision-recall curves, with each strategy's operating point at its tuned threshold",
+        "Precision-recall curves, with each strategy's operating point at its tuned threshold. "
+        "The AP in the legend is of the held-out predictions of all folds pooled into one "
+        "curve; the tables give the mean of the per-fold APs, so the two differ slightly",
     ),
     "calibration": ("calibration.png", "Reliability diagrams (equal-count bins)"),
     "thresholds": (
@@ -33,7 +35,13 @@ def _ran(results):
 
 
 def _colours(results):
-    return {r["name"]: f"C{i % 10}" for i, r in enumerate(_ran(results))}
+    """One distinct colour per strategy in every figure (up to 20; tab20's pairs apart)."""
+    ran = _ran(results)
+    if len(ran) <= 10:
+        return {r["name"]: f"C{i}" for i, r in enumerate(ran)}
+    palette = plt.get_cmap("tab20").colors
+    order = list(range(0, 20, 2)) + list(range(1, 20, 2))  # the dark ones first
+    return {r["name"]: palette[order[i % 20]] for i, r in enumerate(ran)}
 
 
 def write_figures(out_dir, results, y):
@@ -73,6 +81,15 @@ def _curves(display, results, truth):
         colour = colours[r["name"]]
         style = {"curve_kwargs": {"color": colour}} if new_style else {"color": colour}
         display.from_predictions(truth, r["oof_score"], name=r["name"], ax=ax, **style)
+    if display.__name__.startswith("PrecisionRecall"):
+        ax.text(
+            0.01,
+            0.01,
+            "AP in the legend: all folds pooled (the tables: mean of per-fold APs)",
+            transform=ax.transAxes,
+            fontsize="x-small",
+            color="grey",
+        )
     return fig, ax, colours
 
 

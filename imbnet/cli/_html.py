@@ -68,7 +68,21 @@ def _recommendation(results):
         return '<p class="error">No strategy ran to the end: nothing to recommend.</p>'
     label = escape(results["objective"]["label"])
     digits = 1 if results["objective"]["name"] == "cost" else 3
-    parts = [
+    parts = []
+    verdict = rec.get("verdict")
+    if verdict and verdict["kind"] == "trivial":
+        parts.append(
+            f'<p class="verdict" id="verdict">Recommended: {escape(verdict["policy"])} '
+            f"(expected cost {verdict['policy_cost']:.1f} per 1,000 cases). No strategy "
+            f"beats it; the best strategy costs {verdict['best_cost']:.1f}:</p>"
+        )
+    elif verdict:
+        parts.append(
+            f'<p class="verdict" id="verdict">No strategy reaches {escape(verdict["bound"])} '
+            f"≥ {verdict['target']:g} in the held-out folds. Closest to the constraint (not "
+            f"meeting it, {escape(verdict['bound'])} {verdict['reached']:.3f}):</p>"
+        )
+    parts += [
         f"<p><b>{escape(rec['strategy'])}</b> ({escape(rec['description'])}): "
         f"{label} {_pm(rec['objective'], digits)}"
         + (f" at a threshold of {_pm(rec['threshold'], 3)}" if rec["threshold"] else "")
@@ -89,6 +103,12 @@ def _recommendation(results):
             f"± {runner['difference']['sd']:.{digits}f}, "
             f"corrected paired t-test (Nadeau and Bengio) t = {runner['t']:.2f}, "
             f'p = {runner["p"]:.2g}. <span class="verdict">{verdict}</span></p>'
+        )
+    if rec.get("fit_command"):
+        parts.append(
+            "<p>To deploy it (its threshold tuned on all the rows, then "
+            "<code>imbnet predict --model model.imbnet --data new.csv</code>):</p>"
+            f'<pre id="fit-command">{escape(rec["fit_command"])}</pre>'
         )
     parts.append('<p>Its settings and the code that rebuilds it: <a href="#rebuild">below</a>.</p>')
     return "".join(parts)
@@ -113,14 +133,26 @@ def _results_table(results):
     header = ["rank", "strategy", objective]
     if not results["multiclass"]:
         header.append("threshold")
-    header += ["recall", "precision", "F1", "balanced acc", "ROC AUC", "avg precision", "fit s"]
+    # One column per measure: the objective's own column is not repeated.
+    decided = [
+        (key, heading)
+        for key, heading in (
+            ("recall", "recall"),
+            ("precision", "precision"),
+            ("f1", "F1"),
+            ("balanced_accuracy", "balanced acc"),
+        )
+        if key != results["objective"]["name"] or results["multiclass"]
+    ]
+    header += [heading for _, heading in decided]
+    header += ["ROC AUC", "avg precision", "fit s"]
     rows = []
     for rank, r in enumerate(_ran(results), 1):
         s = r["scores"]
         row = [str(rank), escape(r["name"]), _pm(s["objective"], digits)]
         if not results["multiclass"]:
             row.append(_pm(r["threshold"], 3))
-        row += [f"{s[k]['mean']:.3f}" for k in ("recall", "precision", "f1", "balanced_accuracy")]
+        row += [f"{s[k]['mean']:.3f}" for k, _ in decided]
         row += [_pm(s["roc_auc"]), _pm(s["average_precision"]), f"{r['fit_time']['mean']:.1f}"]
         rows.append(row)
     return _table("results", header, rows)

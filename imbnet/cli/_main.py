@@ -15,6 +15,8 @@ from ._errors import CommandError
 from ._objectives import OBJECTIVES, parse_cost, parse_objective
 from ._strategies import STRATEGIES
 
+INNER_CV = 3  # as _compare.INNER_CV (not imported: it would import NumPy)
+
 __all__ = ["main"]
 
 
@@ -43,6 +45,28 @@ def _at_least(minimum, kind=int):
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _n_jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of processes, or -1 for every core; got {text}"
+        )
+    return value
+
+
+def _probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1], got {text}")
+    return value
 
 
 def _parser():
@@ -96,7 +120,9 @@ def _parser():
         metavar="SECONDS",
         help="skip or shorten (fewer epochs) strategies that would not finish in time",
     )
-    compare.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default 1)")
+    compare.add_argument(
+        "--n-jobs", type=_n_jobs, default=1, help="parallel fits (default 1; -1: every core)"
+    )
     compare.add_argument(
         "--out", help="directory for results.json, results.csv, figures, report.html"
     )
@@ -105,6 +131,30 @@ def _parser():
     data_options(fit, "default: the built-in data")
     training_options(fit)
     fit.add_argument("--strategy", default="balanced", choices=list(STRATEGIES))
+    decision = fit.add_mutually_exclusive_group()
+    decision.add_argument(
+        "--optimize",
+        type=parse_objective,
+        default=None,
+        metavar="OBJECTIVE",
+        help=f"{OBJECTIVES}: the decision threshold is tuned for it by a {INNER_CV}-fold "
+        "cross-validation inside the training rows and saved with the model "
+        "(default f1, or cost with --cost)",
+    )
+    decision.add_argument(
+        "--threshold",
+        type=_probability,
+        metavar="T",
+        help="label the minority class when its probability is at least T (saved with "
+        "the model; no tuning)",
+    )
+    fit.add_argument(
+        "--cost",
+        type=parse_cost,
+        metavar="FP,FN",
+        help="cost of a false positive and of a false negative: the threshold minimises "
+        "the expected cost",
+    )
     fit.add_argument("--save", required=True, help="file to write (e.g. model.imbnet)")
 
     predict = commands.add_parser("predict", help="predict with a model saved by 'imbnet fit'")
@@ -112,6 +162,14 @@ def _parser():
     predict.add_argument("--data", required=True, help="CSV or Parquet file of rows to predict")
     predict.add_argument("--proba", action="store_true", help="write class probabilities")
     predict.add_argument("--output", help="CSV file to write (default: standard output)")
+    predict.add_argument(
+        "--trusted",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a further Python name (module.name, e.g. your model builder) the file may "
+        "hold; repeat for several; as imbnet.load(path, trusted=[...])",
+    )
     return parser
 
 
@@ -239,6 +297,11 @@ def _compare(args):
         data_path=args.data,
         target=target,
     )
+    if results["recommendation"] is not None:
+        from ._deploy import fit_command
+
+        rec = results["recommendation"]
+        rec["fit_command"] = fit_command(rec["strategy"], results, results["settings"])
     if results["recommendation"] is None:
         print(format_summary(results))
         raise CommandError("no strategy ran to the end (see above)")
@@ -248,20 +311,56 @@ def _compare(args):
 
 
 def _fit(args):
-    from ._strategies import Context, make_pipeline
+    from ._strategies import Context
 
-    X, y, numeric, categorical, _, _ = _load_data(args)
+    objective = args.optimize or parse_objective("cost" if args.cost else "f1")
+    tuned = args.threshold is None
+    X, y, numeric, categorical, _, _ = _load_data(args, min_per_class=INNER_CV if tuned else 2)
+    import numpy as np
+
+    classes, counts = np.unique(y, return_counts=True)
+    problem = objective.check(len(classes), args.cost)
+    if problem is None and args.threshold is not None and len(classes) > 2:
+        problem = f"--threshold is defined for two classes; the target has {len(classes)}"
+    if problem:
+        raise CommandError(problem)
     _check_encoding(X, numeric, categorical)
     from ._tf_logging import import_keras_quietly
 
     import_keras_quietly()
     import imbnet
 
+    from ._compare import Setup
+    from ._deploy import (
+        convergence_line,
+        counting_convergence,
+        decision_text,
+        deployed_model,
+        replay,
+        split_warnings,
+    )
+
+    minority = classes[np.argmin(counts)].item()
+    setup = Setup(
+        objective, tuple(c.item() for c in classes), minority, args.cost, 5, args.random_state
+    )
     ctx = Context(args.epochs, args.random_state, numeric, categorical)
-    pipeline = make_pipeline(args.strategy, ctx)
-    pipeline.fit(X, y)
-    imbnet.save(pipeline, args.save)
-    print(f"saved strategy {args.strategy!r} trained on {len(y)} rows to {args.save}")
+    model = deployed_model(args.strategy, ctx, setup, args.threshold)
+    with counting_convergence() as caught:
+        model.fit(X, y)
+    limit, others = split_warnings(caught)
+    replay(others)
+    line = convergence_line(limit, args.epochs)
+    if line:
+        print(f"imbnet fit: {line}", file=sys.stderr)
+    try:
+        imbnet.save(model, args.save)
+    except (OSError, TypeError, ValueError) as exc:
+        raise CommandError(f"cannot save to {args.save} ({exc})") from None
+    print(
+        f"saved strategy {args.strategy!r} trained on {len(y)} rows to {args.save}; "
+        f"decision: {decision_text(model)}"
+    )
 
 
 def _predict(args):
@@ -279,9 +378,13 @@ def _predict(args):
     import imbnet
 
     try:
-        pipeline = imbnet.load(args.model)
+        model = imbnet.load(args.model, trusted=args.trusted)
     except (ValueError, OSError, ImportError) as exc:
-        raise CommandError(str(exc)) from None
+        message = str(exc).replace("imbnet.load(path, trusted=[...])", _TRUSTED_HINT)
+        raise CommandError(message) from None
+    from ._deploy import decision_text, inner_pipeline
+
+    pipeline = inner_pipeline(model)
     expected = list(pipeline.feature_names_in_)
     missing = [c for c in expected if c not in frame.columns]
     if missing:
@@ -296,13 +399,34 @@ def _predict(args):
         )
     try:
         if args.proba:
-            proba = pipeline.predict_proba(X)
-            out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in pipeline.classes_])
+            proba = model.predict_proba(X)
+            out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
         else:
-            out = pd.DataFrame({"prediction": pipeline.predict(X)})
+            out = pd.DataFrame({"prediction": model.predict(X)})
     except (ValueError, TypeError) as exc:
         raise CommandError(f"{args.data}: cannot predict these rows ({exc})") from None
     out.to_csv(args.output if args.output else sys.stdout, index=False)
+    if not args.proba:  # said once every row is written (an error stays one line)
+        sys.stdout.flush()
+        print(f"imbnet predict: decision: {decision_text(model)}", file=sys.stderr)
+        _say_flagged(model, out["prediction"])
+
+
+def _say_flagged(model, labels):
+    from ._deploy import positive_class
+
+    positive = positive_class(model)
+    if positive is None:
+        return
+    flagged = int((labels == positive).sum())
+    print(
+        f"imbnet predict: {flagged} of {len(labels)} rows ({flagged / len(labels):.1%}) "
+        f"labelled {positive!r}",
+        file=sys.stderr,
+    )
+
+
+_TRUSTED_HINT = "imbnet predict --trusted NAME (once per name)"
 
 
 def _numeric_columns(pipeline):

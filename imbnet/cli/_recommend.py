@@ -20,7 +20,8 @@ def recommend(results, *, numeric, categorical, epochs, random_state, data_path,
         return None
     setup = results["setup"]
     objective = results["objective"]
-    best = ran[0]
+    best, verdict = _choose(ran, results)
+    ran = [best] + [r for r in ran if r is not best]
     ctx = Context(best["epochs"] or epochs, random_state, tuple(numeric), tuple(categorical))
     recommendation = {
         "strategy": best["name"],
@@ -32,6 +33,7 @@ def recommend(results, *, numeric, categorical, epochs, random_state, data_path,
         ),
         "snippet": snippet(best["name"], ctx, setup, objective["label"], data_path, target),
         "runner_up": None,
+        "verdict": verdict,
     }
     if len(ran) > 1:
         runner = ran[1]
@@ -50,6 +52,50 @@ def recommend(results, *, numeric, categorical, epochs, random_state, data_path,
             "beyond_noise": bool(p < ALPHA),
         }
     return recommendation
+
+
+def _choose(ran, results):
+    """The strategy to recommend, and a verdict dict when it fails the objective (or None).
+
+    With a cost, a strategy that does not beat the cheaper trivial policy (flag
+    nothing, flag everything) is not worth deploying: the verdict names the
+    policy. With ``recall@precision=P`` / ``precision@recall=R`` the first-ranked
+    strategy whose mean held-out precision (recall) reaches the bound is chosen;
+    when none does, the one that comes closest, labelled as such.
+    """
+    objective = results["objective"]
+    best = ran[0]
+    if results["multiclass"]:
+        return best, None
+    if objective["name"] == "cost":
+        scores = best["scores"]
+        policies = {
+            "flag nothing": scores["cost_flag_nothing"]["mean"],
+            "flag everything": scores["cost_flag_everything"]["mean"],
+        }
+        policy = min(policies, key=policies.get)
+        if scores["cost"]["mean"] >= policies[policy]:
+            return best, {
+                "kind": "trivial",
+                "policy": policy,
+                "policy_cost": policies[policy],
+                "best_cost": scores["cost"]["mean"],
+            }
+        return best, None
+    if "@" in objective["name"]:
+        bound = objective["name"].partition("@")[2]
+        target = objective["target"]
+        meeting = [r for r in ran if r["scores"][bound]["mean"] >= target]
+        if meeting:
+            return meeting[0], None
+        closest = max(ran, key=lambda r: r["scores"][bound]["mean"])
+        return closest, {
+            "kind": "constraint",
+            "bound": bound,
+            "target": target,
+            "reached": closest["scores"][bound]["mean"],
+        }
+    return best, None
 
 
 def _scoring_code(setup, imports):
@@ -72,6 +118,9 @@ def snippet(name, ctx, setup, label, data_path, target):
     model = estimator_code(build_model(name, ctx, setup, Code("scoring")), imports)
     cv = estimator_code(outer_cv(setup), imports)
     validate = imports.name_of(cross_validate)
+    import imbnet
+
+    imports_save = imports.name_of(imbnet.save)
     import_lines, functions = imports.lines()
     data = data_code(data_path, target)
     data_imports = [line for line in data if line.startswith(("from ", "import "))]
@@ -106,4 +155,11 @@ def snippet(name, ctx, setup, label, data_path, target):
         _, kwargs, _ = setup.score_function()
         thresholded = kwargs.get("pos_label", setup.classes[1])
         lines.append(f'print("decision threshold on P({thresholded}):", model.best_threshold_)')
+    lines += [
+        "",
+        "# The fitted model, its threshold included, for: imbnet predict --model "
+        "recommended.imbnet --data NEW.csv",
+        f'{imports_save}(model, "recommended.imbnet")',
+        'print("saved recommended.imbnet")',
+    ]
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ import os
 
 from ._figures import FIGURES, write_figures
 
-__all__ = ["format_summary", "format_table", "plain", "write_outputs"]
+__all__ = ["format_summary", "format_table", "plain", "verdict_lines", "write_outputs"]
 
 WIDTH = 120  # the terminal table's limit
 
@@ -82,20 +82,18 @@ def _recommendation_lines(results):
         return []
     label = results["objective"]["label"]
     digits = 1 if results["objective"]["name"] == "cost" else 3
-    line = (
-        f"recommended: {rec['strategy']} ({rec['description']}): "
-        f"{label} {_pm(rec['objective'], digits)}"
-    )
+    verdict = rec.get("verdict")
+    model = f"{rec['strategy']} ({rec['description']}): {label} {_pm(rec['objective'], digits)}"
     if rec["threshold"]:
-        line += f" at threshold {_pm(rec['threshold'], 2)}"
-    lines = [line]
+        model += f" at threshold {_pm(rec['threshold'], 2)}"
+    lines = verdict_lines(verdict, model)
     runner = rec["runner_up"]
     if runner:
-        verdict = "beyond fold noise" if runner["beyond_noise"] else "within fold noise"
+        noise = "beyond fold noise" if runner["beyond_noise"] else "within fold noise"
         lines.append(
             f"  vs runner-up {runner['strategy']}: {runner['difference']['mean']:+.{digits}f} "
             f"± {runner['difference']['sd']:.{digits}f} over the same folds, corrected paired "
-            f"t-test p = {runner['p']:.2g}: {verdict}"
+            f"t-test p = {runner['p']:.2g}: {noise}"
         )
     best = next(r for r in results["strategies"] if r["name"] == rec["strategy"])
     if results.get("cost"):
@@ -105,7 +103,29 @@ def _recommendation_lines(results):
             f"{s['cost_flag_nothing']['mean']:.1f}, flag everything: "
             f"{s['cost_flag_everything']['mean']:.1f})"
         )
+    if rec.get("fit_command"):
+        if verdict and verdict["kind"] == "trivial":
+            lines.append(f"  to deploy {rec['strategy']} all the same: {rec['fit_command']}")
+        else:
+            lines.append(f"  deploy it (threshold tuned on all rows): {rec['fit_command']}")
     return lines
+
+
+def verdict_lines(verdict, model):
+    """The recommendation's first line(s): the model, or why the objective is not met."""
+    if verdict is None:
+        return [f"recommended: {model}"]
+    if verdict["kind"] == "trivial":
+        return [
+            f"recommended: {verdict['policy']} (expected cost {verdict['policy_cost']:.1f} "
+            f"per 1,000 cases): no strategy beats it; the best, {model}, costs "
+            f"{verdict['best_cost']:.1f}"
+        ]
+    bound, target, reached = verdict["bound"], verdict["target"], verdict["reached"]
+    return [
+        f"no strategy reaches {bound} >= {target:g} in the held-out folds",
+        f"closest to the constraint (not meeting it): {model}, {bound} {reached:.3f}",
+    ]
 
 
 def _wrap(line):

@@ -2,9 +2,10 @@
 
 :func:`estimator_code` writes an (unfitted) estimator as the constructor calls
 that build it, giving only the parameters that differ from their defaults, with
-the imports it needs. Functions defined in ``imbnet.cli`` (the model builder,
-the text conversion, the metrics) are not public: their source is copied into
-the snippet instead of an import. :class:`Code` stands for a value written as
+the imports it needs. Functions of ``imbnet.cli``'s private modules are imported
+from ``imbnet.cli`` when it exports them (the model builder, the text
+conversion, the metrics: a saved model then refers to importable names), and
+their source is copied into the snippet otherwise. :class:`Code` stands for a value written as
 given (a scorer).
 """
 
@@ -38,7 +39,13 @@ class Imports:
         if module == "builtins":
             return attribute
         if module.startswith("imbnet.cli"):
-            self.copy(obj)
+            import imbnet.cli
+
+            if getattr(imbnet.cli, attribute, None) is not obj:
+                self.copy(obj)
+                return attribute
+            module = "imbnet.cli"
+            self.names[attribute] = (module, attribute)
             return attribute
         module = _public_module(obj)
         name = attribute

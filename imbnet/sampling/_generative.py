@@ -168,7 +168,11 @@ class GANOverSampler(KerasStateMixin, BaseOverSampler):
     def _check_X_y(self, X, y, accept_sparse=None):
         y_type = type_of_target(y)
         one_hot = y_type == "multilabel-indicator" and np.all(np.asarray(y).sum(axis=1) == 1)
-        if y_type in ("multilabel-indicator", "multiclass-multioutput") and not one_hot:
+        # Two one-hot columns would come back as one (label_binarize of two classes).
+        two_columns = np.ndim(y) == 2 and np.shape(y)[1] == 2
+        if y_type in ("multilabel-indicator", "multiclass-multioutput") and (
+            not one_hot or two_columns
+        ):
             raise ValueError(
                 "GANOverSampler over-samples classes of a 1-D target; y is "
                 f"{y_type} of shape {np.shape(y)}. Pass one class per row."

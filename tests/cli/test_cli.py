@@ -261,6 +261,8 @@ def test_fit_then_predict_matches_in_memory(messy_csv, tmp_path, capsys):
                 "3",
                 "--random-state",
                 "7",
+                "--threshold",  # the tuned threshold: tests/cli/test_cli_deploy.py
+                "0.5",
                 "--save",
                 str(model),
             ]

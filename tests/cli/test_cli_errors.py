@@ -30,7 +30,7 @@ COMPARE_CASES = {
     ),
     "--optimize cost without --cost": (GOOD, ["--optimize", "cost"], "needs --cost FP,FN"),
     "--time-budget 0": (GOOD, ["--time-budget", "0"], "argument --time-budget: must be at least"),
-    "--n-jobs text": (GOOD, ["--n-jobs", "two"], "argument --n-jobs: invalid int value"),
+    "--n-jobs text": (GOOD, ["--n-jobs", "two"], "argument --n-jobs: 'two' is not a whole number"),
     "unknown strategy": (GOOD, ["--strategies", "balanced,magic"], "unknown strategy ['magic']"),
     "unknown option": (GOOD, ["--folds", "3"], "unrecognized arguments: --folds 3"),
     "missing target column": (GOOD.drop(columns="y"), [], "target column 'y' not found"),

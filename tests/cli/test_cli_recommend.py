@@ -34,8 +34,10 @@ def messy(n=300, seed=1):
     )
 
 
-def test_snippet_rebuilds_the_pipeline_and_gives_the_same_scores(tmp_path):
-    """Run as a script, recommended.py cross-validates to the report's fold scores exactly."""
+def test_snippet_rebuilds_the_pipeline_and_gives_the_same_scores(tmp_path, monkeypatch):
+    """Run as a script, recommended.py cross-validates to the report's fold scores exactly,
+    and saves the fitted model where ``imbnet predict`` loads it."""
+    monkeypatch.chdir(tmp_path)  # recommended.py writes recommended.imbnet here
     data = tmp_path / "claims.csv"
     messy().to_csv(data, index=False)
     out = tmp_path / "out"
@@ -68,6 +70,9 @@ def test_snippet_rebuilds_the_pipeline_and_gives_the_same_scores(tmp_path):
     model = namespace["model"]
     assert 0 < model.best_threshold_ < 1
     assert set(model.predict(namespace["X"])) <= {"fraud", "ok"}
+    status, stdout, stderr = run(["predict", "--model", "recommended.imbnet", "--data", str(data)])
+    assert status == 0, stderr
+    assert "threshold tuned for recall at precision >= 0.3" in stderr
 
 
 def test_corrected_paired_test_is_more_cautious_than_the_plain_one():
