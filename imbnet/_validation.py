@@ -149,7 +149,8 @@ def validate_predict_data(estimator, X, *, allow_nd):
     except (ValueError, TypeError) as error:
         add_hint(error, _PREDICT_HINTS)
         raise
-    _check_row_shape(estimator, X)
+    if allow_nd:  # 2-D estimators refuse other ranks in validate_data already
+        _check_row_shape(estimator, X)
     return X.astype(np.float32, copy=False)
 
 

@@ -82,7 +82,7 @@ def _run_fold(name, ctx, setup, X, y, train, test, fold):
     """Fit on ``train``, predict ``test``: runs in the worker processes too."""
     import warnings
 
-    from ._deploy import split_warnings
+    from ._warnings import split_warnings
 
     import_keras_quietly()
     start = time.perf_counter()
@@ -268,7 +268,7 @@ def compare(
         n_jobs=n_jobs,
         time_budget=time_budget,
     )
-    from ._deploy import convergence_line
+    from ._warnings import convergence_line
 
     line = convergence_line(epoch_limit, epochs)
     if line:

@@ -8,8 +8,7 @@ training rows, then the pipeline refitted on all of them), or, given
 wrapper, so ``imbnet predict`` labels at that threshold.
 """
 
-import warnings
-from contextlib import contextmanager
+from ._warnings import convergence_line, counting_convergence, replay, split_warnings
 
 __all__ = [
     "FitCommand",
@@ -98,52 +97,6 @@ def decision_text(model):
         )
     positive, threshold, how = found
     return f"label {positive!r} when P({positive!r}) >= {threshold:.4g} (threshold {how})"
-
-
-@contextmanager
-def counting_convergence():
-    """Collect the warnings of the block: yields a list that receives them.
-
-    Use with :func:`convergence_line` and :func:`replay`; every warning is kept.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield caught
-
-
-def _is_epoch_limit(warning):
-    from sklearn.exceptions import ConvergenceWarning
-
-    return issubclass(warning.category, ConvergenceWarning) and "iterations" in str(warning.message)
-
-
-def split_warnings(caught):
-    """``(number of epoch-limit ConvergenceWarnings, the other warnings, deduplicated)``."""
-    limit = sum(1 for w in caught if _is_epoch_limit(w))
-    others, seen = [], set()
-    for w in caught:
-        key = (w.category, str(w.message))
-        if not _is_epoch_limit(w) and key not in seen:
-            seen.add(key)
-            others.append(w)
-    return limit, others
-
-
-def replay(others):
-    """Show the (real) warnings again, once each."""
-    for w in others:
-        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-
-
-def convergence_line(count, epochs):
-    """The one line that stands for ``count`` epoch-limit ConvergenceWarnings."""
-    if not count:
-        return None
-    networks = "network" if count == 1 else "networks"
-    return (
-        f"{count} {networks} stopped at the epoch limit ({epochs} epochs) before the loss "
-        "settled; raise --epochs to train longer"
-    )
 
 
 class FitCommand:
