@@ -1,5 +1,6 @@
 """``BalancedEnsembleClassifier``: networks on balanced draws, trained side by side."""
 
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -49,6 +50,11 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         Draws each member's rows every epoch (cloned, seeded from
         ``random_state``). None: random under-sampling to the rarest class,
         done by index without imbalanced-learn's overhead.
+    prior_correction : bool, default=None
+        Map the mean probabilities from the class mix the members trained on
+        back to the data's class prior (as the estimator's own
+        ``prior_correction``). None: as ``estimator.prior_correction`` says
+        (False by default).
     random_state : int, RandomState instance or None, default=None
         Seeds every member's weights and draws, and ``estimator``'s own
         randomness (its ``random_state`` is replaced). The same int gives the
@@ -59,8 +65,16 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
     estimator_ : imbnet classifier
         The fitted clone of ``estimator``; its ``model_`` holds the members
         side by side, its ``history_`` / ``loss_curve_`` the members' mean loss
-        (plus their regularisation terms), its ``n_iter_`` the epochs run (the
-        members stop together).
+        (plus their regularisation terms), its ``history_["val_loss"]`` the
+        loss the stopping rule watched (see Notes), its ``n_iter_`` the epochs
+        run.
+    estimators_ : list of n_estimators classifiers
+        Views of the members, each predicting alone (``predict``,
+        ``predict_proba``, prior-corrected as the ensemble); no copies of
+        the weights.
+    n_iter_ : ndarray of shape (n_estimators,)
+        The epochs each member trained (today the same for all: they stop
+        together).
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     feature_names_in_ : ndarray of str
@@ -69,8 +83,14 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
     Notes
     -----
     Members share the epoch count: with ``early_stopping`` or ``tol`` they
-    stop together, on the members' mean (validation) loss. Targets with one
-    class per row only (binary or multiclass).
+    stop together, on the members' mean loss on rows that do not change
+    between epochs, and the best epoch's weights are kept. A member's loss
+    on its own draw jumps with the draw, and scikit-learn's ``tol`` rule would
+    stop on that noise; instead the rule watches the loss on the hold-out
+    (``early_stopping``) or on the training rows (a stratified subset of at
+    most 2,048), weighted so that each class has the share of weight it has
+    in the draws (balanced, with the default under-sampling). Targets with
+    one class per row only (binary or multiclass).
 
     Examples
     --------
@@ -83,19 +103,31 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
     ... ).fit(X, y)
     >>> ensemble.predict_proba(X[:2]).shape
     (2, 2)
+    >>> len(ensemble.estimators_), ensemble.estimators_[0].predict(X[:3]).shape
+    (5, (3,))
     """
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "sampler": [HasMethods(["fit_resample"]), None],
+        "prior_correction": ["boolean", None],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, n_estimators=10, *, sampler=None, random_state=None):
+    def __init__(
+        self,
+        estimator=None,
+        n_estimators=10,
+        *,
+        sampler=None,
+        prior_correction=None,
+        random_state=None,
+    ):
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.sampler = sampler
+        self.prior_correction = prior_correction
         self.random_state = random_state
 
     def __sklearn_tags__(self):
@@ -141,20 +173,23 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
                 member, member._model_meta(data.X), seeds, n_members
             )
             data = data._replace(targets=member._target.encode(data.y))
-            if validation is not None:
-                X_val, y_val, w_val = validation
-                validation = tuple(
-                    _side_by_side(a, n_members)
-                    for a in (X_val, member._target.encode(y_val), w_val * n_members)
-                )
             # One member stands for all while the output biases are set, then all are stacked.
             member.model_ = networks[0]
             source = MemberDraws(data, n_members=n_members, sampler=self.sampler)
             source = member._initialize_epochs(data, source=source, output_models=networks)
             member.model_ = stack_models(networks, data.X.shape[1:], copies)
-            result = member._fit_loop(source, validation, data)
+            steady = _steady_rows(member, data, validation, source)
+            if steady is not None:
+                X_s, y_s, w_s = steady
+                steady = tuple(
+                    _side_by_side(a, n_members)
+                    for a in (X_s, member._target.encode(y_s), w_s * n_members)
+                )
+            with _watching_held_rows(member, steady):
+                result = member._fit_loop(source, steady, data)
         member._record_fit(result, source)
         self.estimator_ = member
+        self.n_iter_ = np.full(n_members, member.n_iter_)
         self.classes_ = member.classes_
         self.n_features_in_ = member.n_features_in_
         if hasattr(member, "feature_names_in_"):
@@ -162,6 +197,12 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         return self
+
+    @property
+    def estimators_(self):
+        """Views of the fitted members, each predicting alone (see the class docstring)."""
+        check_is_fitted(self, "estimator_")
+        return [_MemberView(self, k) for k in range(len(self.n_iter_))]
 
     def _member(self):
         member = (
@@ -211,8 +252,14 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         ndarray of shape (n_samples, n_classes)
         """
         member, proba = self._member_proba(X)
-        proba = np.mean(proba, axis=0)
-        if member.prior_correction:
+        return self._corrected(member, np.mean(proba, axis=0))
+
+    def _corrected(self, member, proba):
+        """``proba`` mapped back to the data's class prior, if prior correction is on."""
+        correct = getattr(self, "prior_correction", None)  # None in 0.1 pickles
+        if correct is None:
+            correct = member.prior_correction
+        if correct:
             proba = member._target.correct(proba, member.class_prior_, member.training_prior_)
         return proba
 
@@ -230,17 +277,17 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         check_is_fitted(self, "estimator_")
         return self.estimator_._target.decide(self.predict_proba(X))
 
-    def _member_proba(self, X):
-        """Every member's probabilities: shape (n_estimators, n_samples, n_classes)."""
+    def _member_proba(self, X, members=None):
+        """Every member's probabilities: shape (n_estimators, n_samples, n_classes);
+        only those of the indices ``members``, if given."""
         check_is_fitted(self, "estimator_")
         _check_dense(X)
         member = self.estimator_
         X = validate_predict_data(member, X, allow_nd=member._allow_nd)
         n_members = member.model_.inputs[0].shape[1]
         outputs = predict_outputs(member.model_, _side_by_side(X, n_members))
-        return member, np.stack(
-            [member._target.proba(outputs[:, k]) for k in range(outputs.shape[1])]
-        )
+        members = range(outputs.shape[1]) if members is None else members
+        return member, np.stack([member._target.proba(outputs[:, k]) for k in members])
 
 
 class _RecordedSeeds(SeedStream):
@@ -285,6 +332,114 @@ def _member_networks(member, meta, seeds, n_members):
     for network in networks:
         member._target.bind(network)
     return networks, copies
+
+
+class _MemberView(ClassifierMixin):
+    """One member of a fitted :class:`BalancedEnsembleClassifier`, predicting alone.
+
+    A light view (no copy of the weights): its predictions are those of member
+    ``index`` of the ensemble's side-by-side model, prior-corrected as the
+    ensemble is. Refitting the ensemble changes what it predicts.
+    """
+
+    def __init__(self, ensemble, index):
+        self.ensemble = ensemble
+        self.index = index
+        self.classes_ = ensemble.classes_
+        self.n_features_in_ = ensemble.n_features_in_
+
+    def __repr__(self):
+        return f"<member {self.index} of {type(self.ensemble).__name__}>"
+
+    @property
+    def n_iter_(self):
+        """The epochs this member trained."""
+        return int(self.ensemble.n_iter_[self.index])
+
+    def predict_proba(self, X):
+        """This member's class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        member, proba = self.ensemble._member_proba(X, members=[self.index])
+        return self.ensemble._corrected(member, proba[0])
+
+    def predict_log_proba(self, X):
+        """The logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The class of highest probability for this member.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.ensemble.estimator_._target.decide(self.predict_proba(X))
+
+
+# Rows the stopping rule watches, at most (a stratified subset of larger data).
+_STEADY_ROWS = 2048
+
+
+def _steady_rows(member, data, holdout, source):
+    """The rows whose loss the members' stopping rule watches: ``(X, y, w)`` or None.
+
+    A member's training loss is measured on its draw of the epoch, which
+    changes every epoch: its mean jumps with the draw, and scikit-learn's
+    ``tol`` rule would stop on that noise. The rule watches instead the loss on
+    rows that stay the same: the hold-out with ``early_stopping``, otherwise
+    the training rows (a stratified subset of at most ``_STEADY_ROWS``), each
+    weighted so that the classes have the shares of weight they have in the
+    draws (with the default under-sampling: balanced). None if the member's
+    rule watches nothing.
+    """
+    if member._stopping().monitor is None:
+        return None
+    if holdout is not None:
+        X, y, w = holdout
+    else:
+        rng = data.seeds.rng("steady rows")
+        n_classes = int(data.y.max()) + 1
+        quota = max(1, _STEADY_ROWS // n_classes)
+        rows = []
+        for c in range(n_classes):
+            of_class = np.flatnonzero(data.y == c)
+            if of_class.size > quota:
+                of_class = np.sort(rng.choice(of_class, quota, replace=False))
+            rows.append(of_class)
+        rows = np.concatenate(rows)
+        X, y, w = data.X[rows], data.y[rows], data.weights[rows]
+    share = source.tally.prior(1)  # of each class, in the first epoch's draws
+    w = np.asarray(w, np.float64)
+    mass = np.bincount(y, weights=w, minlength=share.shape[0])
+    scale = np.divide(share, mass, out=np.zeros_like(share), where=mass > 0)
+    return X, y, (w * scale[y] * y.shape[0]).astype(np.float32)
+
+
+@contextmanager
+def _watching_held_rows(member, steady):
+    """The member's stopping rule on the loss of ``steady`` (the validation loss of
+    the fit loop, its best epoch's weights restored), for the loop's duration."""
+    if steady is None or member.early_stopping:
+        yield
+        return
+    member.early_stopping = True
+    try:
+        yield
+    finally:
+        member.early_stopping = False
 
 
 def _check_dense(X):

@@ -30,6 +30,7 @@ compiled when a fit needs it.
 
 import atexit
 import json
+import logging
 import os
 import queue
 import threading
@@ -52,6 +53,26 @@ _WIDE = 64  # inputs of an architecture's first program: it serves every width u
 _WIDE_ROWS = _MIN_ROWS
 _cache = OrderedDict()
 _cache_lock = threading.Lock()
+
+
+class _OwnTracesFilter(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning about imbnet's
+    own programs, and only those.
+
+    Each cached program is a ``tf.function`` of its own, traced once (an
+    architecture, a width bucket); TensorFlow counts the traces of all of them
+    together and, after a few architectures or a cleared cache, warns of
+    retracing in a loop, which they are not. Other messages, and the warning
+    about any other function, pass.
+    """
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and _PROGRAM_NAME in message)
+
+
+_PROGRAM_NAME = f"{Program.__module__}.{Program.__qualname__} object"
+logging.getLogger("tensorflow").addFilter(_OwnTracesFilter())
 _compiling = set()  # keys compiled in the background now
 
 
@@ -83,6 +104,7 @@ def cached_program(model, augment, call):
             key = key if template is not None else None
     elif program is None:
         program = Program(model, augment)
+    _load_loss_values(program.model, model)
     try:
         yield program
     finally:
@@ -231,7 +253,10 @@ def _graph_key(model, augment, width=None):
             _without_values(keras.optimizers.serialize(model.optimizer)),
             model.loss
             if isinstance(model.loss, str)
-            else _without_values(keras.losses.serialize(model.loss)),
+            else _without_values(
+                keras.losses.serialize(model.loss),
+                getattr(model.loss, "program_config_values", ()),
+            ),
             None if augment is None else id(augment),
         ]
         return json.dumps(parts, sort_keys=True, default=repr)
@@ -260,16 +285,33 @@ def _with_input_width(config, width):
 _NOT_IN_GRAPH = ("name", "seed", "learning_rate", "build_config", "l1", "l2")
 
 
-def _without_values(config):
+def _without_values(config, values=()):
+    """``config`` without the entries that are no part of the graph; ``values``:
+    more such entries (a loss's adjustments the program reads as data)."""
     if isinstance(config, dict):
         return {
-            key: _without_values(value)
+            key: _without_values(value, values)
             for key, value in config.items()
-            if key not in _NOT_IN_GRAPH and not key.endswith("_initializer")
+            if key not in _NOT_IN_GRAPH and key not in values and not key.endswith("_initializer")
         }
     if isinstance(config, (list, tuple)):
-        return [_without_values(value) for value in config]
+        return [_without_values(value, values) for value in config]
     return config
+
+
+def _program_loss(loss):
+    """The loss a program's model copy is compiled with: for a loss whose
+    adjustments are data (the long-tail losses' class prior, margins), a copy
+    reading them from variables, so one compilation serves every class mix."""
+    if hasattr(loss, "program_values") and hasattr(loss, "for_program"):
+        return loss.for_program()
+    return loss
+
+
+def _load_loss_values(program_model, model):
+    """Give the program's loss copy the fitted model's adjustments (see _program_loss)."""
+    if program_model is not model and hasattr(program_model.loss, "set_program_values"):
+        program_model.loss.set_program_values(model.loss.program_values())
 
 
 def _training_copy(model, width=None):
@@ -281,7 +323,10 @@ def _training_copy(model, width=None):
             inputs = None if width is None else [keras.Input((width,))]
             copy = keras.models.clone_model(model, input_tensors=inputs)
         optimizer = model.optimizer
-        copy.compile(optimizer=type(optimizer).from_config(optimizer.get_config()), loss=model.loss)
+        copy.compile(
+            optimizer=type(optimizer).from_config(optimizer.get_config()),
+            loss=_program_loss(model.loss),
+        )
         copy.optimizer.build(copy.trainable_variables)
         adjustable_penalties(copy)
     except Exception:  # not clonable (e.g. a custom layer without get_config)

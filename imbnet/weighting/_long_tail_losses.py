@@ -36,6 +36,15 @@ are taken from there; otherwise they are recovered from the probabilities
 clipped to ``[ε, 1 - ε]`` (``ε = keras.config.epsilon()``, as Keras clips),
 which leaves outputs saturated beyond ``ε`` without gradient.
 
+The prior enters the loss as data, not as part of the computation: a
+compiled training program (:mod:`imbnet.engine._program_cache`) is shared by
+every data set of one architecture, so it runs on a copy of the loss
+(:meth:`_PriorLoss.for_program`) whose adjustments (the logit shifts, LDAM's
+margins and scale) are variables, set from the fitted model's loss
+(:meth:`_PriorLoss.program_values`) before every fit. The config entries
+those adjustments come from (``program_config_values``) are therefore no part
+of the program's cache key: a new class mix never compiles.
+
 This module knows nothing of estimators.
 """
 
@@ -72,6 +81,39 @@ class _PriorLoss(keras.losses.Loss):
             raise ValueError(f"output={output!r} is not one of {OUTPUTS}.")
         self.output = output
         self.class_prior = _check_prior(class_prior, output)
+        self._variables = None  # for_program: the adjustments as variables
+
+    # Config entries that only set the values of program_values (not the computation).
+    program_config_values = ("class_prior", "tau", "max_margin", "scale")
+
+    def program_values(self):
+        """The adjustments the loss computes with, as float32 arrays: the data a
+        compiled program reads (see the module)."""
+        return [np.asarray(v, np.float32) for v in self._values()]
+
+    def for_program(self):
+        """A copy of this loss whose adjustments are variables (a compiled
+        program's), set by :meth:`set_program_values`."""
+        copy = type(self).from_config(self.get_config())
+        copy._variables = [
+            keras.Variable(value, trainable=False, name=f"{self.name}_adjustment{i}")
+            for i, value in enumerate(self.program_values())
+        ]
+        return copy
+
+    def set_program_values(self, values):
+        """Set the variables of a :meth:`for_program` copy (shapes must agree)."""
+        for variable, value in zip(self._variables, values):
+            variable.assign(value)
+
+    def _values(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _value(self, index, dtype):
+        """Adjustment ``index`` as a tensor: the program's variable, or the constant."""
+        if self._variables is not None:
+            return ops.cast(self._variables[index], dtype)
+        return ops.convert_to_tensor(self._values()[index], dtype=dtype)
 
     @property
     def per_entry(self):
@@ -162,8 +204,11 @@ class LogitAdjustedLoss(_PriorLoss):
             negative, positive = np.log(np.clip(self._binary_prior(), _EPS, 1.0))
             self._shift = self.tau * (positive - negative)
 
+    def _values(self):
+        return [self._shift]
+
     def _adjust(self, logits, y_true):
-        return logits + ops.convert_to_tensor(self._shift, dtype=logits.dtype)
+        return logits + self._value(0, logits.dtype)
 
     def output_prior(self, fed_prior):
         """``π_fed · π^(-τ)``, renormalised (per label for multilabel)."""
@@ -284,15 +329,17 @@ class LDAMLoss(_PriorLoss):
             if output == "sigmoid":
                 self.margins = self.margins[:, 0]
 
-    def _adjust(self, logits, y_true):
+    def _values(self):
         margins = self.margins if self.output != "sigmoid" else self.margins.reshape(2, 1)
+        return [margins, np.float32(self.scale)]
+
+    def _adjust(self, logits, y_true):
+        margins = self._value(0, logits.dtype)
         if self.output == "softmax":
-            delta = y_true * ops.convert_to_tensor(margins, dtype=logits.dtype)
+            delta = y_true * margins
         else:
-            negative = ops.convert_to_tensor(margins[0], dtype=logits.dtype)
-            positive = ops.convert_to_tensor(margins[1], dtype=logits.dtype)
-            delta = y_true * positive - (1.0 - y_true) * negative
-        return self.scale * (logits - delta)
+            delta = y_true * margins[1] - (1.0 - y_true) * margins[0]
+        return self._value(1, logits.dtype) * (logits - delta)
 
     def get_config(self):
         return {**super().get_config(), "max_margin": self.max_margin, "scale": self.scale}

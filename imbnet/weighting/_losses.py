@@ -142,6 +142,23 @@ class LabelwiseLoss(keras.losses.Loss):
     def get_config(self):
         return {**super().get_config(), "loss": keras.losses.serialize(self.loss)}
 
+    # The compiled program's view of the loss (see imbnet.weighting._long_tail_losses):
+    # a long-tail loss inside reads its adjustments as data.
+    @property
+    def program_config_values(self):
+        return getattr(self.loss, "program_config_values", ())
+
+    def __getattr__(self, name):
+        if name in ("program_values", "set_program_values") and "loss" in self.__dict__:
+            return getattr(self.__dict__["loss"], name)  # AttributeError if the loss has none
+        raise AttributeError(name)
+
+    def for_program(self):
+        """A copy whose inner long-tail loss reads its adjustments from variables."""
+        inner = self.loss.for_program() if hasattr(self.loss, "for_program") else self.loss
+        copy = type(self)(inner, name=self.name, reduction=self.reduction)
+        return copy
+
     @classmethod
     def from_config(cls, config):
         config = dict(config)

@@ -308,3 +308,61 @@ def test_bad_settings_are_refused(make, error, message):
 def test_multilabel_is_refused():
     with pytest.raises(ValueError, match="no one class per row"):
         BalancedEnsembleClassifier(mlp()).fit(X, np.column_stack([y, 1 - y]))
+
+
+# ------------------------------------- stopping on steady rows, inspection
+def test_members_stop_on_the_loss_of_steady_rows_weighted_to_the_draws():
+    """The stopping rule watches rows that stay the same every epoch, each class with
+    its share of weight in the draws (balanced for under-sampling), not the loss of
+    the fresh draw; the best epoch's weights are kept and the estimator's own
+    early_stopping setting is left as it was."""
+    from imbnet.classifiers._ensemble import _steady_rows
+
+    ensemble = BalancedEnsembleClassifier(
+        mlp(max_iter=60, n_iter_no_change=3, tol=0.02), n_estimators=3, random_state=0
+    ).fit(X, y)
+    member = ensemble.estimator_
+    assert member.early_stopping is False
+    assert len(member.history_["val_loss"]) == member.n_iter_ < 60  # stopped, on val_loss
+    seeds = SeedStream(0)
+    target, y_encoded = make_target(y)
+    weights = np.ones(len(y))
+    data = FitData(X, y_encoded, None, weights, np.ones(2), None, target, seeds)
+    data = data._replace(targets=target.encode(y_encoded))
+    source = MemberDraws(data, n_members=3)
+    X_s, y_s, w_s = _steady_rows(member, data, None, source)
+    assert X_s.shape[0] == len(y)  # small data: every row
+    np.testing.assert_allclose([w_s[y_s == c].sum() for c in (0, 1)], len(y) / 2, rtol=1e-5)
+
+
+def test_n_iter_estimators_and_prior_correction_at_the_top_level():
+    ensemble = BalancedEnsembleClassifier(mlp(max_iter=6), n_estimators=3, random_state=0)
+    ensemble.fit(X, y)
+    np.testing.assert_array_equal(ensemble.n_iter_, [6, 6, 6])
+    members = ensemble.estimators_
+    assert len(members) == 3 and all(m.n_iter_ == 6 for m in members)
+    alone = np.stack([m.predict_proba(X_test) for m in members])
+    np.testing.assert_allclose(alone.mean(axis=0), ensemble.predict_proba(X_test), rtol=1e-6)
+    assert not np.allclose(alone[0], alone[1])  # each member its own network
+    np.testing.assert_array_equal(members[1].predict(X_test), alone[1].argmax(axis=1))
+    assert 0 <= members[0].score(X_test, y_test) <= 1
+    # prior_correction: None follows the estimator (False), True corrects, as the member does.
+    plain = ensemble.predict_proba(X_test)
+    corrected = (
+        BalancedEnsembleClassifier(
+            mlp(max_iter=6), n_estimators=3, prior_correction=True, random_state=0
+        )
+        .fit(X, y)
+        .predict_proba(X_test)
+    )
+    via_member = (
+        BalancedEnsembleClassifier(mlp(max_iter=6, prior_correction=True), 3, random_state=0)
+        .fit(X, y)
+        .predict_proba(X_test)
+    )
+    np.testing.assert_allclose(corrected, via_member)
+    assert corrected[:, 1].mean() < plain[:, 1].mean()  # back to the 1:9 prior
+    off = BalancedEnsembleClassifier(
+        mlp(max_iter=6, prior_correction=True), 3, prior_correction=False, random_state=0
+    ).fit(X, y)
+    np.testing.assert_allclose(off.predict_proba(X_test), plain)

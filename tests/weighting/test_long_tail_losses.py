@@ -545,3 +545,87 @@ def test_save_and_load_round_trip_with_each_loss(loss, kind, tmp_path):
     clf.model_.save(tmp_path / "model.keras")
     model = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     assert keras.losses.serialize(model.loss) == keras.losses.serialize(clf.model_.loss)
+
+
+# ------------------------------------- the prior as data of the compiled program
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda prior, output: LogitAdjustedLoss(prior, tau=0.7, output=output),
+        lambda prior, output: BalancedSoftmaxLoss(prior, output=output),
+        lambda prior, output: LDAMLoss(prior, max_margin=0.4, scale=2.0, output=output),
+    ],
+    ids=["logit_adjusted", "balanced_softmax", "ldam"],
+)
+@pytest.mark.parametrize("output", ["softmax", "sigmoid", "multilabel"])
+def test_a_program_copy_of_a_loss_computes_any_prior_it_is_given(make, output):
+    """for_program's copy reads its adjustments from variables: given another loss's
+    program_values, it computes that loss's values."""
+    first, other, y_true, y_pred = {
+        "softmax": (PRIOR3, [0.2, 0.3, 0.5], Y3, P3),
+        "sigmoid": (PRIOR2, [0.6, 0.4], Y1, P1),
+        "multilabel": (RATES, [0.3, 0.2, 0.6], YL, PL),
+    }[output]
+    loss, target = make(first, output), make(other, output)
+    copy = loss.for_program()
+    np.testing.assert_allclose(values(copy, y_true, y_pred), values(loss, y_true, y_pred))
+    copy.set_program_values(target.program_values())
+    np.testing.assert_allclose(
+        values(copy, y_true, y_pred), values(target, y_true, y_pred), rtol=1e-6
+    )
+    wrapped = LabelwiseLoss(loss).for_program()
+    wrapped.set_program_values(LabelwiseLoss(target).program_values())
+    if output == "multilabel":
+        np.testing.assert_allclose(
+            values(wrapped, y_true, y_pred), values(target, y_true, y_pred), rtol=1e-6
+        )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(loss="logit_adjusted"),
+        dict(loss="balanced_softmax"),
+        dict(loss="ldam", class_weight="effective", deferred_reweighting=2),
+    ],
+    ids=["logit_adjusted", "balanced_softmax", "ldam_drw"],
+)
+def test_new_class_mixes_and_widths_share_one_program_and_train_as_alone(params, caplog):
+    """Data sets of other widths and class proportions run on the compiled program of the
+    first (the prior, margins and DRW switch are data it reads: one trace, no retracing
+    warning), and each trains exactly as it does on a program of its own."""
+    from imbnet.engine import _program_cache
+
+    shapes = ((150, 5, 0.6), (180, 7, 0.8), (210, 11, 0.9))
+    sets = [
+        make_classification(
+            n_samples=n,
+            n_features=d,
+            n_informative=3,
+            n_redundant=0,
+            n_classes=3,
+            weights=[w, (1 - w) * 0.7],
+            random_state=n,
+        )
+        for n, d, w in shapes
+    ]
+    options = dict(hidden_layer_sizes=(5,), max_iter=4, tol=0, random_state=0, **params)
+    alone = []
+    for X_set, y_set in sets:
+        _program_cache._clear()
+        alone.append(CostSensitiveMLPClassifier(**options).fit(X_set, y_set))
+    _program_cache._clear()
+    shared = []
+    caplog.clear()  # the fits alone, each on a new program, may warn of retracing
+    with caplog.at_level("WARNING"):
+        for X_set, y_set in sets:
+            shared.append(CostSensitiveMLPClassifier(**options).fit(X_set, y_set))
+        _program_cache.wait_for_background_compiles()
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+    programs = list(_program_cache._cache.values())
+    assert all(program._fn.experimental_get_tracing_count() <= 2 for program in programs)
+    assert len(programs) <= 2  # the wide program and at most the 16-input bucket's own
+    for own, reused in zip(alone, shared):
+        np.testing.assert_allclose(reused.loss_curve_, own.loss_curve_, rtol=1e-6)
+        np.testing.assert_allclose(reused.coefs_[0], own.coefs_[0], rtol=1e-5, atol=1e-7)
+    assert len({tuple(own.class_prior_.round(6)) for own in alone}) == 3
