@@ -135,7 +135,7 @@ def _check_step_weight(sample_weight, y):
     return sample_weight
 
 
-def validate_predict_data(estimator, X, *, allow_nd):
+def validate_predict_data(estimator, X, *, allow_nd, check_rank=True):
     """``validate_data`` against what fit saw, with fixes in its messages."""
     try:
         X = validate_data(
@@ -149,7 +149,9 @@ def validate_predict_data(estimator, X, *, allow_nd):
     except (ValueError, TypeError) as error:
         add_hint(error, _PREDICT_HINTS)
         raise
-    if allow_nd:  # 2-D estimators refuse other ranks in validate_data already
+    # 2-D estimators refuse other ranks in validate_data already; an ensemble's
+    # stacked model has an axis of members the rows do not have (check_rank=False).
+    if allow_nd and check_rank:
         _check_row_shape(estimator, X)
     return X.astype(np.float32, copy=False)
 

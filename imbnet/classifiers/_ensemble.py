@@ -283,7 +283,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         check_is_fitted(self, "estimator_")
         _check_dense(X)
         member = self.estimator_
-        X = validate_predict_data(member, X, allow_nd=member._allow_nd)
+        X = validate_predict_data(member, X, allow_nd=member._allow_nd, check_rank=False)
         n_members = member.model_.inputs[0].shape[1]
         outputs = predict_outputs(member.model_, _side_by_side(X, n_members))
         members = range(outputs.shape[1]) if members is None else members

@@ -10,6 +10,7 @@ given (a scorer).
 """
 
 import inspect
+import sys
 import textwrap
 
 import numpy as np
@@ -39,9 +40,10 @@ class Imports:
         if module == "builtins":
             return attribute
         if module.startswith("imbnet.cli"):
-            import imbnet.cli
-
-            if getattr(imbnet.cli, attribute, None) is not obj:
+            # The package is imported already (this module is part of it); looked up,
+            # not imported, so that the package and its modules import no circle.
+            exported = getattr(sys.modules["imbnet.cli"], attribute, None)
+            if exported is not obj:
                 self.copy(obj)
                 return attribute
             module = "imbnet.cli"
