@@ -1,6 +1,8 @@
 """``GridSearchCV`` and ``RandomizedSearchCV``: scikit-learn's, fits side by side."""
 
 from sklearn import model_selection as _sk
+from sklearn.base import is_classifier
+from sklearn.model_selection import check_cv
 from sklearn.utils.validation import indexable
 
 from ._tasks import FitStore, FixedSplits, Replayed, fit_tasks, side_by_side_applies
@@ -45,23 +47,26 @@ class _SideBySideSearch:
             self.best_estimator_ = self.best_estimator_.fitted_
         return self
 
-    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+    # ``**options``: scikit-learn >= 1.8 passes ``callback_ctx``, 1.6 nothing.
+    def _run_search(self, evaluate_candidates, **options):
         side_by_side = getattr(self, "_side_by_side", None)
         if side_by_side is None:
-            return super()._run_search(evaluate_candidates, callback_ctx=callback_ctx)
+            return super()._run_search(evaluate_candidates, **options)
         estimator, store, X, y, params, n_jobs = side_by_side
         fit_params = {k: v for k, v in params.items() if k != "groups"}
         groups = params.get("groups")
+        # as scikit-learn's own fit checks it (a local there before 1.8)
+        default_cv = check_cv(self.cv, y, classifier=is_classifier(estimator))
 
         def evaluate(candidate_params, cv=None, more_results=None, **kwargs):
             candidate_params = list(candidate_params)
-            splits = list((cv or self._checked_cv_orig).split(X, y, groups=groups))
+            splits = list((cv or default_cv).split(X, y, groups=groups))
             fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jobs)
             return evaluate_candidates(
                 candidate_params, cv=FixedSplits(splits), more_results=more_results, **kwargs
             )
 
-        return super()._run_search(evaluate, callback_ctx=callback_ctx)
+        return super()._run_search(evaluate, **options)
 
 
 class GridSearchCV(_SideBySideSearch, _sk.GridSearchCV):
