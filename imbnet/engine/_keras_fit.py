@@ -95,9 +95,7 @@ def train_with_model_fit(
         dataset,
         epochs=epochs,
         callbacks=[_EpochStart(dataset), *callbacks, rule, guard, *extra, history],
-        validation_data=None
-        if validation is None
-        else (model_input(validation[0]), *validation[1:]),
+        validation_data=_validation_data(validation),
         verbose=0,
         shuffle=False,
     )
@@ -105,6 +103,14 @@ def train_with_model_fit(
     return TrainResult(
         {key: logs[key] for key in ("loss", "val_loss") if key in logs}, rule.stopped
     )
+
+
+def _validation_data(validation):
+    """The hold-out as ``model.fit`` takes it: text (or named inputs) converted; a
+    dataset (sparse rows served dense, :mod:`imbnet.data._sparse`) as it is."""
+    if isinstance(validation, tuple):
+        return (model_input(validation[0]), *validation[1:])
+    return validation
 
 
 class _EpochDataset(keras.utils.PyDataset):
