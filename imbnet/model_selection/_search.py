@@ -47,8 +47,10 @@ class _SideBySideSearch:
             self.best_estimator_ = self.best_estimator_.fitted_
         return self
 
-    # ``**options``: scikit-learn >= 1.8 passes ``callback_ctx``, 1.6 nothing.
-    def _run_search(self, evaluate_candidates, **options):
+    # scikit-learn >= 1.8 passes ``callback_ctx`` (when the signature names it),
+    # 1.6 and 1.7 nothing: pass it on only when given.
+    def _run_search(self, evaluate_candidates, callback_ctx=None):
+        options = {} if callback_ctx is None else {"callback_ctx": callback_ctx}
         side_by_side = getattr(self, "_side_by_side", None)
         if side_by_side is None:
             return super()._run_search(evaluate_candidates, **options)
