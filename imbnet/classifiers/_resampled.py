@@ -384,6 +384,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     # --------------------------------------------------------------- fit
     def _fit(self, X, y, sample_weight):
         if is_dask_collection(X):  # data larger than memory: imbnet.data._dask
+            self._input_kind = "array"
             return fit_dask(self, X, y, sample_weight)
         return super()._fit(X, y, sample_weight)
 
@@ -427,8 +428,9 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         )
         if self.sampler is not None:
             check_sampler(self.sampler)
-            if self._input_kind != "array":
-                check_row_sampler(self.sampler, y_encoded, data=f"{self._input_kind} input")
+            kind = getattr(self, "_input_kind", "array")
+            if kind != "array":
+                check_row_sampler(self.sampler, y_encoded, data=f"{kind} input")
             if self.batch_ratio is not None:
                 raise ValueError(
                     "sampler and batch_ratio both set: choose one way of balancing "
