@@ -18,10 +18,9 @@ import numpy as np
 from sklearn.utils.validation import check_array, check_consistent_length
 
 from .._compat import check_sample_weight
-from ..engine._keras_fit import model_input
+from ..engine._keras_fit import PREPROCESSING_LAYERS, model_input, nested_layers
 
 __all__ = [
-    "ADAPTED_LAYERS",
     "NamedInputs",
     "adapt_preprocessing",
     "check_model_inputs",
@@ -30,12 +29,6 @@ __all__ = [
     "check_text_fit_data",
     "is_text",
 ]
-
-# Keras preprocessing layers whose state comes from data (``adapt``).
-ADAPTED_LAYERS = tuple(
-    getattr(keras.layers, name)
-    for name in ("TextVectorization", "StringLookup", "IntegerLookup", "Normalization")
-)
 
 
 def _column(X):
@@ -151,8 +144,8 @@ def adapt_preprocessing(model, X):
     deeper one on what the layers before it make of ``X``.
     """
     adapted = []
-    for layer in _layers(model):
-        if not isinstance(layer, ADAPTED_LAYERS) or _is_adapted(layer):
+    for layer in nested_layers(model):
+        if not isinstance(layer, PREPROCESSING_LAYERS) or _is_adapted(layer):
             continue
         try:
             feed = keras.Model(model.inputs, layer.input)
@@ -193,17 +186,6 @@ def _is_adapted(layer):
     else:
         reserved = layer.num_oov_indices + (layer.mask_token is not None)
     return layer.vocabulary_size() > reserved
-
-
-def _layers(model):
-    stack = list(getattr(model, "layers", []))
-    seen = []
-    while stack:
-        layer = stack.pop(0)
-        seen.append(layer)
-        if isinstance(layer, keras.Model):
-            stack.extend(layer.layers)
-    return seen
 
 
 class NamedInputs:

@@ -25,7 +25,13 @@ from . import _stopping
 from ._program import augment_rows, model_state
 from ._records import TrainResult, print_epoch
 
-__all__ = ["model_input", "needs_model_fit", "train_with_model_fit"]
+__all__ = [
+    "PREPROCESSING_LAYERS",
+    "model_input",
+    "needs_model_fit",
+    "nested_layers",
+    "train_with_model_fit",
+]
 
 
 def model_input(x):
@@ -52,25 +58,33 @@ def model_input(x):
     return x
 
 
+# Keras preprocessing layers whose learnt state (statistics, a vocabulary) is not a
+# trainable variable: the compiled program's private copy of a model would not carry it.
+PREPROCESSING_LAYERS = tuple(
+    getattr(keras.layers, name)
+    for name in ("TextVectorization", "StringLookup", "IntegerLookup", "Normalization")
+)
+
+
+def nested_layers(model):
+    """Every layer of ``model``, those of nested models and blocks included, from the
+    input on (a layer before the layers it feeds, in a ``Sequential``)."""
+    found, pending = [], list(getattr(model, "layers", []))
+    while pending:
+        layer = pending.pop(0)
+        found.append(layer)
+        pending.extend(getattr(layer, "layers", []))
+    return found
+
+
 def needs_model_fit(model):
     """Whether the compiled program cannot run ``model``: it has more than one input,
-    an input of strings, or a preprocessing layer whose learnt state
-    (``Normalization``'s statistics, a vocabulary) is not a trainable variable the
-    program carries over to its private copy of the model."""
+    an input of strings, or a preprocessing layer with learnt state
+    (:data:`PREPROCESSING_LAYERS`)."""
     inputs = getattr(model, "inputs", None) or ()
     if len(inputs) > 1 or any(getattr(t, "dtype", None) == "string" for t in inputs):
         return True
-    stateful = tuple(
-        getattr(keras.layers, name)
-        for name in ("Normalization", "TextVectorization", "StringLookup", "IntegerLookup")
-    )
-    layers = list(getattr(model, "layers", []))
-    while layers:
-        layer = layers.pop()
-        if isinstance(layer, stateful):
-            return True
-        layers.extend(getattr(layer, "layers", []))
-    return False
+    return any(isinstance(layer, PREPROCESSING_LAYERS) for layer in nested_layers(model))
 
 
 def train_with_model_fit(

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 
 from . import _stopping
-from ._keras_fit import model_input, needs_model_fit, train_with_model_fit
+from ._keras_fit import model_input, needs_model_fit, nested_layers, train_with_model_fit
 from ._program import MAX_EPOCHS_PER_CALL, CallShapes, Chunk, build_optimizer_state
 from ._program_cache import cached_program
 from ._records import Epoch, Stopping, TrainResult, print_epoch
@@ -210,13 +210,7 @@ def _has_batch_statistics(model):
     and variance. Those models train through ``model.fit``, whose partial
     batches hold only real rows.
     """
-    layers = list(getattr(model, "layers", []))
-    while layers:
-        layer = layers.pop()
-        if isinstance(layer, keras.layers.BatchNormalization):
-            return True
-        layers.extend(getattr(layer, "layers", []))  # nested models and blocks
-    return False
+    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in nested_layers(model))
 
 
 def _wants_batch_hooks(callbacks):
