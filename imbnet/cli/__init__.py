@@ -13,12 +13,16 @@ from ._data import as_text
 from ._main import main
 from ._objectives import cost_per_1000, precision_at_recall, recall_at_precision
 from ._strategies import build_network
+from ._text import build_text_tabular, join_text, named_frame
 
 __all__ = [
     "as_text",
     "build_network",
+    "build_text_tabular",
     "cost_per_1000",
+    "join_text",
     "main",
+    "named_frame",
     "precision_at_recall",
     "recall_at_precision",
 ]

@@ -188,7 +188,7 @@ class _Budget:
 
 
 def cross_validate_strategies(
-    X, y, strategies, setup, *, numeric, categorical, epochs, n_jobs=1, time_budget=None
+    X, y, strategies, setup, *, numeric, categorical, epochs, n_jobs=1, time_budget=None, text=()
 ):
     """The cross-validation of every strategy on the same outer folds, in ``strategies`` order.
 
@@ -207,7 +207,7 @@ def cross_validate_strategies(
     for name in strategies:
         strategy = STRATEGIES[name]
         run_epochs, note = budget.plan(strategy, epochs)
-        ctx = Context(run_epochs or epochs, setup.random_state, numeric, categorical)
+        ctx = Context(run_epochs or epochs, setup.random_state, numeric, categorical, text)
         if run_epochs is None:
             progress.step(f"{name} {note}", count=cv)
             results.append(_empty_result(name, ctx, note))
@@ -245,6 +245,7 @@ def compare(
     random_state=0,
     n_jobs=1,
     time_budget=None,
+    text=(),
 ):
     """Cross-validate every strategy; results ranked by the objective.
 
@@ -267,6 +268,7 @@ def compare(
         epochs=epochs,
         n_jobs=n_jobs,
         time_budget=time_budget,
+        text=text,
     )
     from ._warnings import convergence_line
 

@@ -2,8 +2,10 @@
 
 Preprocessing is scikit-learn's own transformers in a ``ColumnTransformer``:
 numeric columns imputed (median) and standardised, other columns imputed (most
-frequent) and one-hot encoded. It is the first step of every pipeline, so each
-cross-validation fold learns it from its own training rows. Strategies that
+frequent) and one-hot encoded. Free-text columns (:func:`split_text_columns`) are
+left out of it: the text strategies (``imbnet.cli._text``) read them. It is the
+first step of every pipeline, so each cross-validation fold learns it from its
+own training rows. Strategies that
 resample before the network (SMOTE) encode the categories after resampling
 instead: see :func:`make_imputer` and :func:`make_encoder`.
 
@@ -31,11 +33,17 @@ __all__ = [
     "precheck",
     "read_table",
     "split_target",
+    "split_text_columns",
 ]
 
 DEFAULT_DATASET = "tutorial 1:100 (imbnet.make_tutorial_data: 10000 rows, 2 features)"
 DEFAULT_TARGET = "y"
 MAX_CATEGORIES = 50
+# A non-numeric column is free text when at least this share of its values hold two
+# or more words, and it has more than MAX_CATEGORIES distinct values, at least
+# TEXT_DISTINCT of its non-missing values.
+TEXT_MULTI_WORD = 0.5
+TEXT_DISTINCT = 0.3
 
 
 def default_dataset():
@@ -155,6 +163,62 @@ def column_kinds(X):
     if not numeric and not other:
         raise CommandError("every feature column is empty: nothing to learn from")
     return numeric, other
+
+
+def is_free_text(values):
+    """Whether a non-numeric column holds free text rather than categories.
+
+    The rule: among its non-missing values, at least half hold two or more
+    words (separated by whitespace), and there are more than ``MAX_CATEGORIES``
+    (50) distinct values, making up at least 30 % of the values. So a ticket's
+    description or a message is text; a country, a product code, or a category
+    of a few words that repeats ("New York") is not.
+    """
+    import pandas as pd
+
+    present = values.dropna()
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return False
+    if len(present) == 0:
+        return False
+    present = present.astype(str)
+    multi_word = present.str.strip().str.split().str.len() >= 2
+    distinct = present.nunique()
+    return bool(
+        multi_word.mean() >= TEXT_MULTI_WORD
+        and distinct > MAX_CATEGORIES
+        and distinct >= TEXT_DISTINCT * len(present)
+    )
+
+
+def split_text_columns(X, numeric, categorical, named=None):
+    """``(categorical, text)``: the free-text columns taken out of ``categorical``.
+
+    ``named`` is ``--text-columns``: None detects them (:func:`is_free_text`);
+    ``"none"`` switches detection off; otherwise a comma-separated list of
+    columns, each of which must exist and not be numeric.
+    """
+    if named is None:
+        text = [c for c in categorical if is_free_text(X[c])]
+    elif named.strip().lower() == "none":
+        text = []
+    else:
+        text = [c.strip() for c in named.split(",") if c.strip()]
+        if not text:
+            raise CommandError("--text-columns: give column names, e.g. --text-columns title,body")
+        for column in text:
+            if column not in X.columns:
+                columns = ", ".join(map(str, X.columns[:20]))
+                raise CommandError(
+                    f"--text-columns: no column {column!r}; the feature columns are: {columns}"
+                )
+            if column in numeric:
+                raise CommandError(
+                    f"--text-columns: column {column!r} is numeric; name free-text columns only"
+                )
+            if column not in categorical:
+                raise CommandError(f"--text-columns: column {column!r} is empty")
+    return [c for c in categorical if c not in text], text
 
 
 def _numeric_pipeline():

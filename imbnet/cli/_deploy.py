@@ -102,10 +102,23 @@ def decision_text(model):
 class FitCommand:
     """The ``imbnet fit`` command line that reproduces a recommendation."""
 
-    def __init__(self, strategy, *, data_path, target, epochs, random_state, objective, cost):
+    def __init__(
+        self,
+        strategy,
+        *,
+        data_path,
+        target,
+        epochs,
+        random_state,
+        objective,
+        cost,
+        text_columns=None,
+    ):
         self.parts = ["imbnet", "fit"]
         if data_path:
             self.parts += ["--data", data_path, "--target", target]
+        if text_columns is not None:
+            self.parts += ["--text-columns", text_columns]
         self.parts += ["--strategy", strategy, "--epochs", str(epochs)]
         self.parts += ["--random-state", str(random_state)]
         if objective:
@@ -135,5 +148,6 @@ def fit_command(name, results, settings):
         random_state=settings["random_state"],
         objective=None if results["multiclass"] else spec,
         cost=settings.get("cost"),
+        text_columns=settings.get("text_columns_given"),
     )
     return str(command)

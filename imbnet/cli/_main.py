@@ -81,6 +81,12 @@ def _parser():
         command.add_argument(
             "--target", help=f"target column (default {DEFAULT_TARGET!r} for the built-in data)"
         )
+        command.add_argument(
+            "--text-columns",
+            metavar="A,B",
+            help="free-text columns, read by the text strategies (default: detected; "
+            "'none': no text columns)",
+        )
 
     def training_options(command):
         command.add_argument(
@@ -215,7 +221,14 @@ def _silence_stdout():
 
 
 def _load_data(args, min_per_class=2):
-    from ._data import column_kinds, default_dataset, precheck, read_table, split_target
+    from ._data import (
+        column_kinds,
+        default_dataset,
+        precheck,
+        read_table,
+        split_target,
+        split_text_columns,
+    )
 
     target = args.target or (DEFAULT_TARGET if args.data is None else None)
     if args.data is None:
@@ -229,12 +242,15 @@ def _load_data(args, min_per_class=2):
     for note in notes:
         print(f"imbnet {args.command}: {note}", file=sys.stderr)
     numeric, categorical = column_kinds(X)
-    return X, y, tuple(numeric), tuple(categorical), label, target
+    categorical, text = split_text_columns(X, numeric, categorical, args.text_columns)
+    return X, y, tuple(numeric), tuple(categorical), label, target, tuple(text)
 
 
 def _check_encoding(X, numeric, categorical):
     from ._data import check_features, make_preprocessor
 
+    if not numeric and not categorical:  # free text only: the text strategies read it
+        return
     check_features(make_preprocessor(numeric, categorical), X)
 
 
@@ -244,7 +260,18 @@ def _compare(args):
     if unknown or not strategies:
         raise CommandError(f"unknown strategy {unknown}; choose from {', '.join(STRATEGIES)}")
     objective = args.optimize or parse_objective("cost" if args.cost else "f1")
-    X, y, numeric, categorical, label, target = _load_data(args, min_per_class=args.cv)
+    X, y, numeric, categorical, label, target, text = _load_data(args, min_per_class=args.cv)
+    from ._text import runnable_strategies
+
+    explicit = args.strategies != ",".join(STRATEGIES)
+    strategies, column_notes = runnable_strategies(
+        strategies,
+        STRATEGIES,
+        numeric=numeric,
+        categorical=categorical,
+        text=text,
+        explicit=explicit,
+    )
     import numpy as np
 
     problem = objective.check(len(np.unique(y)), args.cost)
@@ -267,6 +294,7 @@ def _compare(args):
         strategies,
         numeric=numeric,
         categorical=categorical,
+        text=text,
         objective=objective,
         cost=args.cost,
         cv=args.cv,
@@ -288,10 +316,16 @@ def _compare(args):
         "time_budget": args.time_budget,
         "imbnet": imbnet.__version__,
     }
+    if text:
+        results["settings"]["text_columns"] = list(text)
+    if args.text_columns is not None:  # for the fit command compare prints
+        results["settings"]["text_columns_given"] = args.text_columns
+    results["notes"] = column_notes + results["notes"]
     results["recommendation"] = recommend(
         results,
         numeric=numeric,
         categorical=categorical,
+        text=text,
         epochs=args.epochs,
         random_state=args.random_state,
         data_path=args.data,
@@ -315,7 +349,19 @@ def _fit(args):
 
     objective = args.optimize or parse_objective("cost" if args.cost else "f1")
     tuned = args.threshold is None
-    X, y, numeric, categorical, _, _ = _load_data(args, min_per_class=INNER_CV if tuned else 2)
+    X, y, numeric, categorical, _, _, text = _load_data(
+        args, min_per_class=INNER_CV if tuned else 2
+    )
+    from ._text import runnable_strategies
+
+    runnable_strategies(
+        [args.strategy],
+        STRATEGIES,
+        numeric=numeric,
+        categorical=categorical,
+        text=text,
+        explicit=True,
+    )
     import numpy as np
 
     classes, counts = np.unique(y, return_counts=True)
@@ -344,7 +390,7 @@ def _fit(args):
     setup = Setup(
         objective, tuple(c.item() for c in classes), minority, args.cost, 5, args.random_state
     )
-    ctx = Context(args.epochs, args.random_state, numeric, categorical)
+    ctx = Context(args.epochs, args.random_state, numeric, categorical, text)
     model = deployed_model(args.strategy, ctx, setup, args.threshold)
     with counting_convergence() as caught:
         model.fit(X, y)

@@ -13,7 +13,7 @@ __all__ = ["ALPHA", "recommend", "snippet"]
 ALPHA = 0.05  # significance level of the paired comparison
 
 
-def recommend(results, *, numeric, categorical, epochs, random_state, data_path, target):
+def recommend(results, *, numeric, categorical, epochs, random_state, data_path, target, text=()):
     """The recommendation dict (or None when no strategy ran): see ``_report``."""
     ran = [r for r in results["strategies"] if not r["error"] and not r["skipped"]]
     if not ran:
@@ -22,7 +22,9 @@ def recommend(results, *, numeric, categorical, epochs, random_state, data_path,
     objective = results["objective"]
     best, verdict = _choose(ran, results)
     ran = [best] + [r for r in ran if r is not best]
-    ctx = Context(best["epochs"] or epochs, random_state, tuple(numeric), tuple(categorical))
+    ctx = Context(
+        best["epochs"] or epochs, random_state, tuple(numeric), tuple(categorical), tuple(text)
+    )
     recommendation = {
         "strategy": best["name"],
         "description": best["description"],

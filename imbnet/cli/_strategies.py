@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ._data import make_encoder, make_imputer, make_preprocessor
+from ._text import text_logreg_steps, text_steps, text_tabular_steps
 
 __all__ = [
     "STRATEGIES",
@@ -38,6 +39,7 @@ class Context:
     random_state: int
     numeric: tuple = ()
     categorical: tuple = ()
+    text: tuple = ()  # free-text columns (see ``_text``)
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,9 @@ class Strategy:
     Keras network (whose epochs a time budget may shorten); ``prior_correction``
     whether its classifier changes the class mix it learns from, so that
     ``clf__prior_correction=True`` changes its probabilities; ``note(y)`` returns
-    a remark about this strategy on these labels, or None.
+    a remark about this strategy on these labels, or None; ``reads`` the
+    columns it needs: "tabular" (numeric or categorical), "text", or
+    "text+numeric".
     """
 
     description: str
@@ -57,6 +61,7 @@ class Strategy:
     network: bool = True
     prior_correction: bool = False
     note: Callable = field(default=lambda y: None)
+    reads: str = "tabular"
 
 
 def build_network(meta, hidden_layer_sizes=(64, 32)):
@@ -213,6 +218,25 @@ STRATEGIES = {
         'HistGradientBoostingClassifier(class_weight="balanced")',
         lambda ctx: [preprocess(ctx), ("clf", _gradient_boosting(ctx.random_state))],
         network=False,
+    ),
+    # with a free-text column only (see _text)
+    "text": Strategy(
+        'CostSensitiveTextClassifier(class_weight="balanced") on the text',
+        text_steps,
+        prior_correction=True,
+        reads="text",
+    ),
+    "text_tabular": Strategy(
+        'two-input network: text (word embeddings) + numeric columns, class_weight="balanced"',
+        text_tabular_steps,
+        prior_correction=True,
+        reads="text+numeric",
+    ),
+    "text_logreg": Strategy(
+        'TF-IDF of the text + the other columns, LogisticRegression(class_weight="balanced")',
+        text_logreg_steps,
+        network=False,
+        reads="text",
     ),
 }
 
