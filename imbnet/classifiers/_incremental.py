@@ -123,9 +123,7 @@ class ContinuedTrainingMixin:
     def _partial_data(self, X, y, sample_weight):
         _check_partial_settings(self)
         first = self._partial_step == "first"
-        X, y, sample_weight = validate_fit_data(
-            self, X, y, sample_weight, allow_nd=self._allow_nd, reset=first
-        )
+        X, y, sample_weight = self._validate_partial_input(X, y, sample_weight, reset=first)
         if first:
             self._target = _partial_target(y, self._partial_classes)
             self.classes_ = self._target.classes_
@@ -155,6 +153,11 @@ class ContinuedTrainingMixin:
             target=target,
             seeds=SeedStream(fit_seed(self.random_state)),
         )
+
+    def _validate_partial_input(self, X, y, sample_weight, *, reset):
+        """X, y and sample_weight of a ``partial_fit`` call, checked (and, with
+        ``reset``, the first call, ``n_features_in_`` set); a hook for other inputs."""
+        return validate_fit_data(self, X, y, sample_weight, allow_nd=self._allow_nd, reset=reset)
 
     def _initialize_model(self, data):
         if self._partial_step != "next":

@@ -7,7 +7,9 @@ import numpy as np
 import scipy.sparse
 
 from .._compat import Interval, StrOptions
+from ..data._text import check_rows_target
 from ..engine._keras_fit import model_input
+from ._incremental import ContinuedTrainingMixin
 from ._resampled import ResampledKerasClassifier
 
 __all__ = ["CostSensitiveTextClassifier", "WeightedBag"]
@@ -60,7 +62,7 @@ class WeightedBag(keras.layers.Layer):
 _STANDARDIZE = {"lower_and_strip_punctuation", "lower", "strip_punctuation"}
 
 
-class CostSensitiveTextClassifier(ResampledKerasClassifier):
+class CostSensitiveTextClassifier(ContinuedTrainingMixin, ResampledKerasClassifier):
     """A bag-of-n-grams network for raw text, with imbalanced-learning options.
 
     Raw strings in, one document per row: a ``TextVectorization`` layer learns
@@ -129,8 +131,11 @@ n_iter_no_change, tol, prior_correction, output_bias_init, on_divergence
 
     Notes
     -----
-    Text needs Keras's TensorFlow backend. There is no ``partial_fit``: each
-    ``fit`` learns its vocabulary anew.
+    Text needs Keras's TensorFlow backend. Each ``fit`` learns its vocabulary
+    anew. ``partial_fit`` learns the vocabulary and the idf from the rows of
+    its first call and keeps them fixed after: later calls train on the
+    n-grams that vocabulary knows (new words count as out-of-vocabulary, id 1,
+    which carries no weight), so give the first call a representative sample.
 
     Examples
     --------
@@ -145,6 +150,7 @@ n_iter_no_change, tol, prior_correction, output_bias_init, on_divergence
 
     _allow_nd = False
     _allow_per_step = False
+    warm_start = False  # no warm_start parameter: each fit starts anew
     # The network is built here: no user model, no named inputs, no augmentation.
     augment = None
     inputs = None
@@ -254,6 +260,59 @@ n_iter_no_change, tol, prior_correction, output_bias_init, on_divergence
         return tags
 
     # ------------------------------------------------------------ fit
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Train one epoch on ``(X, y)``, continuing from the current state.
+
+        The first call learns the vocabulary and the idf from its rows; later
+        calls keep them (see the Notes of the class). As scikit-learn's
+        ``partial_fit``: ``classes`` is required on the first call; settings
+        that need the whole training set at once (``early_stopping``, a string
+        ``class_weight``, the prior-adjusted losses, ``deferred_reweighting``)
+        are refused with the fix in the message.
+
+        Parameters
+        ----------
+        X : list of str, array-like of str or pandas Series of shape (n_samples,)
+            One document per row.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            The class labels of all calls; required on the first call.
+
+        Returns
+        -------
+        self : object
+
+        Examples
+        --------
+        >>> from imbnet import CostSensitiveTextClassifier
+        >>> clf = CostSensitiveTextClassifier(random_state=0)
+        >>> clf = clf.partial_fit(["cheap pills", "see you at noon"], [1, 0], classes=[0, 1])
+        >>> size = clf.vocabulary_size_
+        >>> clf = clf.partial_fit(["cheap pills now", "lunch at noon"], [1, 0])
+        >>> clf.vocabulary_size_ == size, len(clf.history_["loss"])
+        (True, 2)
+        """
+        return super().partial_fit(X, y, sample_weight=sample_weight, classes=classes)
+
+    def _validate_partial_input(self, X, y, sample_weight, *, reset):
+        """The first call: text checked, vocabulary and idf learnt; later calls: the
+        text column checked against the first's. Returns the n-gram ids."""
+        if reset:
+            texts, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
+            self._fit_vectorizer(texts)
+        else:
+            texts = super()._validate_predict_input(X)
+            y, sample_weight = check_rows_target(texts, y, sample_weight)
+        return self._token_ids(texts), y, sample_weight
+
+    def _n_epochs(self):
+        return 1 if self._partial_step is not None else super()._n_epochs()
+
+    def _record_fit(self, result, source):
+        super()._record_fit(result, source)
+        self.__dict__.pop("t_", None)  # the mixin's count of rows fed: not kept here
+
     def _validate_fit_input(self, X, y, sample_weight):
         if isinstance(X, np.ndarray) and X.dtype.kind not in "OUS":
             raise TypeError(
@@ -264,6 +323,8 @@ n_iter_no_change, tol, prior_correction, output_bias_init, on_divergence
         return super()._validate_fit_input(X, y, sample_weight)
 
     def _prepare_data(self, X, y, sample_weight):
+        if self._partial_step is not None:  # already n-gram ids: _validate_partial_input
+            return super()._prepare_data(X, y, sample_weight)
         data, validation = super()._prepare_data(X, y, sample_weight)
         # The vocabulary from the training rows only (the hold-out is already out).
         self._fit_vectorizer(data.X)

@@ -25,6 +25,7 @@ __all__ = [
     "adapt_preprocessing",
     "check_model_inputs",
     "check_named_inputs",
+    "check_rows_target",
     "check_text",
     "check_text_fit_data",
     "is_text",
@@ -117,6 +118,18 @@ def check_text_fit_data(estimator, X, y, sample_weight, *, inputs=None):
     DataFrame, ``feature_names_in_``."""
     names = list(X.columns) if hasattr(X, "columns") else None
     X = check_text(X) if inputs is None else check_named_inputs(X, inputs)
+    y, sample_weight = check_rows_target(X, y, sample_weight)
+    estimator.n_features_in_ = 1 if names is None else len(names)
+    if names is not None:
+        estimator.feature_names_in_ = np.asarray(names, dtype=object)
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    return X, y, sample_weight
+
+
+def check_rows_target(X, y, sample_weight):
+    """``y`` (1-D unless multilabel) and ``sample_weight`` (float64 or None) checked
+    against the rows of an already checked text ``X``."""
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -127,12 +140,7 @@ def check_text_fit_data(estimator, X, y, sample_weight, *, inputs=None):
         )
         if not np.any(sample_weight):
             raise ValueError("Sample weights must contain at least one non-zero number.")
-    estimator.n_features_in_ = 1 if names is None else len(names)
-    if names is not None:
-        estimator.feature_names_in_ = np.asarray(names, dtype=object)
-    elif hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
-    return X, y, sample_weight
+    return y, sample_weight
 
 
 def adapt_preprocessing(model, X):

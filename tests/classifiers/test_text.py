@@ -336,3 +336,81 @@ def test_named_inputs_bad_input_is_named():
     fitted = two_input_clf(epochs=1).fit(CLAIMS, CLAIMS_Y)
     with pytest.raises(ValueError, match="no column 'title'"):
         fitted.predict(CLAIMS.drop(columns="title"))
+
+
+# ---------------------------------------------------------------- partial_fit
+def test_partial_fit_keeps_the_first_vocabulary_and_training_goes_on():
+    clf = CostSensitiveTextClassifier(class_weight={0: 1, 1: 5}, random_state=0)
+    first, rest = slice(0, 150), slice(150, None)
+    clf.partial_fit(TEXTS[first], Y[first], classes=[0, 1])
+    vocabulary = clf.vectorizer_.layers[-1].get_vocabulary()
+    idf, size = clf.idf_.copy(), clf.vocabulary_size_
+    before = clf.predict_proba(TEXTS[rest])[:, 1]
+    new_words = [f"{text} brandnew unseenword" for text in TEXTS[rest]]
+    for _ in range(6):
+        clf.partial_fit(new_words, Y[rest])
+    # The vocabulary and the idf are those of the first call ...
+    assert clf.vectorizer_.layers[-1].get_vocabulary() == vocabulary
+    assert "brandnew" not in vocabulary and clf.vocabulary_size_ == size
+    np.testing.assert_array_equal(clf.idf_, idf)
+    # ... and each call trains one more epoch: the loss goes down, predictions move.
+    losses = clf.history_["loss"]
+    assert len(losses) == 7 and clf.n_iter_ == 1
+    assert losses[-1] < losses[1] < losses[0], losses
+    after = clf.predict_proba(TEXTS[rest])[:, 1]
+    assert np.abs(after - before).max() > 0.01
+    minority = Y[rest] == 1
+
+    def gap(proba):  # how far apart the classes' probabilities are
+        return proba[minority].mean() - proba[~minority].mean()
+
+    assert gap(after) > gap(before) + 0.01, (gap(before), gap(after))
+
+
+def test_partial_fit_needs_classes_first_and_a_bad_call_leaves_the_model_as_it_was():
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        CostSensitiveTextClassifier().partial_fit(TEXTS, Y)
+    with pytest.raises(ValueError, match="class_weight='balanced' is computed from"):
+        CostSensitiveTextClassifier(class_weight="balanced").partial_fit(TEXTS, Y, classes=[0, 1])
+    frame = pd.DataFrame({"message": TEXTS})
+    clf = CostSensitiveTextClassifier(random_state=0).partial_fit(frame, Y, classes=[0, 1])
+    proba = clf.predict_proba(frame)
+    with pytest.raises(ValueError, match="no column 'message'"):
+        clf.partial_fit(pd.DataFrame({"body": TEXTS}), Y)
+    with pytest.raises(ValueError, match="missing documents"):
+        clf.partial_fit([None] + TEXTS[1:], Y)
+    with pytest.raises(ValueError, match="classes not in"):
+        clf.partial_fit(TEXTS, Y + 5)
+    assert len(clf.history_["loss"]) == 1
+    np.testing.assert_array_equal(clf.predict_proba(frame), proba)
+
+
+# ------------------------------------------------------------ model selection
+def test_text_networks_in_imbnet_model_selection_match_scikit_learn():
+    """They train one fit at a time there (the side-by-side path is for
+    CostSensitiveMLPClassifier), with scikit-learn's results."""
+    from sklearn.model_selection import GridSearchCV as SkGridSearchCV
+    from sklearn.model_selection import cross_validate as sk_cross_validate
+
+    from imbnet.model_selection import GridSearchCV as ImbGridSearchCV
+    from imbnet.model_selection import cross_validate as imb_cross_validate
+
+    clf = CostSensitiveTextClassifier(epochs=5, random_state=0)
+    grid = {"class_weight": [None, "balanced"], "ngrams": [1, 2]}
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    ours = ImbGridSearchCV(clf, grid, cv=cv, scoring="average_precision").fit(TEXTS, Y)
+    theirs = SkGridSearchCV(clf, grid, cv=cv, scoring="average_precision").fit(TEXTS, Y)
+    timing = {"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"}
+    assert set(ours.cv_results_) == set(theirs.cv_results_)
+    for key in set(theirs.cv_results_) - timing:
+        mine, sk = ours.cv_results_[key], theirs.cv_results_[key]
+        if key.endswith("score") or key.startswith("split"):
+            np.testing.assert_allclose(mine, sk, atol=1e-6, err_msg=key)
+        else:
+            assert list(mine) == list(sk), key
+    assert ours.best_params_ == theirs.best_params_
+    np.testing.assert_allclose(ours.predict_proba(TEXTS), theirs.predict_proba(TEXTS), atol=1e-6)
+    scores = imb_cross_validate(clf, TEXTS, Y, cv=cv, scoring="roc_auc")["test_score"]
+    expected = sk_cross_validate(clf, TEXTS, Y, cv=cv, scoring="roc_auc")["test_score"]
+    np.testing.assert_allclose(scores, expected, atol=1e-6)
+    assert scores.mean() > 0.7  # five epochs: it learns
