@@ -124,6 +124,9 @@ n_iter_no_change, tol, prior_correction, output_bias_init, on_divergence
         N-grams in the learnt vocabulary, padding and out-of-vocabulary ids included.
     max_length_ : int
         N-gram ids per document.
+    idf_ : ndarray of shape (vocabulary_size_,)
+        Inverse document frequency of each n-gram id over the training rows
+        (scikit-learn's smoothed formula; 0 for padding and out-of-vocabulary ids).
     model_ : keras.Model
         The network on the ids.
     classes_, n_classes_, class_weight_, class_prior_, history_, n_iter_
@@ -305,6 +308,11 @@ n_iter_no_change, tol, prior_correction, output_bias_init, on_divergence
             texts = super()._validate_predict_input(X)
             y, sample_weight = check_rows_target(texts, y, sample_weight)
         return self._token_ids(texts), y, sample_weight
+
+    def _partial_data(self, X, y, sample_weight):
+        data = super()._partial_data(X, y, sample_weight)
+        self._check_fit_data(data.X, data.y)  # as fit: a sampler must select rows
+        return data
 
     def _n_epochs(self):
         return 1 if self._partial_step is not None else super()._n_epochs()

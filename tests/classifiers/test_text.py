@@ -372,6 +372,8 @@ def test_partial_fit_needs_classes_first_and_a_bad_call_leaves_the_model_as_it_w
         CostSensitiveTextClassifier().partial_fit(TEXTS, Y)
     with pytest.raises(ValueError, match="class_weight='balanced' is computed from"):
         CostSensitiveTextClassifier(class_weight="balanced").partial_fit(TEXTS, Y, classes=[0, 1])
+    with pytest.raises(ValueError, match="SMOTE makes new rows"):
+        CostSensitiveTextClassifier(sampler=SMOTE()).partial_fit(TEXTS, Y, classes=[0, 1])
     frame = pd.DataFrame({"message": TEXTS})
     clf = CostSensitiveTextClassifier(random_state=0).partial_fit(frame, Y, classes=[0, 1])
     proba = clf.predict_proba(frame)
@@ -383,6 +385,10 @@ def test_partial_fit_needs_classes_first_and_a_bad_call_leaves_the_model_as_it_w
         clf.partial_fit(TEXTS, Y + 5)
     assert len(clf.history_["loss"]) == 1
     np.testing.assert_array_equal(clf.predict_proba(frame), proba)
+    # row-selecting samplers work call by call
+    under = CostSensitiveTextClassifier(sampler=RandomUnderSampler(random_state=0), random_state=0)
+    under.partial_fit(TEXTS, Y, classes=[0, 1]).partial_fit(TEXTS, Y)
+    assert len(under.history_["loss"]) == 2
 
 
 # ------------------------------------------------------------ model selection
