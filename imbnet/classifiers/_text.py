@@ -124,9 +124,10 @@ n_iter_no_change, tol, prior_correction, output_bias_init, on_divergence
         N-grams in the learnt vocabulary, padding and out-of-vocabulary ids included.
     max_length_ : int
         N-gram ids per document.
-    idf_ : ndarray of shape (vocabulary_size_,)
-        Inverse document frequency of each n-gram id over the training rows
-        (scikit-learn's smoothed formula; 0 for padding and out-of-vocabulary ids).
+    idf_ : ndarray of shape (n_ids,)
+        Inverse document frequency of each of the ``vocabulary_size_`` n-gram ids
+        over the training rows (scikit-learn's smoothed formula; 0 for padding and
+        out-of-vocabulary ids).
     model_ : keras.Model
         The network on the ids.
     classes_, n_classes_, class_weight_, class_prior_, history_, n_iter_

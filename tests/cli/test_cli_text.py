@@ -115,7 +115,7 @@ def compared(files, tmp_path_factory):
     folder, _ = files
     out = tmp_path_factory.mktemp("report")
     argv = ["compare", "--data", str(folder / "train.csv"), "--target", "fraud"]
-    argv += ["--epochs", "20", "--cv", "2", "--out", str(out)]
+    argv += ["--epochs", "20", "--cv", "2", "--out", str(out), "--text-columns", "description"]
     argv += ["--strategies", "balanced,logreg,text,text_tabular,text_logreg"]
     return (*run(argv), out)
 
@@ -144,6 +144,8 @@ def test_compare_runs_the_text_strategies_beside_the_tabular_ones(compared):
     results = json.loads((out / "results.json").read_text())
     assert results["settings"]["text_columns"] == ["description"]
     assert any("free-text" in note for note in results["notes"])
+    # the fit command it prints names the text columns as they were given
+    assert "--text-columns description" in said
 
 
 def test_the_recommended_script_rebuilds_a_text_strategy(compared):
