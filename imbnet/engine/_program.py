@@ -16,7 +16,7 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from . import _stopping
+from . import _persistent_cache, _stopping
 
 __all__ = [
     "MAX_EPOCHS_PER_CALL",
@@ -201,6 +201,7 @@ class Program:
     def __init__(self, model, augment=None):
         import tensorflow as tf
 
+        _persistent_cache.enable()  # before the first compilation: XLA reads its flags once
         self._tf = tf
         self.model = model
         self.variables = model.trainable_variables
