@@ -610,7 +610,15 @@ def main():
         default=100,
         help="cap on scikeras's fixed epochs (default 100)",
     )
+    parser.add_argument(
+        "--default-network",
+        action="store_true",
+        help="both estimators' defaults instead: hidden_layer_sizes=(100,), max_iter=200",
+    )
     args = parser.parse_args()
+    global HIDDEN, MAX_ITER
+    if args.default_network:
+        HIDDEN, MAX_ITER = (100,), 200
     args.seeds = 3 if args.quick else 5
     args.stopping_seeds, args.warm = 5, 3
     args.warm_scikeras = 1 if args.quick else 3  # scikeras's fits are the slow ones
