@@ -14,9 +14,3 @@
 
 Internal: nothing here knows of the estimators, and nothing is public API.
 """
-
-from . import _persistent_cache
-
-# XLA reads its flags when TensorFlow starts its runtime (the first tensor), so
-# the persistent compilation cache is turned on at import, before any fit.
-_persistent_cache.enable()

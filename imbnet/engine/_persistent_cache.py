@@ -7,8 +7,9 @@ compiled executables on disk when its flag ``--tf_xla_persistent_cache_directory
 is set; it reads the flag once per process, from the environment variable
 ``TF_XLA_FLAGS``, at its first use of XLA, and offers no other way to set it.
 
-:func:`enable` (called when :mod:`imbnet.engine` is imported: TensorFlow reads
-the flags when its runtime starts, at the first tensor) sets that flag for
+:func:`enable` (called when :mod:`imbnet.engine._program` is imported, as
+imbnet's estimators are: TensorFlow reads the flags when its runtime starts,
+at the first tensor) sets that flag for
 the time TensorFlow takes to read it and puts the environment
 variable back as it was at once: child processes inherit nothing.
 Executables are found again by a fingerprint of the compiled graph and its

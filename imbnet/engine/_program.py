@@ -18,6 +18,12 @@ import numpy as np
 
 from . import _persistent_cache, _stopping
 
+# XLA reads its flags once, when TensorFlow's runtime starts (the first tensor):
+# the persistent compilation cache is turned on here, when the estimators are
+# imported (they import this module), before any fit. Not in imbnet.engine's
+# __init__: the command line imports that without Keras.
+_persistent_cache.enable()
+
 __all__ = [
     "MAX_EPOCHS_PER_CALL",
     "CallShapes",
