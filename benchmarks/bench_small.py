@@ -4,7 +4,8 @@ Issue #11: real imbalanced collections are mostly a few hundred to a few thousan
 to a few dozen features. This script fits, interleaved in one process, on a suite of synthetic
 shapes of that kind (standardised ``make_classification`` data, binary and 3-class):
 
-- imbnet ``CostSensitiveMLPClassifier(hidden_layer_sizes=(32,), max_iter=300)``, otherwise its
+- imbnet ``CostSensitiveMLPClassifier(hidden_layer_sizes=(32,), max_iter=300)`` (with
+  ``--default-network``: both estimators' defaults, ``(100,)`` and ``max_iter=200``), otherwise its
   defaults (adam, ``tol``/``n_iter_no_change`` stopping, batch ``min(200, n)``);
 - scikit-learn ``MLPClassifier`` with the same settings;
 - scikeras ``KerasClassifier`` with the same network (32 relu units, adam 1e-3, the same L2
@@ -528,7 +529,7 @@ def print_summary(summary):
 def print_stopping(rows, args):
     print(
         f"\n### 3. Stopping check: 224 rows × 6 features, 7% minority, {args.stopping_seeds} data seeds, "
-        "hidden (32,), adam, max_iter=300, model random_state=0 (MLPClassifier weighted through "
+        f"hidden {HIDDEN}, adam, max_iter={MAX_ITER}, model random_state=0 (MLPClassifier weighted through "
         '`sample_weight=compute_sample_weight("balanced", y)`)\n'
     )
     print(
@@ -610,7 +611,15 @@ def main():
         default=100,
         help="cap on scikeras's fixed epochs (default 100)",
     )
+    parser.add_argument(
+        "--default-network",
+        action="store_true",
+        help="both estimators' defaults instead: hidden_layer_sizes=(100,), max_iter=200",
+    )
     args = parser.parse_args()
+    global HIDDEN, MAX_ITER
+    if args.default_network:
+        HIDDEN, MAX_ITER = (100,), 200
     args.seeds = 3 if args.quick else 5
     args.stopping_seeds, args.warm = 5, 3
     args.warm_scikeras = 1 if args.quick else 3  # scikeras's fits are the slow ones

@@ -9,8 +9,18 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions
-from ..data._sparse import DenseBatches, DenseRows, dense_row_source, issparse
+from ..data._sparse import (
+    DenseBatches,
+    DenseRows,
+    dense_row_source,
+    issparse,
+    pairs_per_row,
+    sparse_row_source,
+    sparse_rows,
+)
 from ..engine._keras_fit import train_with_model_fit
+from ..engine._loop import runs_compiled
+from ..engine._program import takes_sparse_rows
 from ..engine._records import Stopping
 from ..engine._schedules import EpochLearningRate
 from ..engine._stopping import StoppingState
@@ -409,7 +419,14 @@ class CostSensitiveMLPClassifier(ContinuedTrainingMixin, ImbalancedKerasClassifi
             )
         schedule = self._active_schedule = self._schedule()
         try:
-            if issparse(data.X):
+            pairs = None
+            if issparse(data.X) and runs_compiled(self.model_, self._fit_callbacks()):
+                pairs = pairs_per_row(data.X) if takes_sparse_rows(self.model_) else None
+            if pairs is not None:  # the compiled program, on each row's non-zeros
+                if validation is not None:
+                    validation = (sparse_rows(validation[0]), *validation[1:])
+                result = super()._fit_loop(sparse_row_source(source, pairs), validation, data)
+            elif issparse(data.X):
                 result = train_with_model_fit(
                     self.model_,
                     dense_row_source(source),

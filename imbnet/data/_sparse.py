@@ -10,7 +10,11 @@ rows are gathered, never as a whole:
   read it like an array;
 - :func:`dense_row_source`: an epoch source whose epochs hold such views;
 - :class:`DenseBatches`: a hold-out ``(X, y, w)`` served in dense batches
-  (Keras ``validation_data``).
+  (Keras ``validation_data``);
+- :func:`sparse_rows` / :func:`sparse_row_source`: the compiled program's
+  form, never dense: each row's (column, value) pairs, padded to the same
+  count (:func:`imbnet.engine._program.takes_sparse_rows`), when that takes
+  less memory than the dense rows.
 
 This module knows nothing of estimators.
 """
@@ -21,7 +25,19 @@ import keras
 import numpy as np
 import scipy.sparse
 
-__all__ = ["DenseBatches", "DenseRows", "dense_row_source", "issparse"]
+__all__ = [
+    "DenseBatches",
+    "DenseRows",
+    "dense_row_source",
+    "issparse",
+    "pairs_per_row",
+    "sparse_row_source",
+    "sparse_rows",
+]
+
+# Column indices travel as float32: exact up to 2**24.
+_MAX_COLUMNS = 1 << 24
+_MIN_PAIRS = 4
 
 
 def issparse(X):
@@ -81,3 +97,59 @@ class DenseBatches(keras.utils.PyDataset):
     def __getitem__(self, batch):
         rows = slice(batch * self._batch_size, (batch + 1) * self._batch_size)
         return self._X[rows], self._y[rows], self._w[rows]
+
+
+def pairs_per_row(X, compact=True):
+    """The (column, value) pairs per row of :func:`sparse_rows` for ``X``: its
+    largest row's non-zeros rounded up to a power of two (at least 4). With
+    ``compact``, None when they would take as much memory as dense rows, or
+    the columns are too many to index in float32."""
+    counts = np.diff(X.tocsr().indptr)
+    most = int(counts.max()) if counts.size else 0
+    pairs = max(_MIN_PAIRS, 1 << max(0, most - 1).bit_length())
+    if compact and (X.shape[1] > _MAX_COLUMNS or 2 * pairs >= X.shape[1]):
+        return None
+    return pairs
+
+
+def sparse_rows(X, pairs=None):
+    """``X``'s rows as ``pairs`` (column, value) pairs each (default: as many as
+    its largest row needs), padded with (0, 0): a float32 array of shape
+    ``(n_rows, pairs, 2)``."""
+    X = X.tocsr()
+    counts = np.diff(X.indptr)
+    if pairs is None:
+        pairs = pairs_per_row(X, compact=False)
+    if counts.size and counts.max() > pairs:
+        raise ValueError(f"a row has {counts.max()} non-zeros, more than {pairs} pairs")
+    rows = np.repeat(np.arange(X.shape[0]), counts)
+    positions = np.arange(X.nnz) - np.repeat(X.indptr[:-1], counts)
+    out = np.zeros((X.shape[0], pairs, 2), np.float32)
+    out[rows, positions, 0] = X.indices
+    out[rows, positions, 1] = X.data
+    return out
+
+
+class _SparseRowSource:
+    """``source`` whose epochs hold :func:`sparse_rows` of their sparse ``X``
+    (one conversion per matrix: the program keeps arrays resident by identity)."""
+
+    def __init__(self, source, pairs):
+        self.source = source
+        self.pairs = pairs
+        self.redraws = getattr(source, "redraws", False)
+        self.tally = source.tally
+        self._converted = (None, None)
+
+    def __call__(self, epoch):
+        arrays = self.source(epoch)
+        matrix, rows = self._converted
+        if matrix is not arrays.X:
+            rows = sparse_rows(arrays.X, self.pairs)
+            self._converted = (arrays.X, rows)
+        return arrays._replace(X=rows)
+
+
+def sparse_row_source(source, pairs):
+    """An epoch source like ``source`` whose sparse ``X`` is :func:`sparse_rows`."""
+    return _SparseRowSource(source, pairs)

@@ -10,6 +10,7 @@
   schedules;
 - ``_stacking``: many networks of one architecture trained side by side;
 - ``_worker_threads``: TensorFlow's thread pools inside joblib workers.
+- ``_persistent_cache``: XLA's compilations kept on disk for the next process.
 
 Internal: nothing here knows of the estimators, and nothing is public API.
 """

@@ -40,7 +40,19 @@ from ._program import MAX_EPOCHS_PER_CALL, CallShapes, Chunk, build_optimizer_st
 from ._program_cache import cached_program
 from ._records import Epoch, Stopping, TrainResult, print_epoch
 
-__all__ = ["Epoch", "Stopping", "TrainResult", "train", "predict_outputs"]
+__all__ = ["Epoch", "Stopping", "TrainResult", "predict_outputs", "runs_compiled", "train"]
+
+
+def runs_compiled(model, callbacks=()):
+    """Whether :func:`train` runs ``model`` with these callbacks in a compiled
+    program (else through ``model.fit``)."""
+    callbacks = list(callbacks)
+    return not (
+        keras.backend.backend() != "tensorflow"
+        or _wants_batch_hooks(callbacks)
+        or _has_batch_statistics(model)
+        or needs_model_fit(model)
+    )
 
 
 def train(
@@ -89,12 +101,7 @@ def train(
     TrainResult
     """
     callbacks = list(callbacks)
-    if (
-        keras.backend.backend() != "tensorflow"
-        or _wants_batch_hooks(callbacks)
-        or _has_batch_statistics(model)
-        or needs_model_fit(model)
-    ):
+    if not runs_compiled(model, callbacks):
         return _train_with_model_fit(
             model,
             source,

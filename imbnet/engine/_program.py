@@ -16,7 +16,13 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from . import _stopping
+from . import _persistent_cache, _stopping
+
+# XLA reads its flags once, when TensorFlow's runtime starts (the first tensor):
+# the persistent compilation cache is turned on here, when the estimators are
+# imported (they import this module), before any fit. Not in imbnet.engine's
+# __init__: the command line imports that without Keras.
+_persistent_cache.enable()
 
 __all__ = [
     "MAX_EPOCHS_PER_CALL",
@@ -29,6 +35,7 @@ __all__ = [
     "build_optimizer_state",
     "bucket",
     "model_state",
+    "takes_sparse_rows",
 ]
 
 
@@ -201,6 +208,7 @@ class Program:
     def __init__(self, model, augment=None):
         import tensorflow as tf
 
+        _persistent_cache.enable()  # before the first compilation: XLA reads its flags once
         self._tf = tf
         self.model = model
         self.variables = model.trainable_variables
@@ -362,6 +370,8 @@ class Program:
     def run(self, chunk, validation, stopping, state):
         tf = self._tf
         width = self.model.inputs[0].shape[-1]
+        # Sparse rows: (column, value) pairs per row (takes_sparse_rows).
+        sparse = chunk.X.ndim == 3 and len(self.model.inputs[0].shape) == 2
         X = _with_width(chunk.X, width)
         if validation is not None:
             validation = _padded_validation((_with_width(validation[0], width), *validation[1:]))
@@ -372,7 +382,7 @@ class Program:
             self.model.compute_loss(
                 x=X[rows],
                 y=chunk.y[rows],
-                y_pred=self.model(X[rows]),
+                y_pred=self._outputs(X[rows], False, sparse),
                 sample_weight=chunk.w[rows],
             )
             self._loss_built = True
@@ -393,6 +403,7 @@ class Program:
             tf.constant(stopping.n_iter_no_change, tf.int32),
             stopping.monitor,
             self._keep_good,
+            sparse,
         )
         losses, val_losses, n_run, best, count, stop, diverged = (np.asarray(o) for o in out)
         n_run = int(n_run)
@@ -405,7 +416,26 @@ class Program:
         )
 
     # -------------------------------------------------- compiled code
-    def _batch_loss(self, x, y, w, slots, training):
+    def _outputs(self, x, training, sparse):
+        """The model's outputs for a batch: dense rows, or ``sparse`` rows (see
+        :func:`takes_sparse_rows`) whose first layer is a sum of kernel rows."""
+        if not sparse:
+            return self.model(x, training=training)
+        tf = self._tf
+        first, *rest = self.model.layers
+        x = tf.reshape(x, tf.stack([tf.shape(x)[0], -1, 2]))  # a known rank
+        columns = tf.cast(x[..., 0], tf.int32)
+        # Padding pairs (column 0, value 0) add exact zeros, forward and backward.
+        h = tf.einsum("bk,bku->bu", x[..., 1], tf.gather(_variable(first.kernel), columns))
+        if first.use_bias:
+            h = h + _variable(first.bias)
+        if first.activation is not None:
+            h = first.activation(h)
+        for layer in rest:
+            h = layer(h, training=training)
+        return h
+
+    def _batch_loss(self, x, y, w, slots, training, sparse):
         """One batch's loss as Keras computes it, and its share of the epoch loss.
 
         ``slots`` marks the batch's real rows (1) and padding (0). The loss
@@ -419,7 +449,7 @@ class Program:
         n_real = tf.reduce_sum(slots)
         shape = (-1,) + (1,) * (len(w.shape) - 1)
         w_real = w * tf.reshape(slots, shape)
-        outputs = self.model(x, training=training)
+        outputs = self._outputs(x, training, sparse)
         loss = self.model.compute_loss(
             x=x,
             y=y,
@@ -433,7 +463,7 @@ class Program:
         entries = n_real * math.prod(w.shape[1:])
         return loss, (loss - regularisation) * entries + regularisation * mass, mass
 
-    def _evaluate(self, X_val, y_val, w_val, slots_val):
+    def _evaluate(self, X_val, y_val, w_val, slots_val, sparse):
         """The validation loss: weighted mean over rows, in chunks of rows."""
         tf = self._tf
         # Shapes may be unknown while tracing (one trace serves every data size).
@@ -448,7 +478,9 @@ class Program:
         X_val, y_val, w_val, slots_val = (chunked(a) for a in (X_val, y_val, w_val, slots_val))
 
         def body(i, total, mass):
-            _, part, part_mass = self._batch_loss(X_val[i], y_val[i], w_val[i], slots_val[i], False)
+            _, part, part_mass = self._batch_loss(
+                X_val[i], y_val[i], w_val[i], slots_val[i], False, sparse
+            )
             return i + 1, total + part, mass + part_mass
 
         _, total, mass = tf.while_loop(
@@ -479,6 +511,7 @@ class Program:
         n_iter_no_change,
         monitor,
         keep_good,
+        sparse,
     ):
         tf = self._tf
 
@@ -488,9 +521,12 @@ class Program:
                 x_batch = augment_rows(self._augment, x_batch, tf.gather(augment_mask, rows))
             with tf.GradientTape() as tape:
                 loss, part, mass = self._batch_loss(
-                    x_batch, tf.gather(y, rows), tf.gather(w, rows), batch_slots, True
+                    x_batch, tf.gather(y, rows), tf.gather(w, rows), batch_slots, True, sparse
                 )
-            gradients = tape.gradient(loss, self.variables)
+            gradients = [  # a gathered kernel (sparse rows): its gradient made dense
+                tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                for g in tape.gradient(loss, self.variables)
+            ]
             self.model.optimizer.apply(gradients, self.variables)
             return part, mass
 
@@ -510,7 +546,9 @@ class Program:
             # scikit-learn's epoch loss: the weighted mean over the epoch's rows.
             loss = total / tf.maximum(mass, 1e-12)
             finite = self._finite(loss)
-            val_loss = self._evaluate(*validation) if validation is not None else tf.constant(0.0)
+            val_loss = (
+                self._evaluate(*validation, sparse) if validation is not None else tf.constant(0.0)
+            )
             stop_rule = tf.constant(False)
             if monitor is not None:
                 watched = val_loss if monitor == "val_loss" else loss
@@ -617,6 +655,28 @@ def adjustable_penalties(model):
             variable.regularizer = Penalty(
                 kind, getattr(regularizer, "l1", 0.0), getattr(regularizer, "l2", 0.0)
             )
+
+
+def takes_sparse_rows(model):
+    """Whether a program can train ``model`` on sparse rows.
+
+    Sparse rows are a float32 array of shape ``(n_rows, k, 2)``: each row's
+    ``k`` (column, value) pairs, padded with ``(0, 0)``. The model must be
+    sequential with a plain ``Dense`` first layer on flat input: the program
+    computes that layer as the value-weighted sum of the kernel rows of the
+    row's columns, never a dense row.
+    """
+    if not isinstance(model, keras.Sequential) or not model.layers:
+        return False
+    first = model.layers[0]
+    return (
+        len(model.inputs[0].shape) == 2
+        and type(first) is keras.layers.Dense
+        and first.activity_regularizer is None
+        and not getattr(first, "lora_enabled", False)
+        and getattr(first, "quantization_mode", None) is None
+        and first.compute_dtype == "float32"
+    )
 
 
 def _variable(variable):

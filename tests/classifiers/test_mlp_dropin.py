@@ -285,7 +285,8 @@ def test_sparse_one_hot_trains_in_dense_batches_and_predicts_as_dense(categorica
     with pytest.warns(ConvergenceWarning):
         sparse.fit(frame, y)
     monkeypatch.undo()
-    assert densified and max(densified) <= 32  # batches, never the whole matrix
+    # The compiled program reads each row's non-zeros; never the whole matrix dense.
+    assert max(densified, default=0) <= 32
     with pytest.warns(ConvergenceWarning):
         dense.fit(frame, y)
     np.testing.assert_allclose(sparse[-1].loss_curve_, dense[-1].loss_curve_, rtol=1e-5)

@@ -1,0 +1,173 @@
+"""XLA's compilations kept on disk, so the next process does not compile them again.
+
+A compiled program (:class:`imbnet.engine._program.Program`) costs about a
+second of XLA compilation, more than a small network's whole fit; a fresh
+process would pay it for every architecture it fits. TensorFlow's XLA keeps
+compiled executables on disk when its flag ``--tf_xla_persistent_cache_directory``
+is set; it reads the flag once per process, from the environment variable
+``TF_XLA_FLAGS``, at its first use of XLA, and offers no other way to set it.
+
+:func:`enable` (called when :mod:`imbnet.engine._program` is imported, as
+imbnet's estimators are: TensorFlow reads the flags when its runtime starts,
+at the first tensor) sets that flag for
+the time TensorFlow takes to read it and puts the environment
+variable back as it was at once: child processes inherit nothing.
+Executables are found again by a fingerprint of the compiled graph and its
+input shapes, so a program is reused only where it is the same
+computation, and results are identical with and without the cache. The flag is
+process-wide, so while it is on, XLA also keeps the compilations of the
+caller's own ``jit_compile`` functions in the same directory. It is not
+set when:
+
+- the environment variable ``IMBNET_COMPILE_CACHE`` is ``0``, ``off``,
+  ``false``, ``no`` or empty (opt-out); any other value is the directory;
+- ``TF_XLA_FLAGS`` already names a persistent cache directory (the
+  caller's own choice is kept);
+- TensorFlow's runtime started before imbnet was imported (its flags are
+  read then; nothing changes and nothing fails);
+- the Keras backend is not TensorFlow.
+
+The directory is ``$IMBNET_COMPILE_CACHE``, else ``$XDG_CACHE_HOME/imbnet/xla``,
+else ``~/.cache/imbnet/xla``, with one subdirectory per TensorFlow version,
+machine and processor feature set: an executable compiled for another
+processor or TensorFlow is never read. XLA fails a call on an unreadable
+entry rather than compiling anew, so :func:`enable` first removes the
+entries whose layout is not whole (a process killed while writing one).
+Nothing is evicted: the directory grows by about 0.5 MB per compiled
+program; deleting it is always safe.
+"""
+
+import hashlib
+import os
+import platform
+import threading
+
+__all__ = ["cache_directory", "enable"]
+
+_OFF = ("0", "off", "false", "no", "")
+_FLAG = "--tf_xla_persistent_cache_directory"
+_lock = threading.Lock()
+_state = {"done": False, "directory": None}
+
+
+def cache_directory():
+    """The directory imbnet's compilations go to in this process, or None (off)."""
+    return _state["directory"]
+
+
+def _base_directory():
+    setting = os.environ.get("IMBNET_COMPILE_CACHE")
+    if setting is not None:
+        return None if setting.strip().lower() in _OFF else os.path.expanduser(setting)
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "imbnet", "xla")
+
+
+def _processor_features():
+    """What compiled code depends on besides TensorFlow: the processor's feature flags."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith(("flags", "Features")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _version_directory(base):
+    import tensorflow as tf
+
+    features = hashlib.sha256(_processor_features().encode()).hexdigest()[:12]
+    name = f"tf-{tf.__version__}-{platform.machine()}-{features}"
+    return os.path.join(base, name)
+
+
+def enable():
+    """Turn XLA's persistent compilation cache on for this process, once, if allowed
+    (see the module's description). Returns the directory, or None."""
+    if _state["done"]:
+        return _state["directory"]
+    with _lock:
+        if _state["done"]:
+            return _state["directory"]
+        try:
+            _state["directory"] = _enable()
+        except Exception:  # a cache is an optimisation: never a reason to fail a fit
+            _state["directory"] = None
+        _state["done"] = True
+    return _state["directory"]
+
+
+def _enable():
+    import keras
+
+    base = _base_directory()
+    previous = os.environ.get("TF_XLA_FLAGS")
+    if base is None or keras.backend.backend() != "tensorflow":
+        return None
+    if previous is not None and _FLAG in previous:
+        return None  # the caller's own cache
+    directory = _version_directory(base)
+    os.makedirs(directory, exist_ok=True)
+    remove_broken_entries(directory)
+    from tensorflow.python import pywrap_tfe
+
+    os.environ["TF_XLA_FLAGS"] = f"{previous or ''} {_FLAG}={directory}".strip()
+    try:
+        # Any XLA flag getter reads all of TF_XLA_FLAGS, once per process.
+        pywrap_tfe.TF_GetXlaConstantFoldingDisabled()
+    finally:
+        if previous is None:
+            del os.environ["TF_XLA_FLAGS"]
+        else:
+            os.environ["TF_XLA_FLAGS"] = previous
+    return directory
+
+
+def remove_broken_entries(directory):
+    """Remove the cache entries whose layout is not whole; the number removed.
+
+    An entry is a protocol-buffer message of three length-delimited fields
+    (key, graph, executable) that must end exactly at the end of the file;
+    a torn or foreign file does not.
+    """
+    removed = 0
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if not name.endswith(".pb") or not os.path.isfile(path):
+            continue
+        if not _whole(path):
+            try:
+                os.remove(path)
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def _whole(path):
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as entry:
+            position = 0
+            for _ in range(3):
+                entry.seek(position)
+                head = entry.read(11)
+                if not head or (head[0] & 7) != 2:  # a length-delimited field
+                    return False
+                length, used = _varint(head, 1)
+                position += used + length
+            return position == size
+    except (OSError, IndexError, ValueError):
+        return False
+
+
+def _varint(data, start):
+    value = shift = 0
+    for index in range(start, min(len(data), start + 10)):
+        value |= (data[index] & 0x7F) << shift
+        shift += 7
+        if data[index] < 0x80:
+            return value, index + 1
+    raise ValueError("not a varint")

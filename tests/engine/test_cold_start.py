@@ -1,0 +1,110 @@
+"""The persistent compilation cache (imbnet.engine._persistent_cache): a fresh
+process reads the programs an earlier one compiled, opt-out, broken entries."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from imbnet.engine import _persistent_cache
+
+_FIT = """
+import json, os, sys
+import numpy as np
+from sklearn.datasets import make_classification
+from imbnet import CostSensitiveMLPClassifier
+from imbnet.engine import _persistent_cache
+X, y = make_classification(300, 6, weights=[0.9], random_state=0)
+clf = CostSensitiveMLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(X, y)
+print(json.dumps({
+    "proba": clf.predict_proba(X[:20]).tolist(),
+    "directory": _persistent_cache.cache_directory(),
+    "flags": os.environ.get("TF_XLA_FLAGS"),
+}))
+"""
+
+
+def _run(cache_setting, tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("TF_XLA_FLAGS", None)
+    env.pop("IMBNET_COMPILE_CACHE", None)
+    if cache_setting is not None:
+        env["IMBNET_COMPILE_CACHE"] = cache_setting
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    done = subprocess.run(
+        [sys.executable, "-c", _FIT], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _entries(directory):
+    return sorted(name for name in os.listdir(directory) if name.endswith(".pb"))
+
+
+@pytest.mark.slow
+def test_a_second_process_reads_the_compiled_programs(tmp_path):
+    cache = tmp_path / "cache"
+    first = _run(str(cache), tmp_path)
+    directory = first["directory"]
+    assert directory is not None and directory.startswith(str(cache))
+    assert first["flags"] is None  # the environment variable was put back
+    entries = _entries(directory)
+    assert entries  # the programs XLA compiled are on disk
+    stamps = {name: os.stat(os.path.join(directory, name)).st_mtime_ns for name in entries}
+
+    second = _run(str(cache), tmp_path)
+    # Read, not compiled again: no new entry, none rewritten; the same results.
+    assert _entries(directory) == entries
+    assert {n: os.stat(os.path.join(directory, n)).st_mtime_ns for n in entries} == stamps
+    assert second["proba"] == first["proba"]
+
+    # A torn entry (a process killed while writing) is removed and compiled anew.
+    for name in entries:
+        path = os.path.join(directory, name)
+        with open(path, "r+b") as entry:
+            entry.truncate(os.path.getsize(path) // 2)
+    third = _run(str(cache), tmp_path)
+    assert third["proba"] == first["proba"]
+    assert _entries(directory) == entries
+
+    # Opt-out: nothing written, the same results.
+    off = _run("0", tmp_path)
+    assert off["directory"] is None
+    assert off["proba"] == first["proba"]
+    assert not (tmp_path / "xdg" / "imbnet").exists()
+
+
+def test_default_directory_and_opt_out(monkeypatch, tmp_path):
+    monkeypatch.delenv("IMBNET_COMPILE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert _persistent_cache._base_directory() == str(tmp_path / "imbnet" / "xla")
+    for off in ("0", "off", "False", ""):
+        monkeypatch.setenv("IMBNET_COMPILE_CACHE", off)
+        assert _persistent_cache._base_directory() is None
+    monkeypatch.setenv("IMBNET_COMPILE_CACHE", str(tmp_path / "mine"))
+    assert _persistent_cache._base_directory() == str(tmp_path / "mine")
+
+
+def test_this_process_environment_is_left_as_it_was():
+    # imbnet is imported (conftest, this module): the flag went to TensorFlow only.
+    assert "tf_xla_persistent_cache_directory" not in os.environ.get("TF_XLA_FLAGS", "")
+
+
+def _field(number, payload):
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def test_broken_entries_are_removed_whole_ones_kept(tmp_path):
+    whole = _field(1, b"key") + _field(2, b"graph") + _field(3, b"executable")
+    (tmp_path / "a.pb").write_bytes(whole)
+    (tmp_path / "torn.pb").write_bytes(whole[:-3])
+    (tmp_path / "longer.pb").write_bytes(whole + b"\x00")
+    (tmp_path / "garbage.pb").write_bytes(b"garbage\n")
+    (tmp_path / "empty.pb").write_bytes(b"")
+    (tmp_path / "notes.txt").write_bytes(b"not an entry")
+    assert _persistent_cache.remove_broken_entries(tmp_path) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pb", "notes.txt"]
