@@ -631,3 +631,23 @@ def test_a_dask_collection_to_the_ensemble_is_a_clear_error():
     with pytest.raises(TypeError, match=r"does not take a Dask collection.*compute\(\)"):
         clf.fit(X_bad, y_bad)
     assert not hasattr(clf, "estimator_")
+
+
+def test_per_step_target_under_a_plain_scorer_is_a_nan_with_the_fix_named():
+    """scikit-learn's scorers cannot take a class per time step; its "Scoring failed"
+    warning now names imbnet.sequence_scorer, which scores the (row, step) entries."""
+    from sklearn.model_selection import KFold, cross_val_score
+
+    import imbnet
+
+    rng = np.random.default_rng(0)
+    X_seq = rng.normal(size=(80, 5, 3)).astype(np.float32)
+    y_steps = (X_seq[..., 0] > 0.5).astype(int)
+    clf = ResampledKerasClassifier(build, epochs=2, random_state=0, model__units=4)
+    with pytest.warns(UserWarning, match=r"Scoring failed(.|\n)*imbnet\.sequence_scorer"):
+        plain = cross_val_score(clf, X_seq, y_steps, cv=KFold(2), scoring="roc_auc")
+    assert np.isnan(plain).all()
+    fixed = cross_val_score(
+        clf, X_seq, y_steps, cv=KFold(2), scoring=imbnet.sequence_scorer("roc_auc")
+    )
+    assert np.all((fixed > 0) & (fixed <= 1))
