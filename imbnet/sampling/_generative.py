@@ -426,19 +426,15 @@ class _ConditionalWGAN:
         with tf.GradientTape() as tape:
             with tf.GradientTape() as inner:
                 inner.watch(between)
-                # One pass of the critic over the three sets of rows (a row's score
-                # depends on that row only, so the slopes are those of ``between``).
-                rows = tf.concat([between, real, fake], 0)
-                scores = self.critic(
-                    tf.concat([rows, tf.tile(condition, [3, 1])], 1), training=True
-                )
-                between_score = scores[:n]
+                between_score = self.critic(tf.concat([between, condition], 1), training=True)
             slopes = inner.gradient(between_score, between)
             penalty = tf.reduce_mean((tf.sqrt(tf.reduce_sum(slopes**2, axis=1) + 1e-12) - 1.0) ** 2)
+            # The real and the fake rows in one pass of the critic (the gradient
+            # penalty's second derivative runs over the interpolated rows only).
+            rows = tf.concat([tf.concat([real, fake], 0), tf.tile(condition, [2, 1])], 1)
+            scores = self.critic(rows, training=True)
             loss = (
-                tf.reduce_mean(scores[2 * n :])
-                - tf.reduce_mean(scores[n : 2 * n])
-                + self.gp_weight * penalty
+                tf.reduce_mean(scores[n:]) - tf.reduce_mean(scores[:n]) + self.gp_weight * penalty
             )
         variables = self.critic.trainable_variables
         self.c_optimizer.apply(tape.gradient(loss, variables), variables)
