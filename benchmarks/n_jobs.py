@@ -26,7 +26,22 @@ program reused).
 Timings on a shared machine are noisy: the variants run interleaved,
 ``--repeats`` times, and the table shows the median with the range.
 
+``--grid issue`` runs issue 25's grid instead: an imbalanced-learn pipeline
+``StandardScaler -> RandomUnderSampler -> CostSensitiveMLPClassifier(
+hidden_layer_sizes=(32,), max_iter=200)``, ``sampling_strategy`` in
+[0.1, 0.3, 1.0] x ``class_weight`` in [None, "balanced", "log", {0: 1, 1: 5}],
+``StratifiedKFold(5)``, ``roc_auc``, 2,000 x 10 rows at 1:19 (60 fits and
+the refit), then ``cross_val_score`` of the pipeline (5 fits), in a fresh
+interpreter per variant: the first search (cold), a second one (warm), and
+the cross-validation after them. Variants: ``n_jobs=1``; ``n_jobs=2`` with
+joblib's default (loky) backend; ``n_jobs=2`` inside
+``joblib.parallel_config(backend="threading")``; and
+``imbnet.model_selection.GridSearchCV(n_jobs=2)`` (which trains the fits of
+one architecture side by side). The best score of every variant is printed:
+they must agree.
+
     python benchmarks/n_jobs.py [--quick] [--repeats N]
+    python benchmarks/n_jobs.py --grid issue [--repeats N]
 """
 
 import argparse
@@ -88,6 +103,51 @@ print(json.dumps({"spawn": spawn, **{k: max(r[k] for r in results)
                                       for k in ("import", "first_fit", "second_fit")}}))
 """
 
+ISSUE_GRID = r"""
+import json, sys, time
+from joblib import parallel_config
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.preprocessing import StandardScaler
+from imblearn.pipeline import make_pipeline
+from imblearn.under_sampling import RandomUnderSampler
+from imbnet import CostSensitiveMLPClassifier
+import imbnet.classifiers._mlp  # noqa: F401  (imbnet, Keras, TensorFlow: before the clock)
+
+n_jobs, backend, search_class = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+if search_class == "imbnet":
+    from imbnet.model_selection import GridSearchCV
+X, y = make_classification(n_samples=2000, n_features=10, weights=[0.95], random_state=0)
+pipe = make_pipeline(
+    StandardScaler(),
+    RandomUnderSampler(random_state=0),
+    CostSensitiveMLPClassifier(hidden_layer_sizes=(32,), max_iter=200, random_state=0),
+)
+grid = {
+    "randomundersampler__sampling_strategy": [0.1, 0.3, 1.0],
+    "costsensitivemlpclassifier__class_weight": [None, "balanced", "log", {0: 1, 1: 5}],
+}
+cv = StratifiedKFold(5, shuffle=True, random_state=0)
+out = {}
+with parallel_config() if backend == "default" else parallel_config(backend=backend):
+    for run in ("cold", "warm"):
+        t = time.perf_counter()
+        search = GridSearchCV(pipe, grid, cv=cv, scoring="roc_auc", n_jobs=n_jobs).fit(X, y)
+        out[run] = [time.perf_counter() - t]
+    t = time.perf_counter()
+    cross_val_score(pipe, X, y, cv=cv, scoring="roc_auc", n_jobs=n_jobs)
+    out["cross_val_score"] = [time.perf_counter() - t]
+out["best"] = [round(float(search.best_score_), 4)]
+print(json.dumps(out))
+"""
+
+ISSUE_VARIANTS = {
+    "n_jobs=1": (1, "default", "sklearn"),
+    "n_jobs=2 (loky)": (2, "default", "sklearn"),
+    "n_jobs=2, threading backend": (2, "threading", "sklearn"),
+    "imbnet GridSearchCV n_jobs=2": (2, "default", "imbnet"),
+}
+
 VARIANTS = {
     "n_jobs=1": (1, {}),
     "n_jobs=2, TF threads 2+2": (2, {"TF_NUM_INTRAOP_THREADS": "2", "TF_NUM_INTEROP_THREADS": "2"}),
@@ -126,7 +186,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 repeat, 10 epochs per fit")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--grid", choices=["small", "issue"], default="small")
     args = parser.parse_args()
+    if args.grid == "issue":
+        return _issue_grid(args.repeats)
     repeats = 1 if args.quick else args.repeats
     max_iter = 10 if args.quick else 30
     warm_runs = 2 if args.quick else 3
@@ -156,6 +219,33 @@ def main():
     print(f"{'variant':26s}" + "".join(f"{key:>20s}" for key in keys))
     for name, values in phases.items():
         print(f"{name:26s}" + "".join(f"{_cell(values[key]):>20s}" for key in keys))
+
+
+def _issue_grid(repeats):
+    times = {name: {} for name in ISSUE_VARIANTS}
+    for _ in range(repeats):  # interleaved
+        for name, args in ISSUE_VARIANTS.items():
+            for key, values in _run(ISSUE_GRID, {}, *args).items():
+                times[name].setdefault(key, []).extend(values)
+    anchor = {
+        key: statistics.median(times["n_jobs=1"][key])
+        for key in ("cold", "warm", "cross_val_score")
+    }
+    print(
+        "Issue 25's grid: 60 fits of an imblearn pipeline + refit, 2,000 x 10 at 1:19, "
+        f"200 epochs; seconds, median (range) of {repeats} fresh processes; "
+        "ratio = time / n_jobs=1's"
+    )
+    print(
+        f"{'variant':30s} {'cold search':>19s} {'ratio':>6s} {'warm search':>19s} "
+        f"{'ratio':>6s} {'cross_val_score':>19s} {'ratio':>6s} {'best':>7s}"
+    )
+    for name, row in times.items():
+        cells = "".join(
+            f" {_cell(row[key]):>19s} {statistics.median(row[key]) / anchor[key]:6.2f}"
+            for key in ("cold", "warm", "cross_val_score")
+        )
+        print(f"{name:30s}{cells} {row['best'][0]:7.4f}")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ _EXPORTS = {
     "load": "._persistence",
     "make_tutorial_data": "._datasets",
     "save": "._persistence",
+    "sequence_scorer": ".weighting._step_scoring",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

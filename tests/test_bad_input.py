@@ -575,3 +575,79 @@ def test_3d_X_at_predict_for_a_2d_model_is_a_clear_error():
     clf = ResampledKerasClassifier(build, epochs=1, random_state=0).fit(X, Y)
     with pytest.raises(ValueError, match="X has 3 dimensions"):
         clf.predict(X[:, :, None])
+
+
+def _dask_inputs(kind):
+    dd = pytest.importorskip("dask.dataframe")
+    da = pytest.importorskip("dask.array")
+    pd = pytest.importorskip("pandas")
+    frame = dd.from_pandas(pd.DataFrame(X, columns=list("abcd")).assign(y=Y), npartitions=2)
+    return {
+        "frame": (frame[list("abcd")], frame["y"], None),
+        "array": (da.from_array(X, chunks=60), da.from_array(Y, chunks=60), None),
+        "y only": (X, da.from_array(Y, chunks=60), None),
+        "weights only": (X, Y, da.ones(len(Y), chunks=60)),
+    }[kind]
+
+
+@pytest.mark.parametrize(
+    "kind, data",
+    [
+        ("mlp", "frame"),
+        ("mlp", "array"),
+        ("mlp", "weights only"),
+        ("resampled", "y only"),  # a Dask X trains out of core; a Dask y alone cannot
+    ],
+)
+def test_a_dask_collection_to_an_in_memory_fit_is_a_clear_error(kind, data, training_runs):
+    """Was silently computed into memory, however large (issue 28)."""
+    X_bad, y_bad, weights = _dask_inputs(data)
+    clf = ESTIMATORS[kind]().fit(X, Y)
+    proba = clf.predict_proba(X)
+    with pytest.raises(TypeError) as excinfo:
+        clf.fit(X_bad, y_bad, sample_weight=weights)
+    assert_clear(excinfo, Case((), TypeError, r"does not take a Dask collection", r"compute\(\)"))
+    if data != "y only":
+        assert "ResampledKerasClassifier" in str(excinfo.value)  # the out-of-core way
+    assert len(training_runs) == 1
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+
+
+def test_a_dask_collection_to_partial_fit_is_a_clear_error():
+    X_bad, y_bad, _ = _dask_inputs("frame")
+    clf = ESTIMATORS["mlp"]().partial_fit(X, Y, classes=[0, 1])
+    proba = clf.predict_proba(X)
+    with pytest.raises(TypeError, match=r"partial_fit .*Dask collection.*ddf\.partitions"):
+        clf.partial_fit(X_bad, y_bad)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert clf.n_iter_ == 1 and clf.t_ == len(X)
+
+
+def test_a_dask_collection_to_the_ensemble_is_a_clear_error():
+    from imbnet import BalancedEnsembleClassifier
+
+    X_bad, y_bad, _ = _dask_inputs("frame")
+    clf = BalancedEnsembleClassifier(ESTIMATORS["mlp"](), n_estimators=2, random_state=0)
+    with pytest.raises(TypeError, match=r"does not take a Dask collection.*compute\(\)"):
+        clf.fit(X_bad, y_bad)
+    assert not hasattr(clf, "estimator_")
+
+
+def test_per_step_target_under_a_plain_scorer_is_a_nan_with_the_fix_named():
+    """scikit-learn's scorers cannot take a class per time step; its "Scoring failed"
+    warning now names imbnet.sequence_scorer, which scores the (row, step) entries."""
+    from sklearn.model_selection import KFold, cross_val_score
+
+    import imbnet
+
+    rng = np.random.default_rng(0)
+    X_seq = rng.normal(size=(80, 5, 3)).astype(np.float32)
+    y_steps = (X_seq[..., 0] > 0.5).astype(int)
+    clf = ResampledKerasClassifier(build, epochs=2, random_state=0, model__units=4)
+    with pytest.warns(UserWarning, match=r"Scoring failed(.|\n)*imbnet\.sequence_scorer"):
+        plain = cross_val_score(clf, X_seq, y_steps, cv=KFold(2), scoring="roc_auc")
+    assert np.isnan(plain).all()
+    fixed = cross_val_score(
+        clf, X_seq, y_steps, cv=KFold(2), scoring=imbnet.sequence_scorer("roc_auc")
+    )
+    assert np.all((fixed > 0) & (fixed <= 1))

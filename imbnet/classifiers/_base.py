@@ -40,7 +40,7 @@ from .._naming import private_layer_names
 from .._persistence import KerasStateMixin
 from .._random import SeedStream, fit_seed, reseed_layer
 from .._validation import validate_fit_data, validate_predict_data
-from ..data._dask import is_dask_collection, predict_dask
+from ..data._dask import check_in_memory, is_dask_collection, predict_dask
 from ..data._text import (
     NamedInputs,
     adapt_preprocessing,
@@ -199,6 +199,7 @@ class ImbalancedKerasClassifier(ClassifierMixin, LogProbaMixin, KerasStateMixin,
         the training rows (``targets`` not yet encoded: that needs the model)
         and ``(X, y_encoded, weights)`` of the hold-out, or None.
         """
+        check_in_memory(self, X, y, sample_weight)
         X, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
         target, y_encoded = make_target(y, n_steps=X.shape[1] if X.ndim == 3 else None)
         if target.per_step and not self._allow_per_step:

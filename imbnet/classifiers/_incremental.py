@@ -25,6 +25,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from .._random import SeedStream, fit_seed
 from .._validation import validate_fit_data
+from ..data._dask import check_in_memory
 from ..sampling._epochs import FitData
 from ..weighting._losses import PRIOR_LOSSES
 from ..weighting._targets import ClassTarget, make_target
@@ -122,6 +123,7 @@ class ContinuedTrainingMixin:
 
     def _partial_data(self, X, y, sample_weight):
         _check_partial_settings(self)
+        check_in_memory(self, X, y, sample_weight, method="partial_fit")
         first = self._partial_step == "first"
         X, y, sample_weight = self._validate_partial_input(X, y, sample_weight, reset=first)
         if first:

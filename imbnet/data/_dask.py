@@ -44,7 +44,14 @@ from ..weighting._class_weight import class_weight_from_counts
 from ..weighting._targets import ClassTarget
 from ._dask_partitions import partition_stats, predict_block, sample_partition
 
-__all__ = ["DaskRows", "dask_epochs", "fit_dask", "is_dask_collection", "predict_dask"]
+__all__ = [
+    "DaskRows",
+    "check_in_memory",
+    "dask_epochs",
+    "fit_dask",
+    "is_dask_collection",
+    "predict_dask",
+]
 
 
 def is_dask_collection(value):
@@ -54,6 +61,52 @@ def is_dask_collection(value):
         not isinstance(value, type)
         and type(value).__module__.partition(".")[0] == "dask"
         and callable(getattr(value, "__dask_graph__", None))
+    )
+
+
+def check_in_memory(estimator, X, y, sample_weight=None, *, method="fit"):
+    """Refuse a Dask collection given to a fit that trains on rows in memory.
+
+    Without this, scikit-learn's validation would turn a Dask collection into
+    NumPy by computing all of it on the client, silently, however large.
+    ``ResampledKerasClassifier`` trains out of core on a Dask ``X`` (and a
+    matching ``y``) and calls this only for its in-memory path.
+
+    Raises
+    ------
+    TypeError
+        If any of ``X``, ``y``, ``sample_weight`` is a Dask collection, with
+        the fix in the message.
+    """
+    given = [
+        f"{name} is a {type(value).__module__.partition('.')[0]} {type(value).__name__}"
+        for name, value in (("X", X), ("y", y), ("sample_weight", sample_weight))
+        if is_dask_collection(value)
+    ]
+    if not given:
+        return
+    name = type(estimator).__name__
+    if method == "partial_fit":
+        fix = (
+            "partial_fit takes one chunk in memory per call: compute the chunks one by "
+            "one, e.g. for part in ddf.partitions: clf.partial_fit(part[features]."
+            "compute(), part['label'].compute(), classes=classes)."
+        )
+    elif is_dask_collection(X):
+        fix = (
+            "Compute it into memory first (X.compute(), y.compute()) if it fits; for data "
+            "larger than memory use imbnet.ResampledKerasClassifier(build_model, "
+            "sampler=imbnet.NegativeDownsampler(rate=...)), which fits on a Dask X and y "
+            "by drawing a down-sample on the cluster every epoch."
+        )
+    else:
+        fix = (
+            "X is in memory: compute the others too (e.g. y.compute()), or pass X as the "
+            "matching Dask collection to ResampledKerasClassifier to train out of core."
+        )
+    raise TypeError(
+        f"{name}.{method} trains on rows held in memory and does not take a Dask "
+        f"collection ({', '.join(given)}). {fix}"
     )
 
 

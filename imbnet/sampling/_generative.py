@@ -228,10 +228,9 @@ class GANOverSampler(KerasStateMixin, BaseOverSampler):
             steps = math.ceil(classes.shape[0] * max(wanted) / self.batch_size)
             plan = _BatchPlan(y_encoded, self.batch_size, seeds.rng("batches"))
             onehot = np.eye(classes.shape[0], dtype=np.float32)[y_encoded]
-            for _ in range(self.epochs):
-                critic, generator = gan.train_epoch(Z, onehot, plan, steps)
-                self.history_["critic"].append(critic)
-                self.history_["generator"].append(generator)
+            critic, generator = gan.train(Z, onehot, plan, steps, self.epochs)
+            self.history_["critic"].extend(critic)
+            self.history_["generator"].extend(generator)
         self.generator_ = gan.release()
         return self._resampled(seeds.seed_for("draw"))
 
@@ -308,11 +307,12 @@ class _BatchPlan:
 class _ConditionalWGAN:
     """Generator and critic, both conditioned on a one-hot class, and their training.
 
-    Tracing the training function takes a second or two, longer than
-    training on a few hundred rows; so the networks, optimizers and traced
-    function of a fit are kept (a few, by architecture) and reused by later
-    fits, which ``reset`` every variable from their own seeds first: a reused
-    instance trains exactly as a new one would. An instance in use is out of
+    Compiling the training function (XLA, once per bucket of row counts)
+    takes seconds, longer than training on a few hundred rows; so the
+    networks, optimizers and compiled function of a fit are kept (a few, by
+    architecture) and reused by later fits, which ``reset`` every variable
+    from their own seeds first: a reused instance trains exactly as a new one
+    would. An instance in use is out of
     the cache, so concurrent fits never share one.
     """
 
@@ -365,16 +365,10 @@ class _ConditionalWGAN:
         self._optimizer_start = [
             (v, v.numpy()) for v in self.g_optimizer.variables + self.c_optimizer.variables
         ]
-        self._epoch = tf.function(
-            self._train_steps,
-            reduce_retracing=True,
-            input_signature=[
-                tf.TensorSpec((None, n_features), tf.float32),
-                tf.TensorSpec((None, n_classes), tf.float32),
-                tf.TensorSpec((None, n_critic, None), tf.int32),
-                tf.TensorSpec((None, None), tf.int32),
-            ],
-        )
+        # All the steps of many epochs in one call, compiled by XLA (which fuses
+        # the many small operations of two small networks and their gradient
+        # penalty); XLA compiles once per shape, so the shapes come in buckets.
+        self._steps = tf.function(self._train_steps, jit_compile=True, autograph=False)
 
     def reset(self, seeds):
         """Fresh weights, optimizer state and noise stream, all from ``seeds``."""
@@ -388,12 +382,34 @@ class _ConditionalWGAN:
         start = np.array([seeds.seed_for("noise"), 0])
         state.assign(start.astype(keras.backend.standardize_dtype(state.dtype)))
 
-    def train_epoch(self, Z, onehot, plan, steps):
-        """``steps`` generator steps, each after ``n_critic`` critic steps."""
-        critic_rows, _ = plan.draw((steps, self.n_critic))
-        _, generator_classes = plan.draw((steps,))
-        critic, generator = self._epoch(Z, onehot, critic_rows, generator_classes)
-        return float(critic) / steps, float(generator) / steps
+    def train(self, Z, onehot, plan, steps, epochs):
+        """``epochs`` of ``steps`` generator steps, each after ``n_critic`` critic
+        steps; the mean critic and generator losses of every epoch."""
+        tf = self._tf
+        # The rows, padded to a bucket: never drawn, they only keep the shape.
+        n_rows = _bucket(Z.shape[0])
+        Z = np.concatenate([Z, np.zeros((n_rows - Z.shape[0], Z.shape[1]), np.float32)])
+        onehot = np.concatenate(
+            [onehot, np.zeros((n_rows - onehot.shape[0], onehot.shape[1]), np.float32)]
+        )
+        Z, onehot = tf.constant(Z), tf.constant(onehot)
+        # Batch indices for up to _STEPS_PER_CALL steps per call: one shape for
+        # every fit (a grid over sampling_strategy or epochs compiles nothing new).
+        per_call = max(1, min(epochs, _STEPS_PER_CALL // steps))
+        capacity = max(_STEPS_PER_CALL, _bucket(steps))
+        critic, generator = [], []
+        for start in range(0, epochs, per_call):
+            n_epochs = min(per_call, epochs - start)
+            n_steps = n_epochs * steps
+            critic_rows, _ = plan.draw((capacity, self.n_critic))
+            _, generator_classes = plan.draw((capacity,))
+            losses = self._steps(
+                Z, onehot, critic_rows, generator_classes, tf.constant(n_steps, tf.int32)
+            )
+            losses = np.asarray(losses)[:n_steps].reshape(n_epochs, steps, 2).mean(axis=1)
+            critic.extend(losses[:, 0].astype(float).tolist())
+            generator.extend(losses[:, 1].astype(float).tolist())
+        return critic, generator
 
     def _fake(self, condition):
         noise = keras.random.normal(
@@ -404,7 +420,8 @@ class _ConditionalWGAN:
     def _critic_step(self, real, condition):
         tf = self._tf
         fake = self._fake(condition)
-        mix = keras.random.uniform((tf.shape(real)[0], 1), seed=self.noise)
+        n = tf.shape(real)[0]
+        mix = keras.random.uniform((n, 1), seed=self.noise)
         between = mix * real + (1.0 - mix) * fake
         with tf.GradientTape() as tape:
             with tf.GradientTape() as inner:
@@ -412,10 +429,12 @@ class _ConditionalWGAN:
                 between_score = self.critic(tf.concat([between, condition], 1), training=True)
             slopes = inner.gradient(between_score, between)
             penalty = tf.reduce_mean((tf.sqrt(tf.reduce_sum(slopes**2, axis=1) + 1e-12) - 1.0) ** 2)
-            real_score = self.critic(tf.concat([real, condition], 1), training=True)
-            fake_score = self.critic(tf.concat([fake, condition], 1), training=True)
+            # The real and the fake rows in one pass of the critic (the gradient
+            # penalty's second derivative runs over the interpolated rows only).
+            rows = tf.concat([tf.concat([real, fake], 0), tf.tile(condition, [2, 1])], 1)
+            scores = self.critic(rows, training=True)
             loss = (
-                tf.reduce_mean(fake_score) - tf.reduce_mean(real_score) + self.gp_weight * penalty
+                tf.reduce_mean(scores[n:]) - tf.reduce_mean(scores[:n]) + self.gp_weight * penalty
             )
         variables = self.critic.trainable_variables
         self.c_optimizer.apply(tape.gradient(loss, variables), variables)
@@ -434,10 +453,11 @@ class _ConditionalWGAN:
         self.n_updates.assign_add(1.0)
         return loss
 
-    def _train_steps(self, Z, onehot, critic_rows, generator_classes):
+    def _train_steps(self, Z, onehot, critic_rows, generator_classes, n_steps):
+        """The first ``n_steps`` steps; every step's (critic, generator) loss."""
         tf = self._tf
 
-        def step(i, critic_total, generator_total):
+        def step(i, losses):
             # n_critic critic steps, unrolled (a nested while_loop breaks TensorFlow 2.17).
             critic_loss = tf.constant(0.0)
             for j in range(self.n_critic):
@@ -445,18 +465,22 @@ class _ConditionalWGAN:
                 critic_loss += self._critic_step(tf.gather(Z, rows), tf.gather(onehot, rows))
             condition = tf.one_hot(generator_classes[i], self.n_classes)
             generator_loss = self._generator_step(condition)
-            return (
-                i + 1,
-                critic_total + critic_loss / self.n_critic,
-                generator_total + generator_loss,
-            )
+            return i + 1, losses.write(i, tf.stack([critic_loss / self.n_critic, generator_loss]))
 
-        _, critic, generator = tf.while_loop(
-            lambda i, *_: i < tf.shape(critic_rows)[0],
-            step,
-            (tf.constant(0), tf.constant(0.0), tf.constant(0.0)),
-        )
-        return critic, generator
+        losses = tf.TensorArray(tf.float32, size=tf.shape(critic_rows)[0], element_shape=(2,))
+        _, losses = tf.while_loop(lambda i, _: i < n_steps, step, (tf.constant(0), losses))
+        return losses.stack()
+
+
+# Steps per compiled call (bounds the arrays of batch indices drawn ahead).
+_STEPS_PER_CALL = 2048
+
+
+def _bucket(n):
+    """``n`` rounded up to a multiple of a power of two of at most a quarter of ``n``:
+    four sizes per doubling, so that XLA compiles for few shapes."""
+    power = 1 << max(0, int(n - 1).bit_length() - 2)
+    return -(-n // power) * power
 
 
 def _mlp(n_inputs, hidden_units, n_outputs, *, name, skip=False):

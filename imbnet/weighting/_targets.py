@@ -421,10 +421,12 @@ class SequenceTarget(ClassTarget):
         """Per step, the class probabilities: a list of (n_samples, n_classes) arrays."""
         n_rows, n_steps = outputs.shape[:2]
         flat = super().proba(outputs.reshape(n_rows * n_steps, -1))
-        return list(flat.reshape(n_rows, n_steps, -1).transpose(1, 0, 2))
+        return StepProbabilities(flat.reshape(n_rows, n_steps, -1).transpose(1, 0, 2))
 
     def correct(self, proba, prior, training_prior):
-        return [super(SequenceTarget, self).correct(p, prior, training_prior) for p in proba]
+        return StepProbabilities(
+            super(SequenceTarget, self).correct(p, prior, training_prior) for p in proba
+        )
 
     def decide(self, proba):
         """The most probable class of every (row, step): shape (n_samples, n_steps)."""
@@ -441,6 +443,26 @@ class SequenceTarget(ClassTarget):
         raise ValueError(
             "a per-row loss is not defined for a y with a class per time step; hard-negative "
             "mining picks rows by their one class."
+        )
+
+
+class StepProbabilities(list):
+    """scikit-learn's multi-output form of probabilities: a list of one
+    (n_samples, n_classes) array per time step.
+
+    A plain list, except that asking it for an array's ``shape`` (as
+    scikit-learn's scorers do, expecting one class per row) raises an error
+    that names the scorer to use; scikit-learn shows it in its "Scoring
+    failed" warning next to the NaN score.
+    """
+
+    @property
+    def shape(self):
+        raise AttributeError(
+            "predict_proba of a classifier of a class per time step returns a list of "
+            f"{len(self)} arrays (one per step), which scikit-learn's scorers do not "
+            "take. Score the (row, step) entries with imbnet.sequence_scorer, e.g. "
+            "cross_val_score(clf, X, y, scoring=imbnet.sequence_scorer('roc_auc'))."
         )
 
 

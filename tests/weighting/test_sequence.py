@@ -132,3 +132,71 @@ def test_mlp_refuses_a_class_per_step():
     X2 = X[:, :, 0]
     with pytest.raises(ValueError, match="For a class per time step use ResampledKerasClassifier"):
         CostSensitiveMLPClassifier(max_iter=1).fit(X2, Y)
+
+
+# Scoring the (row, step) entries (issue 28: scikit-learn's scorers gave NaN).
+
+
+def _entry_scores(clf, y):
+    """What each scorer must give: the metric over the flattened (row, step) entries."""
+    from sklearn.metrics import (
+        average_precision_score,
+        balanced_accuracy_score,
+        f1_score,
+        roc_auc_score,
+    )
+
+    truth = y.ravel()
+    positive = np.stack(clf.predict_proba(X), axis=1)[..., 1].ravel()
+    labels = clf.predict(X).ravel()
+    return {
+        "roc_auc": roc_auc_score(truth, positive),
+        "average_precision": average_precision_score(truth, positive),
+        "f1": f1_score(truth, labels),
+        "balanced_accuracy": balanced_accuracy_score(truth, labels),
+    }
+
+
+@pytest.mark.parametrize("scoring", ["roc_auc", "average_precision", "f1", "balanced_accuracy"])
+def test_sequence_scorer_scores_every_step_in_cross_validation(scoring):
+    import warnings
+
+    from sklearn.model_selection import KFold, cross_val_score
+
+    import imbnet
+
+    y01 = (Y > 0).astype(int)
+    clf = ResampledKerasClassifier(build, epochs=8, random_state=0, model__units=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no "Scoring failed"
+        scores = cross_val_score(
+            clf, X, y01, cv=KFold(2), scoring=imbnet.sequence_scorer(scoring), error_score="raise"
+        )
+    assert scores.shape == (2,) and np.all(np.isfinite(scores))
+    # the same as the metric of the flattened entries of a fold
+    fold = clf.fit(X[N // 2 :], y01[N // 2 :])
+    expected = _entry_scores(fold, y01)[scoring]
+    got = imbnet.sequence_scorer(scoring)(fold, X, y01)
+    assert got == pytest.approx(expected)
+    assert "sequence_scorer" in imbnet.__all__
+
+
+def test_sequence_scorer_leaves_out_steps_of_weight_zero_and_takes_labels():
+    import imbnet
+
+    clf = fit(LABELS[(Y > 0).astype(int)], epochs=3)  # labels "calm" / "drop"
+    weight = np.ones((N, T))
+    weight[:, -2:] = 0.0
+    scorer = imbnet.sequence_scorer("roc_auc")
+    y = LABELS[(Y > 0).astype(int)]
+    shown = clf.predict_proba(X)
+    trimmed = roc_auc_of(y[:, :-2], [p[:, 1] for p in shown[:-2]])
+    assert scorer(clf, X, y, sample_weight=weight) == pytest.approx(trimmed)
+    with pytest.raises(ValueError, match=r"y of shape \(n_samples, n_steps\).*scoring='roc_auc'"):
+        scorer(clf, X, y[:, 0])
+
+
+def roc_auc_of(y, positive_by_step):
+    from sklearn.metrics import roc_auc_score
+
+    return roc_auc_score(y.ravel() == "drop", np.stack(positive_by_step, axis=1).ravel())
