@@ -30,6 +30,7 @@ def steady_validation(estimator, data, holdout, source):
     """
     if estimator._stopping().monitor is None:
         return None
+    source(0)  # drawn now if not yet (a source hands out the same draw again)
     share = np.asarray(source.tally.prior(1), np.float64)
     if holdout is not None:
         X, y, w = holdout
