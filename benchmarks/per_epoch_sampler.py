@@ -84,7 +84,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--per-shape", action="store_true", help="a row per shape too")
+    parser.add_argument("--skip", action="append", default=[], help="leave out this method")
     args = parser.parse_args()
+    for method in args.skip:
+        del METHODS[method]
     warnings.simplefilter("ignore")
     sha = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True

@@ -10,7 +10,8 @@ from imblearn.under_sampling import NearMiss, RandomUnderSampler
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.preprocessing import StandardScaler
 
 from imbnet import ResampledKerasClassifier
 from imbnet.sampling._batching import BalancedBatchPlan
@@ -403,3 +404,38 @@ def test_a_logits_model_with_a_loss_from_logits_gives_probabilities(n_classes):
 def test_a_logits_model_with_a_loss_on_probabilities_is_refused():
     with pytest.raises(ValueError, match="outputs logits, but its loss"):
         ResampledKerasClassifier(_logits_model, epochs=1).fit(X, Y)
+
+
+def test_per_epoch_sampler_early_stopping_watches_the_hold_out_weighted_to_the_draws():
+    """With a sampler redrawn every epoch, early stopping watches the hold-out with
+    its classes weighted as the draws hold them (balanced under random
+    under-sampling): the loss the network is trained to lower. Watched as it is
+    (16:1 here), that loss rose from the first epoch while the network moved
+    away from the majority, and the rule stopped at epoch 12 with the first
+    epoch's weights (held-out ROC AUC 0.48)."""
+    X, y = make_classification(
+        n_samples=730,
+        n_features=10,
+        n_informative=5,
+        n_redundant=2,
+        weights=[0.94],
+        flip_y=0,
+        random_state=0,
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    clf = ResampledKerasClassifier(
+        build,
+        model__units=32,
+        sampler=RandomUnderSampler(),
+        epochs=40,
+        batch_size=200,
+        early_stopping=True,
+        random_state=0,
+    ).fit(scaler.transform(X_train), y_train)
+    assert clf.n_iter_ > 25
+    assert len(clf.history_["val_loss"]) == clf.n_iter_
+    proba = clf.predict_proba(scaler.transform(X_test))[:, 1]
+    assert roc_auc_score(y_test, proba) > 0.7  # 40 epochs of one step each
