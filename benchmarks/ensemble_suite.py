@@ -41,9 +41,8 @@ HIDDEN, MAX_ITER = (32,), 300
 
 
 def net(seed, **params):
-    return CostSensitiveMLPClassifier(
-        hidden_layer_sizes=HIDDEN, max_iter=MAX_ITER, random_state=seed, **params
-    )
+    params = {"hidden_layer_sizes": HIDDEN, "max_iter": MAX_ITER, **params}
+    return CostSensitiveMLPClassifier(random_state=seed, **params)
 
 
 METHODS = {

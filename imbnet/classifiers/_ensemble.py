@@ -87,10 +87,17 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
     between epochs, and the best epoch's weights are kept. A member's loss
     on its own draw jumps with the draw, and scikit-learn's ``tol`` rule would
     stop on that noise; instead the rule watches the loss on the hold-out
-    (``early_stopping``) or on the training rows (a stratified subset of at
-    most 2,048), weighted so that each class has the share of weight it has
-    in the draws (balanced, with the default under-sampling). Targets with
-    one class per row only (binary or multiclass).
+    (``early_stopping``) or on the training rows (every row of a class of at
+    most 256 rows, or twice the rarest class's count; a random subset of
+    that many of a larger class), weighted so that each class has the share
+    of weight it has in the draws (balanced, with the default
+    under-sampling). Targets with one class per row only (binary or
+    multiclass).
+
+    Members that are perceptrons (``CostSensitiveMLPClassifier``) are stacked
+    at an input width rounded up to a power of two (at least 16; the extra
+    columns are zeros), so that data sets of many widths share one compiled
+    program.
 
     Examples
     --------

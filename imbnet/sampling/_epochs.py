@@ -28,6 +28,7 @@ This module knows nothing of estimators.
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.base import clone
 
 from ..engine._records import Epoch
 from ._batching import BalancedBatchPlan, epoch_order
@@ -142,6 +143,12 @@ class BalancedBatchEpochs(_EpochSource):
 class SamplerEpochs(_EpochSource):
     """An imbalanced-learn sampler's draw, new every epoch (``per_epoch``) or once.
 
+    A sampler redrawn every epoch that keeps rows of ``X`` as they are and
+    says which (``sample_indices_``: random under- and over-sampling) is
+    handed over as row orders into the same arrays, like
+    :class:`PlainEpochs`, so that many epochs run per compiled call; the
+    rows, their weights and their order are those of the resampled arrays.
+
     Parameters
     ----------
     data : FitData
@@ -158,8 +165,6 @@ class SamplerEpochs(_EpochSource):
         ``minority_rows(y) -> bool mask`` of the rows to augment.
     """
 
-    redraws = True
-
     def __init__(self, data, *, sampler, per_epoch, shuffle, current_loss=None, minority_rows=None):
         super().__init__(data)
         self.sampler = sampler
@@ -174,6 +179,37 @@ class SamplerEpochs(_EpochSource):
         self._resampled_arrays(
             0
         )  # now: a sampler that cannot resample this data fails before training
+        # A sampler that keeps rows of X as they are (random under- or over-sampling)
+        # is redrawn as row indices into the same arrays: many epochs per compiled call.
+        self._rows = {}
+        if per_epoch and current_loss is None and self._fitted is None and minority_rows is None:
+            self._rows_of(0)
+        self._by_index = bool(self._rows)
+        # Drawn once, the arrays stay the same: many epochs per call too.
+        self.redraws = per_epoch and not self._by_index
+
+    def _rows_of(self, draw):
+        """The rows draw ``draw`` keeps, by index (its ``sample_indices_``); None if the
+        sampler does not give them or its rows are not ``X``'s rows as they are."""
+        if draw not in self._rows:
+            d = self.data
+            if not isinstance(d.X, np.ndarray) or d.X.dtype.kind in "OUS":
+                return None
+            sampler = clone(self.sampler)
+            if "random_state" in sampler.get_params(deep=False):
+                sampler.set_params(random_state=d.seeds.seed_for(f"sampler{draw}"))
+            X_new, _ = sampler.fit_resample(d.X.reshape(len(d.X), -1), d.y)
+            rows = getattr(sampler, "sample_indices_", None)
+            if rows is None or (
+                draw == 0 and not np.array_equal(X_new, d.X[rows].reshape(len(rows), -1))
+            ):
+                return None
+            self._rows = {draw: np.asarray(rows)}
+        return self._rows[draw]
+
+    def epochs(self, first, count):
+        """Epochs ``first .. first + count - 1`` (drawn ones as they were drawn)."""
+        return [self(e) for e in range(first, first + count)]
 
     def _resampled_arrays(self, draw):
         if draw not in self._resampled:
@@ -197,6 +233,10 @@ class SamplerEpochs(_EpochSource):
         return self._resampled[draw]
 
     def _draw(self, epoch):
+        if self._by_index:
+            d, rows = self.data, self._rows_of(epoch)
+            order = rows[epoch_order(rows.shape[0], shuffle=self.shuffle, rng=self._rng)]
+            return Epoch(d.X, d.targets, d.weights, order)
         X, targets, w, augment = self._resampled_arrays(epoch if self.per_epoch else 0)
         order = epoch_order(X.shape[0], shuffle=self.shuffle, rng=self._rng)
         return Epoch(X, targets, w, order, augment)
