@@ -369,3 +369,22 @@ def test_n_iter_estimators_and_prior_correction_at_the_top_level():
         mlp(max_iter=6, prior_correction=True), 3, prior_correction=False, random_state=0
     ).fit(X, y)
     np.testing.assert_allclose(off.predict_proba(X_test), plain)
+
+
+def test_perceptron_members_take_padded_rows_whose_extra_weights_stay_zero():
+    """Members are stacked at a width bucket (one compiled program for many data
+    widths); the padded input columns are zeros and their kernel rows start and
+    stay at zero, so the members are the networks a fit at the data's own width
+    would give, and they predict from rows of that width."""
+    X4 = X[:, :4]
+    ensemble = BalancedEnsembleClassifier(
+        mlp(max_iter=5, alpha=0.01), n_estimators=3, random_state=0
+    ).fit(X4, y)
+    model = ensemble.estimator_.model_
+    assert model.inputs[0].shape[1:] == (3, 16)
+    first = next(layer for layer in model.layers if isinstance(layer, StackedDense))
+    kernel = keras.ops.convert_to_numpy(first.kernel)
+    assert np.all(kernel[:, 4:] == 0) and np.any(kernel[:, :4] != 0)
+    assert ensemble.predict_proba(X_test[:, :4]).shape == (len(X_test), 2)
+    with pytest.raises(ValueError, match="X has 5 features"):  # not padded silently
+        ensemble.predict(X_test)

@@ -439,3 +439,29 @@ def test_per_epoch_sampler_early_stopping_watches_the_hold_out_weighted_to_the_d
     assert len(clf.history_["val_loss"]) == clf.n_iter_
     proba = clf.predict_proba(scaler.transform(X_test))[:, 1]
     assert roc_auc_score(y_test, proba) > 0.7  # 40 epochs of one step each
+
+
+def test_a_row_keeping_sampler_is_redrawn_as_row_indices_of_the_same_arrays():
+    """Random under-sampling redrawn every epoch is handed over as row orders into
+    the training arrays (many epochs per compiled call), each epoch the rows the
+    sampler's own draw keeps; SMOTE, which makes new rows, is redrawn as arrays."""
+    from imbnet._random import SeedStream
+    from imbnet.sampling._epochs import FitData, SamplerEpochs
+    from imbnet.weighting._targets import make_target
+
+    target, y_encoded = make_target(Y)
+    seeds = SeedStream(0)
+    data = FitData(
+        X, y_encoded, target.encode(y_encoded), np.ones(len(Y)), np.ones(2), None, target, seeds
+    )
+    source = SamplerEpochs(data, sampler=RandomUnderSampler(), per_epoch=True, shuffle=True)
+    assert source.redraws is False
+    first, second = source.epochs(0, 2)
+    assert first.X is X and second.X is X
+    for epoch, drawn in enumerate((first, second)):
+        expected = RandomUnderSampler(random_state=seeds.seed_for(f"sampler{epoch}"))
+        expected.fit_resample(X, y_encoded)
+        np.testing.assert_array_equal(np.sort(drawn.order), np.sort(expected.sample_indices_))
+    assert not np.array_equal(np.sort(first.order), np.sort(second.order))
+    smote = SamplerEpochs(data, sampler=SMOTE(), per_epoch=True, shuffle=True)
+    assert smote.redraws is True and smote(0).X.shape[0] > len(Y)
