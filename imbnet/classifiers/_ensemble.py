@@ -1,6 +1,5 @@
 """``BalancedEnsembleClassifier``: networks on balanced draws, trained side by side."""
 
-from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -13,11 +12,12 @@ from .._naming import private_layer_names
 from .._random import SeedStream, fit_seed
 from .._validation import validate_predict_data
 from ..engine._loop import predict_outputs
-from ..engine._stacking import reseeded_kernels, stack_models
+from ..engine._stacking import padded_width, reseeded_kernels, stack_models
 from ..sampling._epochs import MemberDraws
 from ..sampling._samplers import check_sampler, takes_sample_loss
 from ._base import ImbalancedKerasClassifier, LogProbaMixin
 from ._mlp import CostSensitiveMLPClassifier
+from ._steady import steady_validation, watching_steady_rows
 
 __all__ = ["BalancedEnsembleClassifier"]
 
@@ -87,10 +87,17 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
     between epochs, and the best epoch's weights are kept. A member's loss
     on its own draw jumps with the draw, and scikit-learn's ``tol`` rule would
     stop on that noise; instead the rule watches the loss on the hold-out
-    (``early_stopping``) or on the training rows (a stratified subset of at
-    most 2,048), weighted so that each class has the share of weight it has
-    in the draws (balanced, with the default under-sampling). Targets with
-    one class per row only (binary or multiclass).
+    (``early_stopping``) or on the training rows (every row of a class of at
+    most 256 rows, or twice the rarest class's count; a random subset of
+    that many of a larger class), weighted so that each class has the share
+    of weight it has in the draws (balanced, with the default
+    under-sampling). Targets with one class per row only (binary or
+    multiclass).
+
+    Members that are perceptrons (``CostSensitiveMLPClassifier``) are stacked
+    at an input width rounded up to a power of two (at least 16; the extra
+    columns are zeros), so that data sets of many widths share one compiled
+    program.
 
     Examples
     --------
@@ -172,20 +179,26 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
             networks, copies = _member_networks(
                 member, member._model_meta(data.X), seeds, n_members
             )
+            # Perceptrons take rows padded with zero columns: one program for many widths.
+            width = padded_width(networks[0])
+            if width is not None:
+                data = data._replace(X=_with_width(data.X, width))
+                if validation is not None:
+                    validation = (_with_width(validation[0], width), *validation[1:])
             data = data._replace(targets=member._target.encode(data.y))
             # One member stands for all while the output biases are set, then all are stacked.
             member.model_ = networks[0]
             source = MemberDraws(data, n_members=n_members, sampler=self.sampler)
             source = member._initialize_epochs(data, source=source, output_models=networks)
             member.model_ = stack_models(networks, data.X.shape[1:], copies)
-            steady = _steady_rows(member, data, validation, source)
+            steady = steady_validation(member, data, validation, source)
             if steady is not None:
                 X_s, y_s, w_s = steady
                 steady = tuple(
                     _side_by_side(a, n_members)
                     for a in (X_s, member._target.encode(y_s), w_s * n_members)
                 )
-            with _watching_held_rows(member, steady):
+            with watching_steady_rows(member, steady):
                 result = member._fit_loop(source, steady, data)
         member._record_fit(result, source)
         self.estimator_ = member
@@ -284,8 +297,8 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         _check_dense(X)
         member = self.estimator_
         X = validate_predict_data(member, X, allow_nd=member._allow_nd, check_rank=False)
-        n_members = member.model_.inputs[0].shape[1]
-        outputs = predict_outputs(member.model_, _side_by_side(X, n_members))
+        n_members, width = member.model_.inputs[0].shape[1:3]
+        outputs = predict_outputs(member.model_, _side_by_side(_with_width(X, width), n_members))
         members = range(outputs.shape[1]) if members is None else members
         return member, np.stack([member._target.proba(outputs[:, k]) for k in members])
 
@@ -389,59 +402,6 @@ class _MemberView(ClassifierMixin):
         return self.ensemble.estimator_._target.decide(self.predict_proba(X))
 
 
-# Rows the stopping rule watches, at most (a stratified subset of larger data).
-_STEADY_ROWS = 2048
-
-
-def _steady_rows(member, data, holdout, source):
-    """The rows whose loss the members' stopping rule watches: ``(X, y, w)`` or None.
-
-    A member's training loss is measured on its draw of the epoch, which
-    changes every epoch: its mean jumps with the draw, and scikit-learn's
-    ``tol`` rule would stop on that noise. The rule watches instead the loss on
-    rows that stay the same: the hold-out with ``early_stopping``, otherwise
-    the training rows (a stratified subset of at most ``_STEADY_ROWS``), each
-    weighted so that the classes have the shares of weight they have in the
-    draws (with the default under-sampling: balanced). None if the member's
-    rule watches nothing.
-    """
-    if member._stopping().monitor is None:
-        return None
-    if holdout is not None:
-        X, y, w = holdout
-    else:
-        rng = data.seeds.rng("steady rows")
-        n_classes = int(data.y.max()) + 1
-        quota = max(1, _STEADY_ROWS // n_classes)
-        rows = []
-        for c in range(n_classes):
-            of_class = np.flatnonzero(data.y == c)
-            if of_class.size > quota:
-                of_class = np.sort(rng.choice(of_class, quota, replace=False))
-            rows.append(of_class)
-        rows = np.concatenate(rows)
-        X, y, w = data.X[rows], data.y[rows], data.weights[rows]
-    share = source.tally.prior(1)  # of each class, in the first epoch's draws
-    w = np.asarray(w, np.float64)
-    mass = np.bincount(y, weights=w, minlength=share.shape[0])
-    scale = np.divide(share, mass, out=np.zeros_like(share), where=mass > 0)
-    return X, y, (w * scale[y] * y.shape[0]).astype(np.float32)
-
-
-@contextmanager
-def _watching_held_rows(member, steady):
-    """The member's stopping rule on the loss of ``steady`` (the validation loss of
-    the fit loop, its best epoch's weights restored), for the loop's duration."""
-    if steady is None or member.early_stopping:
-        yield
-        return
-    member.early_stopping = True
-    try:
-        yield
-    finally:
-        member.early_stopping = False
-
-
 def _check_dense(X):
     if sp.issparse(X):
         raise TypeError(
@@ -449,6 +409,14 @@ def _check_dense(X):
             "members read dense rows side by side. Use X.toarray() to convert to a dense "
             "numpy array."
         )
+
+
+def _with_width(X, width):
+    """2-D ``X`` with zero columns appended up to ``width`` (see ``padded_width``)."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] >= width:
+        return X
+    return np.pad(X, ((0, 0), (0, width - X.shape[1])))
 
 
 def _side_by_side(array, n_members):

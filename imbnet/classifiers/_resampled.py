@@ -4,6 +4,7 @@ import functools
 from numbers import Integral, Real
 
 import keras
+import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._compat import HasMethods, Interval, StrOptions
@@ -23,6 +24,7 @@ from ._routing import (
     make_optimizer,
     routed,
 )
+from ._steady import steady_validation
 
 __all__ = ["ResampledKerasClassifier"]
 
@@ -140,7 +142,11 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` (every class in it),
         stop when its weighted loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs, restore the best weights.
+        ``n_iter_no_change`` epochs, restore the best weights. With a sampler
+        redrawn every epoch, the hold-out's classes are weighted to the shares
+        of weight they have in the sampler's draws (balanced, for random
+        under-sampling), so the rule watches the loss the network is trained
+        to lower, as :class:`imbnet.BalancedEnsembleClassifier`'s members do.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
     tol : float, default=1e-4
@@ -502,6 +508,27 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
     def _row_loss(self, data):
         """Every training row's cross-entropy under the model as trained so far."""
         return data.target.row_loss(self._network_proba(data.X), data.y)
+
+    def _fit_loop(self, source, validation, data):
+        """The base's loop; with a sampler redrawn every epoch and ``early_stopping``,
+        the hold-out's loss weighted to the class mix of the draws (as the ensemble's
+        members stop: :mod:`imbnet.classifiers._steady`)."""
+        target = data.target
+        if (
+            validation is not None
+            and self.sampler is not None
+            and self.resample == "epoch"
+            and not (target.multilabel or target.per_step)
+            and isinstance(validation[0], np.ndarray)
+        ):
+            X_val, targets_val, w_val = validation
+            # the encoded labels back from the network's targets (a column or one-hot)
+            labels = targets_val[:, 0] if targets_val.shape[-1] == 1 else targets_val.argmax(axis=1)
+            X_val, labels, w_val = steady_validation(
+                self, data, (X_val, labels.astype(np.int64), w_val), source
+            )
+            validation = (X_val, target.encode(labels), w_val)
+        return super()._fit_loop(source, validation, data)
 
     def _epoch_source(self, data):
         """Each epoch: resampled data, class-balanced batches, or plain shuffling."""

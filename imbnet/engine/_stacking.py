@@ -23,7 +23,16 @@ nothing of estimators.
 import keras
 import numpy as np
 
-__all__ = ["MemberInput", "StackMembers", "StackedDense", "reseeded_kernels", "stack_models"]
+from ._program import bucket
+
+__all__ = [
+    "MemberInput",
+    "StackMembers",
+    "StackedDense",
+    "padded_width",
+    "reseeded_kernels",
+    "stack_models",
+]
 
 
 @keras.saving.register_keras_serializable(package="imbnet")
@@ -122,10 +131,28 @@ class StackedDense(keras.layers.Layer):
         }
 
 
+def padded_width(model):
+    """The input width perceptrons like ``model`` are stacked at, or None.
+
+    A perceptron gives the same outputs, gradients and updates with extra
+    input columns of zeros and kernel rows that start at zero (their
+    gradient, L2 penalty and update stay exactly zero), so members that stack
+    as one are given the width rounded up to a power of two (at least 16):
+    data sets of many widths then share one compiled program (the program
+    cache pads only plain ``Sequential`` models itself). None if ``model`` is
+    not a perceptron on flat input.
+    """
+    if _perceptron_layers(model) is None:
+        return None
+    return max(16, bucket(model.inputs[0].shape[-1]))
+
+
 def stack_models(members, input_shape, copies=()):
     """One model running ``members`` (compiled Keras models of one architecture) side by side.
 
-    ``input_shape`` is the shape of one member's input row (without the batch axis).
+    ``input_shape`` is the shape of one member's input row (without the batch
+    axis); perceptrons may take wider rows than they were built for (see
+    :func:`padded_width`): the extra columns' kernel rows start at zero.
     ``copies``: more members of a perceptron, not built as Keras models (which
     costs more than training a small one): for each, its ``Dense`` layers'
     starting kernels, in order; their biases start at the first member's
@@ -235,7 +262,9 @@ def _stacked_perceptron(members, inputs, copies=()):
     model = keras.Model(inputs, outputs)
     for position, (layer, originals) in enumerate(stacked):
         kernels = [keras.ops.convert_to_numpy(o.kernel) for o in originals]
-        layer.kernel.assign(np.stack(kernels + [copy[position] for copy in copies]))
+        kernels = np.stack(kernels + [copy[position] for copy in copies])
+        extra = layer.kernel.shape[1] - kernels.shape[1]  # padded input columns (first layer)
+        layer.kernel.assign(np.pad(kernels, ((0, 0), (0, extra), (0, 0))) if extra else kernels)
         if layer.bias is not None:
             biases = [keras.ops.convert_to_numpy(o.bias) for o in originals]
             layer.bias.assign(np.stack(biases + biases[:1] * len(copies)))

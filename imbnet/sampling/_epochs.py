@@ -14,6 +14,11 @@ epoch source made from it hands the training loop one
   member's own balanced draw, redrawn every epoch: an order of shape
   (n_rows, n_members) that feeds every member its own rows.
 
+When the rows change every epoch (a sampler redrawn, an ensemble's draws),
+the loss of an epoch's draw jumps with the draw, and a stopping rule on it
+stops on that noise: :func:`steady_rows` are the rows such a fit's rule
+watches instead.
+
 A source answers the same epoch twice with the same draw (the loop may look
 ahead, and the output-bias initialisation looks at epoch 0 first), and
 tallies the class mix it hands out (:class:`imbnet.weighting._priors.PriorTally`).
@@ -23,6 +28,7 @@ This module knows nothing of estimators.
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.base import clone
 
 from ..engine._records import Epoch
 from ._batching import BalancedBatchPlan, epoch_order
@@ -35,6 +41,7 @@ __all__ = [
     "MemberDraws",
     "PlainEpochs",
     "SamplerEpochs",
+    "steady_rows",
 ]
 
 
@@ -136,6 +143,12 @@ class BalancedBatchEpochs(_EpochSource):
 class SamplerEpochs(_EpochSource):
     """An imbalanced-learn sampler's draw, new every epoch (``per_epoch``) or once.
 
+    A sampler redrawn every epoch that keeps rows of ``X`` as they are and
+    says which (``sample_indices_``: random under- and over-sampling) is
+    handed over as row orders into the same arrays, like
+    :class:`PlainEpochs`, so that many epochs run per compiled call; the
+    rows, their weights and their order are those of the resampled arrays.
+
     Parameters
     ----------
     data : FitData
@@ -152,8 +165,6 @@ class SamplerEpochs(_EpochSource):
         ``minority_rows(y) -> bool mask`` of the rows to augment.
     """
 
-    redraws = True
-
     def __init__(self, data, *, sampler, per_epoch, shuffle, current_loss=None, minority_rows=None):
         super().__init__(data)
         self.sampler = sampler
@@ -168,6 +179,37 @@ class SamplerEpochs(_EpochSource):
         self._resampled_arrays(
             0
         )  # now: a sampler that cannot resample this data fails before training
+        # A sampler that keeps rows of X as they are (random under- or over-sampling)
+        # is redrawn as row indices into the same arrays: many epochs per compiled call.
+        self._rows = {}
+        if per_epoch and current_loss is None and self._fitted is None and minority_rows is None:
+            self._rows_of(0)
+        self._by_index = bool(self._rows)
+        # Drawn once, the arrays stay the same: many epochs per call too.
+        self.redraws = per_epoch and not self._by_index
+
+    def _rows_of(self, draw):
+        """The rows draw ``draw`` keeps, by index (its ``sample_indices_``); None if the
+        sampler does not give them or its rows are not ``X``'s rows as they are."""
+        if draw not in self._rows:
+            d = self.data
+            if not isinstance(d.X, np.ndarray) or d.X.dtype.kind in "OUS":
+                return None
+            sampler = clone(self.sampler)
+            if "random_state" in sampler.get_params(deep=False):
+                sampler.set_params(random_state=d.seeds.seed_for(f"sampler{draw}"))
+            X_new, _ = sampler.fit_resample(d.X.reshape(len(d.X), -1), d.y)
+            rows = getattr(sampler, "sample_indices_", None)
+            if rows is None or (
+                draw == 0 and not np.array_equal(X_new, d.X[rows].reshape(len(rows), -1))
+            ):
+                return None
+            self._rows = {draw: np.asarray(rows)}
+        return self._rows[draw]
+
+    def epochs(self, first, count):
+        """Epochs ``first .. first + count - 1`` (drawn ones as they were drawn)."""
+        return [self(e) for e in range(first, first + count)]
 
     def _resampled_arrays(self, draw):
         if draw not in self._resampled:
@@ -191,6 +233,10 @@ class SamplerEpochs(_EpochSource):
         return self._resampled[draw]
 
     def _draw(self, epoch):
+        if self._by_index:
+            d, rows = self.data, self._rows_of(epoch)
+            order = rows[epoch_order(rows.shape[0], shuffle=self.shuffle, rng=self._rng)]
+            return Epoch(d.X, d.targets, d.weights, order)
         X, targets, w, augment = self._resampled_arrays(epoch if self.per_epoch else 0)
         order = epoch_order(X.shape[0], shuffle=self.shuffle, rng=self._rng)
         return Epoch(X, targets, w, order, augment)
@@ -287,6 +333,54 @@ class MemberDraws(_EpochSource):
         X, y, w = stack_draws(draws, self._rng)
         targets = d.target.encode(y)
         return Epoch(X, targets, w, self._rng.permutation(X.shape[0]))
+
+
+def steady_rows(X, y, w, share, rng, *, per_class=256, limit=2048, pad_to=512):
+    """Rows whose weighted loss a fit on redrawn rows may stop on: ``(X, y, w)``.
+
+    The loss of an epoch's draw jumps with the draw; the loss of fixed rows
+    does not. These are ``X``'s rows (``y`` encoded labels, ``w`` their loss
+    weights): every row of a class with at most ``per_class`` rows (or twice
+    the rarest class's count, if more; at most ``limit`` rows in all, if not None), else a
+    random subset of that many, each class's weights scaled so that it holds
+    the share ``share[c]`` of the weight it holds in the draws (e.g. equal
+    shares under random under-sampling). Padded with rows of weight 0 to a
+    power of two of at least ``pad_to`` rows, so that fits of other sizes
+    share a compiled program.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0] * 90 + [1] * 10)
+    >>> X, y_s, w = steady_rows(np.zeros((100, 2)), y, np.ones(100), np.array([0.5, 0.5]),
+    ...                         np.random.default_rng(0), per_class=20)
+    >>> X.shape, [float(w[y_s == c].sum()) for c in (0, 1)], int((w > 0).sum())
+    ((512, 2), [50.0, 50.0], 30)
+    """
+    n_classes = share.shape[0]
+    counts = np.bincount(y, minlength=n_classes)
+    smallest = counts[counts > 0].min()
+    quota = max(per_class, 2 * smallest)
+    if limit is not None:
+        quota = min(quota, max(1, limit // n_classes))
+    rows = []
+    for c in range(n_classes):
+        of_class = np.flatnonzero(y == c)
+        if of_class.size > quota:
+            of_class = np.sort(rng.choice(of_class, quota, replace=False))
+        rows.append(of_class)
+    rows = np.concatenate(rows)
+    X, y, w = X[rows], y[rows], np.asarray(w, np.float64)[rows]
+    mass = np.bincount(y, weights=w, minlength=n_classes)
+    scale = np.divide(share, mass, out=np.zeros(n_classes), where=mass > 0)
+    w = (w * scale[y] * y.shape[0]).astype(np.float32)
+    n_pad = max(pad_to, 1 << max(0, y.shape[0] - 1).bit_length())
+    pad = n_pad - y.shape[0]
+    return (
+        np.concatenate([X, np.repeat(X[:1], pad, axis=0)]),
+        np.concatenate([y, np.repeat(y[:1], pad)]),
+        np.concatenate([w, np.zeros(pad, np.float32)]),
+    )
 
 
 _DRAW_BLOCK = 1 << 21  # row indices drawn at once by MemberDraws (16 MB)

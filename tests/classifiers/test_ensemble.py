@@ -316,7 +316,7 @@ def test_members_stop_on_the_loss_of_steady_rows_weighted_to_the_draws():
     its share of weight in the draws (balanced for under-sampling), not the loss of
     the fresh draw; the best epoch's weights are kept and the estimator's own
     early_stopping setting is left as it was."""
-    from imbnet.classifiers._ensemble import _steady_rows
+    from imbnet.classifiers._steady import steady_validation
 
     ensemble = BalancedEnsembleClassifier(
         mlp(max_iter=60, n_iter_no_change=3, tol=0.02), n_estimators=3, random_state=0
@@ -330,9 +330,12 @@ def test_members_stop_on_the_loss_of_steady_rows_weighted_to_the_draws():
     data = FitData(X, y_encoded, None, weights, np.ones(2), None, target, seeds)
     data = data._replace(targets=target.encode(y_encoded))
     source = MemberDraws(data, n_members=3)
-    X_s, y_s, w_s = _steady_rows(member, data, None, source)
-    assert X_s.shape[0] == len(y)  # small data: every row
-    np.testing.assert_allclose([w_s[y_s == c].sum() for c in (0, 1)], len(y) / 2, rtol=1e-5)
+    X_s, y_s, w_s = steady_validation(member, data, None, source)
+    real = w_s > 0  # padded with rows of weight 0 (one compiled program for many sizes)
+    counts = np.bincount(y_s[real])
+    # every minority row, at most 256 of the majority (the weights make up for the rest)
+    assert counts.tolist() == [256, np.sum(y == 1)] and X_s.shape[0] == 512
+    np.testing.assert_allclose([w_s[y_s == c].sum() for c in (0, 1)], real.sum() / 2, rtol=1e-5)
 
 
 def test_n_iter_estimators_and_prior_correction_at_the_top_level():
@@ -366,3 +369,22 @@ def test_n_iter_estimators_and_prior_correction_at_the_top_level():
         mlp(max_iter=6, prior_correction=True), 3, prior_correction=False, random_state=0
     ).fit(X, y)
     np.testing.assert_allclose(off.predict_proba(X_test), plain)
+
+
+def test_perceptron_members_take_padded_rows_whose_extra_weights_stay_zero():
+    """Members are stacked at a width bucket (one compiled program for many data
+    widths); the padded input columns are zeros and their kernel rows start and
+    stay at zero, so the members are the networks a fit at the data's own width
+    would give, and they predict from rows of that width."""
+    X4 = X[:, :4]
+    ensemble = BalancedEnsembleClassifier(
+        mlp(max_iter=5, alpha=0.01), n_estimators=3, random_state=0
+    ).fit(X4, y)
+    model = ensemble.estimator_.model_
+    assert model.inputs[0].shape[1:] == (3, 16)
+    first = next(layer for layer in model.layers if isinstance(layer, StackedDense))
+    kernel = keras.ops.convert_to_numpy(first.kernel)
+    assert np.all(kernel[:, 4:] == 0) and np.any(kernel[:, :4] != 0)
+    assert ensemble.predict_proba(X_test[:, :4]).shape == (len(X_test), 2)
+    with pytest.raises(ValueError, match="X has 5 features"):  # not padded silently
+        ensemble.predict(X_test)

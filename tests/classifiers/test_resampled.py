@@ -10,7 +10,8 @@ from imblearn.under_sampling import NearMiss, RandomUnderSampler
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.preprocessing import StandardScaler
 
 from imbnet import ResampledKerasClassifier
 from imbnet.sampling._batching import BalancedBatchPlan
@@ -403,3 +404,64 @@ def test_a_logits_model_with_a_loss_from_logits_gives_probabilities(n_classes):
 def test_a_logits_model_with_a_loss_on_probabilities_is_refused():
     with pytest.raises(ValueError, match="outputs logits, but its loss"):
         ResampledKerasClassifier(_logits_model, epochs=1).fit(X, Y)
+
+
+def test_per_epoch_sampler_early_stopping_watches_the_hold_out_weighted_to_the_draws():
+    """With a sampler redrawn every epoch, early stopping watches the hold-out with
+    its classes weighted as the draws hold them (balanced under random
+    under-sampling): the loss the network is trained to lower. Watched as it is
+    (16:1 here), that loss rose from the first epoch while the network moved
+    away from the majority, and the rule stopped at epoch 12 with the first
+    epoch's weights (held-out ROC AUC 0.48)."""
+    X, y = make_classification(
+        n_samples=730,
+        n_features=10,
+        n_informative=5,
+        n_redundant=2,
+        weights=[0.94],
+        flip_y=0,
+        random_state=0,
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    clf = ResampledKerasClassifier(
+        build,
+        model__units=32,
+        sampler=RandomUnderSampler(),
+        epochs=40,
+        batch_size=200,
+        early_stopping=True,
+        random_state=0,
+    ).fit(scaler.transform(X_train), y_train)
+    assert clf.n_iter_ > 25
+    assert len(clf.history_["val_loss"]) == clf.n_iter_
+    proba = clf.predict_proba(scaler.transform(X_test))[:, 1]
+    assert roc_auc_score(y_test, proba) > 0.7  # 40 epochs of one step each
+
+
+def test_a_row_keeping_sampler_is_redrawn_as_row_indices_of_the_same_arrays():
+    """Random under-sampling redrawn every epoch is handed over as row orders into
+    the training arrays (many epochs per compiled call), each epoch the rows the
+    sampler's own draw keeps; SMOTE, which makes new rows, is redrawn as arrays."""
+    from imbnet._random import SeedStream
+    from imbnet.sampling._epochs import FitData, SamplerEpochs
+    from imbnet.weighting._targets import make_target
+
+    target, y_encoded = make_target(Y)
+    seeds = SeedStream(0)
+    data = FitData(
+        X, y_encoded, target.encode(y_encoded), np.ones(len(Y)), np.ones(2), None, target, seeds
+    )
+    source = SamplerEpochs(data, sampler=RandomUnderSampler(), per_epoch=True, shuffle=True)
+    assert source.redraws is False
+    first, second = source.epochs(0, 2)
+    assert first.X is X and second.X is X
+    for epoch, drawn in enumerate((first, second)):
+        expected = RandomUnderSampler(random_state=seeds.seed_for(f"sampler{epoch}"))
+        expected.fit_resample(X, y_encoded)
+        np.testing.assert_array_equal(np.sort(drawn.order), np.sort(expected.sample_indices_))
+    assert not np.array_equal(np.sort(first.order), np.sort(second.order))
+    smote = SamplerEpochs(data, sampler=SMOTE(), per_epoch=True, shuffle=True)
+    assert smote.redraws is True and smote(0).X.shape[0] > len(Y)

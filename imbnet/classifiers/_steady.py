@@ -1,0 +1,52 @@
+"""The stopping rule of a fit whose rows are redrawn every epoch, shared by the
+ensemble (each member's balanced draws) and ``ResampledKerasClassifier`` (a
+sampler redrawn every epoch).
+
+The loss of an epoch's draw jumps with the draw, so scikit-learn's ``tol``
+rule on it stops on that noise. Such a fit watches instead the loss of rows
+that stay the same (:func:`imbnet.sampling._epochs.steady_rows`): its own
+hold-out with ``early_stopping``, otherwise a stratified subset of its
+training rows, weighted so that each class has the share of weight it has in
+the draws. The rule runs on that loss through the fit loop's validation path,
+where the best epoch's weights are kept.
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..sampling._epochs import steady_rows
+
+__all__ = ["steady_validation", "watching_steady_rows"]
+
+
+def steady_validation(estimator, data, holdout, source):
+    """``(X, y_encoded, w)`` whose loss ``estimator``'s stopping rule watches, or None.
+
+    ``data`` is the fit's :class:`imbnet.sampling._epochs.FitData`, ``holdout``
+    its ``(X, y_encoded, w)`` hold-out or None, ``source`` its epoch source
+    (the class shares of its first epoch's draws set the weights). None if
+    the estimator's rule watches nothing.
+    """
+    if estimator._stopping().monitor is None:
+        return None
+    source(0)  # drawn now if not yet (a source hands out the same draw again)
+    share = np.asarray(source.tally.prior(1), np.float64)
+    if holdout is not None:
+        X, y, w = holdout
+        return steady_rows(X, y, w, share, None, per_class=y.shape[0], limit=None)
+    return steady_rows(data.X, data.y, data.weights, share, data.seeds.rng("steady rows"))
+
+
+@contextmanager
+def watching_steady_rows(estimator, steady):
+    """``estimator``'s stopping rule on the validation loss (its best epoch's weights
+    restored), for the fit loop's duration, when it is given ``steady`` rows."""
+    if steady is None or estimator.early_stopping:
+        yield
+        return
+    estimator.early_stopping = True
+    try:
+        yield
+    finally:
+        estimator.early_stopping = False
