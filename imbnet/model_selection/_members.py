@@ -65,6 +65,17 @@ def side_by_side_reason(estimator, fit_params):
     return None
 
 
+def _deterministic(step):
+    """Whether fitting ``step`` twice on the same rows gives the same result."""
+    from numbers import Integral
+
+    return all(
+        isinstance(value, Integral)
+        for key, value in step.get_params(deep=True).items()
+        if key.endswith("random_state")
+    )
+
+
 class Prepared(NamedTuple):
     """A task ready to train: its estimator (steps before the network fitted), the
     network's settings, its :class:`Member` and the key of its architecture."""
@@ -76,21 +87,38 @@ class Prepared(NamedTuple):
     target: object
 
 
-def prepare(estimator, X_train, y_train, fit_params):
+def prepare(estimator, X_train, y_train, fit_params, steps_cache=None, rows_key=None):
     """Fit the steps before the network on the task's rows; the network's member.
 
-    Raises whatever the pipeline's own fit would raise up to the network's training.
+    ``steps_cache`` (a dict shared by a search's tasks) and ``rows_key`` (which
+    training rows these are, e.g. the fold's number): a prefix of steps with
+    the same parameters already fitted on the same rows is reused, fitted step
+    and output, instead of fitted again; only when the steps are
+    deterministic (no ``random_state`` that is None or a generator), so the
+    reuse gives what a fit of its own would. Raises whatever the pipeline's
+    own fit would raise up to the network's training.
     """
     network = network_of(estimator)
     Xt, yt = X_train, y_train
     if network is not estimator:
-        for _, step in estimator.steps[:-1]:
+        reuse = steps_cache is not None and rows_key is not None
+        prefix = (rows_key,)
+        for position, (name, step) in enumerate(estimator.steps[:-1]):
             if step is None or step == "passthrough":
                 continue
+            if reuse:
+                reuse = _deterministic(step)
+                prefix = (*prefix, name, type(step).__name__, repr(step.get_params(deep=True)))
+                if reuse and prefix in steps_cache:
+                    step, Xt, yt = steps_cache[prefix]
+                    estimator.steps[position] = (name, step)
+                    continue
             if hasattr(step, "fit_resample"):
                 Xt, yt = step.fit_resample(Xt, yt)
             else:
                 Xt = step.fit_transform(Xt, yt)
+            if reuse:
+                steps_cache[prefix] = (step, Xt, yt)
     sample_weight = next(iter(fit_params.values()), None)
     network._validate_params()
     data, _ = network._prepare_data(Xt, yt, sample_weight)

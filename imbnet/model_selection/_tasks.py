@@ -156,12 +156,12 @@ class Replayed(BaseEstimator):
 def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jobs):
     """Fit every candidate on every split's training rows; put the fits in ``store``."""
     fit_params = _check_method_params(X, params=fit_params)
-    prepared, alone = [], []
+    prepared, alone, steps_cache = [], [], {}
     for params in candidate_params:
         key = candidate_key(params)
         base = clone(estimator).set_params(**clone(params, safe=False))
         reason = side_by_side_reason(base, fit_params)
-        for train, _ in splits:
+        for fold, (train, _) in enumerate(splits):
             task = clone(base)
             task_params = _check_method_params(X, params=fit_params, indices=train)
             if reason is not None:
@@ -169,7 +169,7 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
                 continue
             X_train, y_train = _safe_split(task, X, y, train)
             try:
-                ready = prepare(task, X_train, y_train, task_params)
+                ready = prepare(task, X_train, y_train, task_params, steps_cache, fold)
             except Exception:  # the real fit, in scikit-learn's loop, raises it again
                 ready = None
             if ready is None:
