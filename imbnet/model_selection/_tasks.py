@@ -13,6 +13,7 @@ fitted for real inside scikit-learn's loop: failures behave exactly as there.
 """
 
 import hashlib
+import time
 import warnings
 from collections import defaultdict
 
@@ -50,6 +51,7 @@ class FitStore:
 
     def __init__(self):
         self._fits = {}
+        self._seconds = defaultdict(float)
 
     def __deepcopy__(self, memo):
         return self
@@ -57,11 +59,34 @@ class FitStore:
     def __copy__(self):
         return self
 
-    def put(self, key, X_train, y_train, fitted):
-        self._fits[key, fingerprint(X_train, y_train)] = fitted
+    def put(self, key, X_train, y_train, fitted, seconds=0.0):
+        rows = fingerprint(X_train, y_train)
+        self._fits[key, rows] = fitted
+        self._seconds[key, rows] = seconds
 
     def take(self, key, X_train, y_train):
         return self._fits.get((key, fingerprint(X_train, y_train)))
+
+    def add_seconds(self, key, rows, seconds):
+        """Count ``seconds`` more to the fit of ``key`` on ``rows`` (a fingerprint)."""
+        self._seconds[key, rows] += seconds
+
+    def fit_times(self, estimator, candidate_params, splits, X, y):
+        """Seconds each candidate's fit on each split took: array (n_candidates, n_splits).
+
+        A fit trained side by side counts its own preparation (the steps before
+        the network, its member), its share of its chunk's training (the chunk's
+        wall time split in proportion to the mini-batch steps each member ran)
+        and what scikit-learn's loop then spent in its ``fit`` (taking it from
+        the store); a fit trained alone counts its own fit.
+        """
+        folds = [fingerprint(*_safe_split(estimator, X, y, train)) for train, _ in splits]
+        return np.array(
+            [
+                [self._seconds.get((candidate_key(params), rows), 0.0) for rows in folds]
+                for params in candidate_params
+            ]
+        )
 
 
 def fingerprint(X, y):
@@ -121,10 +146,15 @@ class Replayed(BaseEstimator):
         return self
 
     def fit(self, X, y=None, **fit_params):
+        start = time.perf_counter()
         key = getattr(self, "_candidate", candidate_key({}))
-        fitted = self.sbs_store.take(key, X, y)
-        if fitted is None:
-            fitted = self.sbs_estimator.fit(X, y, **fit_params)
+        rows = fingerprint(X, y)
+        fitted = self.sbs_store._fits.get((key, rows))
+        try:
+            if fitted is None:
+                fitted = self.sbs_estimator.fit(X, y, **fit_params)
+        finally:
+            self.sbs_store.add_seconds(key, rows, time.perf_counter() - start)
         self.fitted_ = fitted
         return self
 
@@ -167,6 +197,7 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
             if reason is not None:
                 alone.append((key, task, train, task_params))
                 continue
+            start = time.perf_counter()
             X_train, y_train = _safe_split(task, X, y, train)
             try:
                 ready = prepare(task, X_train, y_train, task_params, steps_cache, fold)
@@ -174,15 +205,23 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
                 ready = None
             if ready is None:
                 continue
-            prepared.append((key, (X_train, y_train), ready))
+            prepared.append((key, (X_train, y_train), ready, time.perf_counter() - start))
     chunks = _chunks(prepared, n_jobs)
     parallel = Parallel(n_jobs=n_jobs, prefer="threads")
     outcomes = parallel(
-        delayed(_train_chunk)([ready.member for _, _, ready in chunk], chunk[0][2].key)
+        delayed(_train_chunk)([entry[2].member for entry in chunk], chunk[0][2].key)
         for chunk in chunks
     )
-    for chunk, results in zip(chunks, outcomes):
-        for (key, rows, ready), result in zip(chunk, results):
+    for chunk, (results, seconds) in zip(chunks, outcomes):
+        steps = np.array(
+            [
+                result.n_iter * -(-entry[2].member.X.shape[0] // entry[2].member.batch_size)
+                for entry, result in zip(chunk, results)
+            ],
+            float,
+        )
+        shares = seconds * steps / max(steps.sum(), 1.0)
+        for (key, rows, ready, prepared_in), result, share in zip(chunk, results, shares):
             if result.diverged:
                 continue  # fitted alone in scikit-learn's loop: it raises as a fit would
             if result.n_iter == ready.member.max_iter and not result.converged:
@@ -192,13 +231,13 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
                     ConvergenceWarning,
                     stacklevel=4,
                 )
-            store.put(key, *rows, _with_network(ready, result))
+            store.put(key, *rows, _with_network(ready, result), prepared_in + share)
     fitted = Parallel(n_jobs=n_jobs)(
         delayed(_fit_alone)(task, X, y, train, task_params) for _, task, train, task_params in alone
     )
-    for (key, task, train, _), estimator_fitted in zip(alone, fitted):
+    for (key, task, train, _), (estimator_fitted, seconds) in zip(alone, fitted):
         if estimator_fitted is not None:
-            store.put(key, *_safe_split(task, X, y, train), estimator_fitted)
+            store.put(key, *_safe_split(task, X, y, train), estimator_fitted, seconds)
 
 
 def _with_network(ready, result):
@@ -212,15 +251,18 @@ def _with_network(ready, result):
 
 def _train_chunk(members, key):
     _, activation, _, n_outputs = key
-    return train_members(members, activation=activation, n_outputs=n_outputs)
+    start = time.perf_counter()
+    results = train_members(members, activation=activation, n_outputs=n_outputs)
+    return results, time.perf_counter() - start
 
 
 def _fit_alone(estimator, X, y, train, fit_params):
     X_train, y_train = _safe_split(estimator, X, y, train)
+    start = time.perf_counter()
     try:
-        return estimator.fit(X_train, y_train, **fit_params)
+        return estimator.fit(X_train, y_train, **fit_params), time.perf_counter() - start
     except Exception:  # fitted again in scikit-learn's loop, which handles the error
-        return None
+        return None, 0.0
 
 
 def _chunks(prepared, n_jobs):
