@@ -1,12 +1,21 @@
 """``GridSearchCV`` and ``RandomizedSearchCV``: scikit-learn's, fits side by side."""
 
 import numpy as np
+from sklearn import get_config
 from sklearn import model_selection as _sk
 from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import indexable
 
-from ._tasks import FitStore, FixedSplits, Replayed, fit_tasks, side_by_side_applies
+from ._scoring import fast_scoring, unwrap
+from ._tasks import (
+    FitStore,
+    FixedSplits,
+    Replayed,
+    fit_tasks,
+    holds_member_fit,
+    side_by_side_applies,
+)
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV"]
 
@@ -46,7 +55,28 @@ class _SideBySideSearch:
             del self._side_by_side
         if hasattr(self, "best_estimator_"):
             self.best_estimator_ = self.best_estimator_.fitted_
+        if hasattr(self, "scorer_"):  # scikit-learn's own scorers, as its search keeps them
+            self.scorer_ = unwrap(self.scorer_)
         return self
+
+    def _get_scorers(self):
+        # Side by side: scikit-learn's ranking scorers, computed directly for the
+        # fits trained side by side (imbnet.model_selection._scoring).
+        scorers, refit_metric = super()._get_scorers()
+        if getattr(self, "_side_by_side", None) is None or get_config().get(
+            "enable_metadata_routing"
+        ):
+            return scorers, refit_metric
+        inner = getattr(scorers, "_scorers", scorers)  # a _MultimetricScorer's dict
+        fast = fast_scoring(self.scoring, inner, holds_member_fit)
+        if fast is None:
+            return scorers, refit_metric
+        if isinstance(fast, dict):
+            try:
+                return type(scorers)(scorers=fast, raise_exc=scorers._raise_exc), refit_metric
+            except (AttributeError, TypeError):  # another scikit-learn's multimetric scorer
+                return scorers, refit_metric
+        return fast, refit_metric
 
     # scikit-learn >= 1.8 passes ``callback_ctx`` (when the signature names it),
     # 1.6 and 1.7 nothing: pass it on only when given.

@@ -27,7 +27,14 @@ from sklearn.utils.validation import _check_method_params
 from ..engine._member_training import train_members
 from ._members import FittedMember, network_of, prepare, side_by_side_reason
 
-__all__ = ["FitStore", "FixedSplits", "Replayed", "fit_tasks", "side_by_side_applies"]
+__all__ = [
+    "FitStore",
+    "FixedSplits",
+    "Replayed",
+    "fit_tasks",
+    "holds_member_fit",
+    "side_by_side_applies",
+]
 
 # A chunk's members hold at most this many resident bytes (rows x features) ...
 _CHUNK_BYTES = 256 << 20
@@ -40,6 +47,12 @@ def side_by_side_applies(estimator):
     from ..classifiers._mlp import CostSensitiveMLPClassifier
 
     return isinstance(network_of(estimator), CostSensitiveMLPClassifier)
+
+
+def holds_member_fit(estimator):
+    """Whether ``estimator`` is a :class:`Replayed` holding a side-by-side fit."""
+    fitted = getattr(estimator, "fitted_", None) if isinstance(estimator, Replayed) else None
+    return fitted is not None and isinstance(network_of(fitted), FittedMember)
 
 
 class FitStore:
