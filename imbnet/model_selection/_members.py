@@ -13,6 +13,7 @@ where a fit of its own would, sees the same row orders, and stops by the
 same rule.
 """
 
+from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
@@ -22,7 +23,14 @@ from sklearn.pipeline import Pipeline
 from ..classifiers._mlp import CostSensitiveMLPClassifier, _check_activation, _check_layer_sizes
 from ..engine._member_training import Member, starting_kernels
 
-__all__ = ["FittedMember", "Prepared", "network_of", "prepare", "side_by_side_reason"]
+__all__ = [
+    "FittedMember",
+    "Prepared",
+    "network_of",
+    "prepare",
+    "side_by_side_reason",
+    "step_keys",
+]
 
 # Settings the program reproduces only at these values (anything else: a fit of its own).
 _REQUIRED = {
@@ -65,17 +73,6 @@ def side_by_side_reason(estimator, fit_params):
     return None
 
 
-def _deterministic(step):
-    """Whether fitting ``step`` twice on the same rows gives the same result."""
-    from numbers import Integral
-
-    return all(
-        isinstance(value, Integral)
-        for key, value in step.get_params(deep=True).items()
-        if key.endswith("random_state")
-    )
-
-
 class Prepared(NamedTuple):
     """A task ready to train: its estimator (steps before the network fitted), the
     network's settings, its :class:`Member` and the key of its architecture."""
@@ -87,28 +84,49 @@ class Prepared(NamedTuple):
     target: object
 
 
-def prepare(estimator, X_train, y_train, fit_params, steps_cache=None, rows_key=None):
+def step_keys(estimator):
+    """For each step before the network: a key of its class and parameters, or
+    None from the first step that is not deterministic (a ``random_state``
+    that is None or a generator) on. See :func:`prepare`."""
+    if network_of(estimator) is estimator:
+        return []
+    keys, reuse = [], True
+    for name, step in estimator.steps[:-1]:
+        if step is None or step == "passthrough":
+            keys.append(None)
+            continue
+        params = step.get_params(deep=True)
+        reuse = reuse and all(
+            isinstance(value, Integral)
+            for key, value in params.items()
+            if key.endswith("random_state")
+        )
+        keys.append((name, type(step).__qualname__, repr(params)) if reuse else None)
+    return keys
+
+
+def prepare(estimator, X_train, y_train, fit_params, steps_cache=None, rows_key=None, keys=None):
     """Fit the steps before the network on the task's rows; the network's member.
 
-    ``steps_cache`` (a dict shared by a search's tasks) and ``rows_key`` (which
-    training rows these are, e.g. the fold's number): a prefix of steps with
-    the same parameters already fitted on the same rows is reused, fitted step
-    and output, instead of fitted again; only when the steps are
-    deterministic (no ``random_state`` that is None or a generator), so the
-    reuse gives what a fit of its own would. Raises whatever the pipeline's
-    own fit would raise up to the network's training.
+    ``steps_cache`` (a dict shared by a search's tasks), ``rows_key`` (which
+    training rows these are, e.g. the fold's number) and ``keys``
+    (:func:`step_keys` of the estimator): a prefix of steps with the same
+    parameters already fitted on the same rows is reused, fitted step and
+    output, instead of fitted again; only when the steps are deterministic,
+    so the reuse gives what a fit of its own would. Raises whatever the
+    pipeline's own fit would raise up to the network's training.
     """
     network = network_of(estimator)
     Xt, yt = X_train, y_train
     if network is not estimator:
-        reuse = steps_cache is not None and rows_key is not None
+        reuse = steps_cache is not None and rows_key is not None and keys is not None
         prefix = (rows_key,)
         for position, (name, step) in enumerate(estimator.steps[:-1]):
             if step is None or step == "passthrough":
                 continue
             if reuse:
-                reuse = _deterministic(step)
-                prefix = (*prefix, name, type(step).__name__, repr(step.get_params(deep=True)))
+                reuse = keys[position] is not None
+                prefix = (*prefix, keys[position])
                 if reuse and prefix in steps_cache:
                     step, Xt, yt = steps_cache[prefix]
                     estimator.steps[position] = (name, step)
@@ -162,6 +180,15 @@ def prepare(estimator, X_train, y_train, fit_params, steps_cache=None, rows_key=
     return Prepared(estimator, network, member, key, target)
 
 
+# Hidden activations computed in NumPy (float32) at predict; others through Keras.
+_NUMPY_ACTIVATIONS = {
+    "relu": lambda h: np.maximum(h, 0),
+    "tanh": np.tanh,
+    "linear": lambda h: h,
+    "sigmoid": lambda h: (1 / (1 + np.exp(-h))).astype(np.float32),
+}
+
+
 class FittedMember(ClassifierMixin, BaseEstimator):
     """A network trained side by side, as the scorers see it: the fitted
     ``CostSensitiveMLPClassifier``'s ``predict_proba`` / ``predict``, computed
@@ -211,11 +238,17 @@ class FittedMember(ClassifierMixin, BaseEstimator):
 
         X = validate_predict_data(self, X, allow_nd=False)
         h = np.asarray(X, np.float32)
-        activation = keras.activations.get(self._activation)
+        activation = _NUMPY_ACTIVATIONS.get(self._activation)
+        if activation is None:
+            keras_activation = keras.activations.get(self._activation)
+
+            def activation(h):
+                return keras.ops.convert_to_numpy(keras_activation(h))
+
         for position, (kernel, bias) in enumerate(zip(self.coefs_, self.intercepts_)):
             h = h @ kernel + bias
             if position < len(self.coefs_) - 1:
-                h = keras.ops.convert_to_numpy(activation(h))
+                h = activation(h)
         if h.shape[1] == 1:
             p = 1.0 / (1.0 + np.exp(-h[:, 0].astype(np.float64)))
             return np.column_stack([1.0 - p, p]).astype(np.float32)

@@ -25,7 +25,7 @@ from sklearn.utils.metaestimators import _safe_split, available_if
 from sklearn.utils.validation import _check_method_params
 
 from ..engine._member_training import train_members
-from ._members import FittedMember, network_of, prepare, side_by_side_reason
+from ._members import FittedMember, network_of, prepare, side_by_side_reason, step_keys
 
 __all__ = [
     "FitStore",
@@ -204,6 +204,7 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
         key = candidate_key(params)
         base = clone(estimator).set_params(**clone(params, safe=False))
         reason = side_by_side_reason(base, fit_params)
+        keys = step_keys(base) if reason is None else None
         for fold, (train, _) in enumerate(splits):
             task = clone(base)
             task_params = _check_method_params(X, params=fit_params, indices=train)
@@ -213,7 +214,7 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
             start = time.perf_counter()
             X_train, y_train = _safe_split(task, X, y, train)
             try:
-                ready = prepare(task, X_train, y_train, task_params, steps_cache, fold)
+                ready = prepare(task, X_train, y_train, task_params, steps_cache, fold, keys)
             except Exception:  # the real fit, in scikit-learn's loop, raises it again
                 ready = None
             if ready is None:
