@@ -13,6 +13,7 @@ where a fit of its own would, sees the same row orders, and stops by the
 same rule.
 """
 
+import threading
 from numbers import Integral
 from typing import NamedTuple
 
@@ -71,6 +72,38 @@ def side_by_side_reason(estimator, fit_params):
     if set(fit_params) - allowed:
         return f"fit parameters {sorted(set(fit_params) - allowed)}"
     return None
+
+
+class RowOrders:
+    """The row orders of a fit's epochs, as its own fit draws them: one
+    permutation of ``range(n_rows)`` per epoch from ``default_rng(seed)``
+    (``arange`` when not ``shuffle``). ``orders(first, count)`` returns those
+    of epochs ``first .. first + count - 1``; members with the same seed and
+    row count share one object, which draws each range once (a range asked
+    out of turn is drawn again from the start). Thread-safe.
+    """
+
+    def __init__(self, seed, n_rows, shuffle):
+        self.seed, self.n_rows, self.shuffle = seed, n_rows, shuffle
+        self._lock = threading.Lock()
+        self._rng, self._next, self._last = np.random.default_rng(seed), 0, None
+
+    def __call__(self, first, count):
+        rows = np.broadcast_to(np.arange(self.n_rows), (count, self.n_rows))
+        if not self.shuffle:
+            return rows
+        with self._lock:
+            if self._last is not None and self._last[0] == (first, count):
+                return self._last[1]
+            if first < self._next:
+                self._rng, self._next = np.random.default_rng(self.seed), 0
+            if first > self._next:  # skipped epochs
+                skipped = np.broadcast_to(np.arange(self.n_rows), (first - self._next, self.n_rows))
+                self._rng.permuted(skipped, axis=1)
+            drawn = self._rng.permuted(rows, axis=1)
+            drawn.flags.writeable = False
+            self._next, self._last = first + count, ((first, count), drawn)
+            return drawn
 
 
 class Prepared(NamedTuple):
@@ -152,14 +185,11 @@ def prepare(estimator, X_train, y_train, fit_params, steps_cache=None, rows_key=
     shapes = list(zip(widths[:-1], widths[1:]))
     seeds = [data.seeds.seed_for(f"kernel{position}") for position in range(len(shapes))]
     kernels = starting_kernels(network.kernel_initializer, seeds, shapes)
-    n_rows = data.X.shape[0]
-    rng = data.seeds.rng("batches")
-    shuffle = network.shuffle
-
-    def orders(first, count):
-        rows = np.broadcast_to(np.arange(n_rows), (count, n_rows))
-        return rng.permuted(rows, axis=1) if shuffle else rows
-
+    source = (data.seeds.seed_for("batches"), data.X.shape[0], bool(network.shuffle))
+    if steps_cache is None:
+        orders = RowOrders(*source)
+    else:  # fits of one seed and row count draw the same orders: draw them once
+        orders = steps_cache.setdefault(("orders", *source), RowOrders(*source))
     member = Member(
         X=np.asarray(data.X, np.float32),
         y=np.asarray(data.y, np.int32),
