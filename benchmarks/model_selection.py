@@ -18,7 +18,13 @@ each timed search.
 - (d) 50,000 x 10 at 1:19 (StandardScaler, network with max_iter=30:
   20 fits of 40,000 rows), trained in memory-bounded chunks.
 
-    python benchmarks/model_selection.py [--quick] [--cases abcd]
+``--breakdown`` prints, for the chosen grids, where imbnet's search spends
+its time (the compiled program, preparing the members, scikit-learn's
+scoring loop, the refit) and the arithmetic floor of its program: the same
+number of stacked steps of a bare program that only multiplies (forward and
+backward matrix products of every member, no optimizer, masks or stopping).
+
+    python benchmarks/model_selection.py [--quick] [--cases abcd] [--breakdown]
 """
 
 import argparse
@@ -146,13 +152,93 @@ def run(case, n_jobs_list):
     return rows
 
 
+def breakdown(case):
+    """Seconds of one warm search by part, and the program's arithmetic floor."""
+    from imbnet.model_selection import _tasks
+
+    name, estimator, grid, X, y = case()
+    spent = {"program": 0.0, "prepare": 0.0}
+    shapes = []
+    train_members, prepare = _tasks.train_members, _tasks.prepare
+
+    def timed_train(members, **kwargs):
+        start = time.perf_counter()
+        results = train_members(members, **kwargs)
+        spent["program"] += time.perf_counter() - start
+        steps = max(r.n_iter * -(-m.X.shape[0] // m.batch_size) for m, r in zip(members, results))
+        slots = max(min(m.batch_size, m.X.shape[0]) for m in members)
+        widths = [k.shape for k in members[0].kernels]
+        shapes.append((len(members), slots, widths, steps))
+        return results
+
+    def timed_prepare(*args, **kwargs):
+        start = time.perf_counter()
+        result = prepare(*args, **kwargs)
+        spent["prepare"] += time.perf_counter() - start
+        return result
+
+    def search():
+        return GridSearchCV(estimator, grid, cv=StratifiedKFold(5), scoring="roc_auc").fit(X, y)
+
+    _tasks.train_members, _tasks.prepare = timed_train, timed_prepare
+    try:
+        search()  # warm
+        spent.update(program=0.0, prepare=0.0)
+        shapes.clear()
+        fitted, total, _ = timed(search)
+    finally:
+        _tasks.train_members, _tasks.prepare = train_members, prepare
+    floor = sum(_matmul_floor(*shape) for shape in shapes)
+    rest = total - spent["program"] - spent["prepare"] - fitted.refit_time_
+    return (name, total, spent["program"], floor, spent["prepare"], rest, fitted.refit_time_)
+
+
+def _matmul_floor(n_members, slots, widths, steps):
+    """Seconds of ``steps`` steps of only the members' matrix products."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.random((n_members, slots, widths[0][0]), np.float32))
+    kernels = [tf.constant(rng.random((n_members, *w), np.float32) * 0.1) for w in widths]
+
+    def run(count, kernels):
+        def body(i, kernels):
+            with tf.GradientTape() as tape:
+                tape.watch(kernels)
+                h = x
+                for kernel in kernels:
+                    h = tf.nn.relu(tf.matmul(h, kernel))
+                total = tf.reduce_sum(h)
+            grads = tape.gradient(total, kernels)
+            return i + 1, [k - 1e-6 * g for k, g in zip(kernels, grads)]
+
+        return tf.while_loop(lambda i, _: i < count, body, (tf.constant(0), kernels))[1]
+
+    program = tf.function(run, jit_compile=True, autograph=False)
+    program(tf.constant(2), kernels)
+    start = time.perf_counter()
+    program(tf.constant(steps), kernels)[0].numpy()
+    return time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="(a) and (b), n_jobs=1 only")
     parser.add_argument("--cases", default="abcd", help="which grids, e.g. 'ab'")
+    parser.add_argument("--breakdown", action="store_true", help="where the time goes")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     cases = {"a": issue_grid, "b": weight_alpha_grid, "c": tutorial_grid, "d": large_grid}
+    if args.breakdown:
+        print(
+            "| grid | search s | compiled program s | its matmul floor s | preparing s | "
+            "scoring loop and rest s | refit s |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for letter in args.cases:
+            name, *seconds = breakdown(cases[letter])
+            print(f"| {name} | " + " | ".join(f"{v:.2f}" for v in seconds) + " |")
+        return
     chosen = "ab" if args.quick else args.cases
     n_jobs_list = [1] if args.quick else [1, 2]
     rows = []

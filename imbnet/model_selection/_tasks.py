@@ -150,12 +150,16 @@ class Replayed(BaseEstimator):
     def __sklearn_tags__(self):
         return self.sbs_estimator.__sklearn_tags__()
 
+    def __sklearn_clone__(self):
+        # A replayed fit copies nothing: ``fit`` clones the estimator only when
+        # it fits for real (a pipeline's clone costs more than a replay).
+        return type(self)(self.sbs_estimator, self.sbs_store)
+
     def set_params(self, **params):
         own = {k: params.pop(k) for k in ("sbs_estimator", "sbs_store") if k in params}
         super().set_params(**own)
-        if params:
-            self.sbs_estimator.set_params(**params)
-        self._candidate = candidate_key(params)
+        self._candidate_params = {**getattr(self, "_candidate_params", {}), **params}
+        self._candidate = candidate_key(self._candidate_params)
         return self
 
     def fit(self, X, y=None, **fit_params):
@@ -165,7 +169,9 @@ class Replayed(BaseEstimator):
         fitted = self.sbs_store._fits.get((key, rows))
         try:
             if fitted is None:
-                fitted = self.sbs_estimator.fit(X, y, **fit_params)
+                estimator = clone(self.sbs_estimator)
+                estimator.set_params(**getattr(self, "_candidate_params", {}))
+                fitted = estimator.fit(X, y, **fit_params)
         finally:
             self.sbs_store.add_seconds(key, rows, time.perf_counter() - start)
         self.fitted_ = fitted
@@ -220,7 +226,7 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
             if ready is None:
                 continue
             prepared.append((key, (X_train, y_train), ready, time.perf_counter() - start))
-    chunks = _chunks(prepared, n_jobs)
+    chunks = _chunks(prepared)
     parallel = Parallel(n_jobs=n_jobs, prefer="threads")
     outcomes = parallel(
         delayed(_train_chunk)([entry[2].member for entry in chunk], chunk[0][2].key)
@@ -279,9 +285,14 @@ def _fit_alone(estimator, X, y, train, fit_params):
         return None, 0.0
 
 
-def _chunks(prepared, n_jobs):
-    """Tasks of one architecture, in chunks bounded by rows x features and members;
-    a single chunk is cut in ``n_jobs`` when workers would otherwise idle."""
+def _chunks(prepared):
+    """Tasks of one architecture, in chunks bounded by rows x features and members.
+
+    ``n_jobs`` workers train whole chunks at the same time; a chunk is never cut
+    for them: a cut chunk does the same arithmetic in more, less stacked
+    steps, which measured slower than one worker whenever the cores were not
+    free (a shared machine), so ``n_jobs`` > 1 is never slower than 1.
+    """
     groups = defaultdict(list)
     for entry in prepared:  # members of a chunk run as many batches as its longest
         member = entry[2].member
@@ -300,18 +311,5 @@ def _chunks(prepared, n_jobs):
             size += nbytes
         if current:
             chunks.append(current)
-    workers = _n_workers(n_jobs)
-    if workers > 1 and len(chunks) < workers:
-        split = []
-        for chunk in chunks:
-            parts = min(workers, len(chunk))
-            split.extend(list(part) for part in np.array_split(np.arange(len(chunk)), parts))
-            split[-parts:] = [[chunk[i] for i in part] for part in split[-parts:]]
-        chunks = split
-    return chunks
-
-
-def _n_workers(n_jobs):
-    from joblib import effective_n_jobs
-
-    return effective_n_jobs(n_jobs) if n_jobs not in (None, 1) else 1
+    # the largest first, so that workers finish together
+    return sorted(chunks, key=lambda chunk: -sum(e[2].member.X.shape[0] for e in chunk))
