@@ -88,6 +88,12 @@ class RowOrders:
         self._lock = threading.Lock()
         self._rng, self._next, self._last = np.random.default_rng(seed), 0, None
 
+    def __getstate__(self):  # sent to another process (a Dask worker): start afresh
+        return {"seed": self.seed, "n_rows": self.n_rows, "shuffle": self.shuffle}
+
+    def __setstate__(self, state):
+        self.__init__(state["seed"], state["n_rows"], state["shuffle"])
+
     def __call__(self, first, count):
         rows = np.broadcast_to(np.arange(self.n_rows), (count, self.n_rows))
         if not self.shuffle:

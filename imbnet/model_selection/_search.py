@@ -142,13 +142,13 @@ class GridSearchCV(_SideBySideSearch, _sk.GridSearchCV):
     scoring : str, callable, list, tuple or dict, default=None
         As scikit-learn's.
     n_jobs : int, default=None
-        Workers over which the side-by-side chunks (threads, or the active
-        joblib backend, e.g. ``joblib.parallel_backend("dask")``) and the
-        fits trained alone are spread. A chunk (the fits of one
-        architecture and number of mini-batches, up to a memory bound) is
-        never cut for more workers, so ``n_jobs`` > 1 helps when a search
-        has several chunks (e.g. a sampler's ratios give fits of different
-        sizes) and is never slower than ``n_jobs=1``.
+        Workers for the fits trained alone (as scikit-learn's) and, on a
+        distributed joblib backend (``joblib.parallel_backend("dask")``), for
+        the side-by-side chunks (the fits of one architecture and number of
+        mini-batches, up to a memory bound). On one machine the chunks are
+        trained one after another whatever ``n_jobs``: two at once measured
+        slower on a 2-core machine, and ``n_jobs`` > 1 is never slower than
+        ``n_jobs=1``.
     refit : bool, str or callable, default=True
         Refit the best candidate on all of the data (a fit of its own).
     cv : int, cross-validation generator or iterable, default=None

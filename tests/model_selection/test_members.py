@@ -14,3 +14,23 @@ def test_shared_row_orders_equal_a_fits_own_draws_in_any_call_order():
     np.testing.assert_array_equal(shared(0, 4), own[0:4])  # out of turn: drawn again
     np.testing.assert_array_equal(shared(8, 4), own[8:12])  # skipped epochs drawn past
     np.testing.assert_array_equal(RowOrders(7, 30, False)(3, 2), np.tile(np.arange(30), (2, 1)))
+
+
+def test_row_orders_pickle_to_a_worker_and_draw_the_same():
+    import pickle
+
+    shared = RowOrders(3, 20, True)
+    first = shared(0, 2).copy()
+    sent = pickle.loads(pickle.dumps(shared))
+    np.testing.assert_array_equal(sent(0, 2), first)
+    np.testing.assert_array_equal(sent(2, 2), shared(2, 2))
+
+
+def test_chunks_train_one_after_another_on_one_machine():
+    import joblib
+
+    from imbnet.model_selection._tasks import _chunk_workers
+
+    assert _chunk_workers(2) == 1
+    with joblib.parallel_backend("threading"):
+        assert _chunk_workers(4) == 1
