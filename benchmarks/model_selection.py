@@ -1,14 +1,35 @@
 """imbnet.model_selection's searches against scikit-learn's, same pipelines, same process.
 
-Each grid runs once untimed for both (compilations, imports), then timed:
-imbnet's ``GridSearchCV`` (fits side by side) and scikit-learn's (the anchor:
-what a user would pick), the ratio, the largest difference of a candidate's
-mean score and whether the best candidate is the same.
+Each grid runs once untimed for both (compilations, imports: a warm
+process), then timed: imbnet's ``GridSearchCV`` (fits side by side) and
+scikit-learn's (the anchor: what a user would pick, with ``n_jobs=1``, its
+fastest on a small machine), the ratio, the largest difference of a
+candidate's mean score, whether the best candidate is the same (or within
+0.005 of the best score), and the peak resident memory of the process during
+each timed search.
 
-    python benchmarks/model_selection.py [--quick]
+- (a) the issue's grid: StandardScaler, RandomUnderSampler,
+  CostSensitiveMLPClassifier((32,), max_iter=200); sampling_strategy
+  [0.1, 0.3, 1.0] x class_weight [None, "balanced", "log", {0: 1, 1: 5}],
+  StratifiedKFold(5), roc_auc, 2,000 x 10 at 1:19 (60 fits);
+- (b) class_weight x alpha, 20 candidates x 5 folds of the network alone,
+  1,500 x 10;
+- (c) the tutorial task: its 5,000 training rows;
+- (d) 50,000 x 10 at 1:19 (StandardScaler, network with max_iter=30:
+  20 fits of 40,000 rows), trained in memory-bounded chunks.
+
+``--breakdown`` prints, for the chosen grids, where imbnet's search spends
+its time (the compiled program, preparing the members, scikit-learn's
+scoring loop, the refit) and the arithmetic floor of its program: the same
+number of stacked steps of a bare program that only multiplies (forward and
+backward matrix products of every member, no optimizer, masks or stopping).
+
+    python benchmarks/model_selection.py [--quick] [--cases abcd] [--breakdown]
 """
 
 import argparse
+import os
+import threading
 import time
 import warnings
 
@@ -25,7 +46,7 @@ from imbnet import CostSensitiveMLPClassifier
 from imbnet.model_selection import GridSearchCV
 
 
-def issue_grid(quick):
+def issue_grid():
     X, y = make_classification(n_samples=2000, n_features=10, weights=[0.95], random_state=0)
     pipe = make_pipeline(
         StandardScaler(),
@@ -39,7 +60,7 @@ def issue_grid(quick):
     return "(a) pipeline 12 cand x 5 folds, 2000x10", pipe, grid, X, y
 
 
-def weight_alpha_grid(quick):
+def weight_alpha_grid():
     X, y = make_classification(n_samples=1500, n_features=10, weights=[0.9], random_state=1)
     network = CostSensitiveMLPClassifier(hidden_layer_sizes=(32,), max_iter=200, random_state=0)
     grid = {
@@ -49,68 +70,190 @@ def weight_alpha_grid(quick):
     return "(b) MLP 20 cand x 5 folds, 1500x10", network, grid, X, y
 
 
-def tutorial_grid(quick):
-    X, y = _tutorial()
+def tutorial_grid():
+    X, y = imbnet.make_tutorial_data()
+    X, y = X[:5000], y[:5000]  # the tutorial's training half
     pipe = make_pipeline(
         StandardScaler(),
         RandomUnderSampler(random_state=0),
         CostSensitiveMLPClassifier(hidden_layer_sizes=(32,), max_iter=200, random_state=0),
     )
     grid = {
-        "randomundersampler__sampling_strategy": [0.3, 1.0],
+        "randomundersampler__sampling_strategy": [0.1, 0.3, 1.0],
         "costsensitivemlpclassifier__class_weight": [None, "balanced"],
     }
-    return f"(c) tutorial 4 cand x 5 folds, {X.shape[0]}x{X.shape[1]}", pipe, grid, X, y
+    return f"(c) tutorial 6 cand x 5 folds, {X.shape[0]}x{X.shape[1]}", pipe, grid, X, y
 
 
-def _tutorial():
-    data = imbnet.make_tutorial_data()
-    if isinstance(data, tuple):
-        X, y = data[0], data[1]
-    else:
-        X, y = data.data, data.target
-    X = np.asarray(X.select_dtypes("number") if hasattr(X, "select_dtypes") else X, float)
-    return X, np.asarray(y)
+def large_grid():
+    X, y = make_classification(n_samples=50_000, n_features=10, weights=[0.95], random_state=2)
+    pipe = make_pipeline(
+        StandardScaler(),
+        CostSensitiveMLPClassifier(hidden_layer_sizes=(32,), max_iter=30, random_state=0),
+    )
+    grid = {
+        "costsensitivemlpclassifier__class_weight": [None, "balanced"],
+        "costsensitivemlpclassifier__alpha": [1e-4, 1e-2],
+    }
+    return "(d) 4 cand x 5 folds, 50000x10", pipe, grid, X, y
 
 
-def run(case, quick, n_jobs):
-    name, estimator, grid, X, y = case(quick)
+def _rss_mb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def timed(call):
+    """Seconds ``call`` took and the peak resident memory (MB) while it ran."""
+    peak, done = [_rss_mb()], threading.Event()
+
+    def watch():
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], _rss_mb())
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    start = time.perf_counter()
+    result = call()
+    seconds = time.perf_counter() - start
+    done.set()
+    watcher.join()
+    return result, seconds, max(peak[0], _rss_mb())
+
+
+def run(case, n_jobs_list):
+    name, estimator, grid, X, y = case()
     cv = StratifiedKFold(5)
 
-    def ours():
+    def ours(n_jobs):
         return GridSearchCV(estimator, grid, cv=cv, scoring="roc_auc", n_jobs=n_jobs).fit(X, y)
 
     def theirs():
         return sk.GridSearchCV(estimator, grid, cv=cv, scoring="roc_auc").fit(X, y)
 
-    ours(), theirs()  # warm: compilations and imports
+    for n_jobs in n_jobs_list:  # warm: compilations and imports
+        ours(n_jobs)
+    theirs()
+    b, t_theirs, rss_theirs = timed(theirs)
+    rows, first = [], None
+    for n_jobs in n_jobs_list:
+        a, t_ours, rss_ours = timed(lambda n_jobs=n_jobs: ours(n_jobs))
+        first = first or t_ours
+        mean_a, mean_b = a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"]
+        diff = np.max(np.abs(mean_a - mean_b))
+        same = a.best_index_ == b.best_index_ or mean_a[b.best_index_] >= a.best_score_ - 0.005
+        rows.append(
+            (name, n_jobs, t_ours, t_theirs, t_theirs / t_ours, t_ours / first, diff, same)
+            + (rss_ours, rss_theirs)
+        )
+    return rows
+
+
+def breakdown(case):
+    """Seconds of one warm search by part, and the program's arithmetic floor."""
+    from imbnet.model_selection import _tasks
+
+    name, estimator, grid, X, y = case()
+    spent = {"program": 0.0, "prepare": 0.0}
+    shapes = []
+    train_members, prepare = _tasks.train_members, _tasks.prepare
+
+    def timed_train(members, **kwargs):
+        start = time.perf_counter()
+        results = train_members(members, **kwargs)
+        spent["program"] += time.perf_counter() - start
+        steps = max(r.n_iter * -(-m.X.shape[0] // m.batch_size) for m, r in zip(members, results))
+        slots = max(min(m.batch_size, m.X.shape[0]) for m in members)
+        widths = [k.shape for k in members[0].kernels]
+        shapes.append((len(members), slots, widths, steps))
+        return results
+
+    def timed_prepare(*args, **kwargs):
+        start = time.perf_counter()
+        result = prepare(*args, **kwargs)
+        spent["prepare"] += time.perf_counter() - start
+        return result
+
+    def search():
+        return GridSearchCV(estimator, grid, cv=StratifiedKFold(5), scoring="roc_auc").fit(X, y)
+
+    _tasks.train_members, _tasks.prepare = timed_train, timed_prepare
+    try:
+        search()  # warm
+        spent.update(program=0.0, prepare=0.0)
+        shapes.clear()
+        fitted, total, _ = timed(search)
+    finally:
+        _tasks.train_members, _tasks.prepare = train_members, prepare
+    floor = sum(_matmul_floor(*shape) for shape in shapes)
+    rest = total - spent["program"] - spent["prepare"] - fitted.refit_time_
+    return (name, total, spent["program"], floor, spent["prepare"], rest, fitted.refit_time_)
+
+
+def _matmul_floor(n_members, slots, widths, steps):
+    """Seconds of ``steps`` steps of only the members' matrix products."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.random((n_members, slots, widths[0][0]), np.float32))
+    kernels = [tf.constant(rng.random((n_members, *w), np.float32) * 0.1) for w in widths]
+
+    def run(count, kernels):
+        def body(i, kernels):
+            with tf.GradientTape() as tape:
+                tape.watch(kernels)
+                h = x
+                for kernel in kernels:
+                    h = tf.nn.relu(tf.matmul(h, kernel))
+                total = tf.reduce_sum(h)
+            grads = tape.gradient(total, kernels)
+            return i + 1, [k - 1e-6 * g for k, g in zip(kernels, grads)]
+
+        return tf.while_loop(lambda i, _: i < count, body, (tf.constant(0), kernels))[1]
+
+    program = tf.function(run, jit_compile=True, autograph=False)
+    program(tf.constant(2), kernels)
     start = time.perf_counter()
-    a = ours()
-    t_ours = time.perf_counter() - start
-    start = time.perf_counter()
-    b = theirs()
-    t_theirs = time.perf_counter() - start
-    diff = np.max(np.abs(a.cv_results_["mean_test_score"] - b.cv_results_["mean_test_score"]))
-    same = a.best_index_ == b.best_index_ or (
-        a.cv_results_["mean_test_score"][b.best_index_] >= a.best_score_ - 0.005
-    )
-    return name, n_jobs, t_ours, t_theirs, t_theirs / t_ours, diff, same
+    program(tf.constant(steps), kernels)[0].numpy()
+    return time.perf_counter() - start
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="(a) and (b) only")
+    parser.add_argument("--quick", action="store_true", help="(a) and (b), n_jobs=1 only")
+    parser.add_argument("--cases", default="abcd", help="which grids, e.g. 'ab'")
+    parser.add_argument("--breakdown", action="store_true", help="where the time goes")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    cases = [issue_grid, weight_alpha_grid] + ([] if args.quick else [tutorial_grid])
-    rows = [run(case, args.quick, 1) for case in cases]
-    rows.append(run(issue_grid, args.quick, 2))
-    print("| grid | n_jobs | imbnet s | sklearn s | ratio | max score diff | same best |")
-    print("|---|---|---|---|---|---|---|")
-    for name, n_jobs, t_ours, t_theirs, ratio, diff, same in rows:
+    cases = {"a": issue_grid, "b": weight_alpha_grid, "c": tutorial_grid, "d": large_grid}
+    if args.breakdown:
+        print(
+            "| grid | search s | compiled program s | its matmul floor s | preparing s | "
+            "scoring loop and rest s | refit s |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for letter in args.cases:
+            name, *seconds = breakdown(cases[letter])
+            print(f"| {name} | " + " | ".join(f"{v:.2f}" for v in seconds) + " |")
+        return
+    chosen = "ab" if args.quick else args.cases
+    n_jobs_list = [1] if args.quick else [1, 2]
+    rows = []
+    for letter in chosen:
+        rows.extend(run(cases[letter], n_jobs_list))
+    print(f"{os.cpu_count()} CPUs; scikit-learn's GridSearchCV timed with n_jobs=1")
+    print(
+        "| grid | n_jobs | imbnet s | sklearn s | ratio | vs imbnet n_jobs=1 | "
+        "max score diff | same best | peak RSS MB imbnet / sklearn |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, n_jobs, t_ours, t_theirs, ratio, vs_one, diff, same, rss_a, rss_b in rows:
         print(
             f"| {name} | {n_jobs} | {t_ours:.2f} | {t_theirs:.2f} | {ratio:.2f}x | "
-            f"{diff:.1e} | {same} |"
+            f"{vs_one:.2f} | {diff:.1e} | {same} | {rss_a:.0f} / {rss_b:.0f} |"
         )
 
 

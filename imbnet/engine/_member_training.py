@@ -26,6 +26,7 @@ Python and stops early once every member has stopped. This module knows
 nothing of estimators.
 """
 
+import functools
 from typing import NamedTuple
 
 import keras
@@ -80,6 +81,22 @@ def _bucket(n):
     return 1 << max(0, int(n) - 1).bit_length()
 
 
+def _members_padded(n):
+    """Member slots of a chunk of ``n``: a power of two up to 8, then a multiple
+    of 4 (every padded member costs a real one's arithmetic; few shapes compile)."""
+    return _bucket(n) if n <= 8 else -(-n // 4) * 4
+
+
+def _slots_padded(batches, members):
+    """Row slots of a step: the largest batch, rounded up to a multiple of 8 when
+    it is a member's whole (small) data set rather than its ``batch_size`` (so a
+    warm process meets few shapes when the data size moves a little)."""
+    slots = max(batches)
+    if slots in {m.batch_size for m in members}:
+        return slots
+    return min(-(-slots // 8) * 8, max(m.batch_size for m in members))
+
+
 def train_members(members, *, activation, n_outputs):
     """Train ``members`` (perceptrons of one architecture) side by side.
 
@@ -100,7 +117,7 @@ def train_members(members, *, activation, n_outputs):
     import tensorflow as tf
 
     n_real = len(members)
-    k_pad = _bucket(n_real)
+    k_pad = _members_padded(n_real)
     sizes = [m.X.shape[0] for m in members]
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     n_rows = max(1024, _bucket(int(offsets[-1]) + 1))
@@ -114,7 +131,7 @@ def train_members(members, *, activation, n_outputs):
         w_all[offsets[k] : offsets[k + 1]] = m.w
     batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
     n_batches = [-(-n // b) for n, b in zip(sizes, batch)]
-    slots = max(batch)
+    slots = _slots_padded(batch, members)
     b_pad = _bucket(max(n_batches))
     per_call = _ORDER_BUDGET // (b_pad * slots * k_pad)
     per_call = int(min(_MAX_EPOCHS_PER_CALL, max(1, 1 << (max(1, per_call).bit_length() - 1))))
@@ -328,12 +345,22 @@ def _make_run(tf, n_layers, hidden_activation, n_outputs):
 
 def starting_kernels(initializer, seeds, shapes):
     """The Dense kernels a fresh build would start from: ``initializer`` (a Keras
-    name) seeded with ``seeds[i]`` for layer ``i`` of shape ``shapes[i]``."""
-    kernels = []
-    for seed, shape in zip(seeds, shapes):
-        try:
-            init = keras.initializers.get({"class_name": initializer, "config": {"seed": seed}})
-        except TypeError:
-            init = keras.initializers.get(initializer)
-        kernels.append(keras.ops.convert_to_numpy(init(tuple(shape), dtype="float32")))
-    return kernels
+    name) seeded with ``seeds[i]`` for layer ``i`` of shape ``shapes[i]``.
+
+    The arrays are read-only and shared: a search's candidates with one
+    ``random_state`` start from the same kernels, drawn once.
+    """
+    return [
+        _starting_kernel(initializer, int(seed), tuple(shape)) for seed, shape in zip(seeds, shapes)
+    ]
+
+
+@functools.lru_cache(maxsize=512)
+def _starting_kernel(initializer, seed, shape):
+    try:
+        init = keras.initializers.get({"class_name": initializer, "config": {"seed": seed}})
+    except TypeError:
+        init = keras.initializers.get(initializer)
+    kernel = keras.ops.convert_to_numpy(init(shape, dtype="float32"))
+    kernel.flags.writeable = False
+    return kernel

@@ -13,6 +13,8 @@ where a fit of its own would, sees the same row orders, and stops by the
 same rule.
 """
 
+import threading
+from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
@@ -22,7 +24,14 @@ from sklearn.pipeline import Pipeline
 from ..classifiers._mlp import CostSensitiveMLPClassifier, _check_activation, _check_layer_sizes
 from ..engine._member_training import Member, starting_kernels
 
-__all__ = ["FittedMember", "Prepared", "network_of", "prepare", "side_by_side_reason"]
+__all__ = [
+    "FittedMember",
+    "Prepared",
+    "network_of",
+    "prepare",
+    "side_by_side_reason",
+    "step_keys",
+]
 
 # Settings the program reproduces only at these values (anything else: a fit of its own).
 _REQUIRED = {
@@ -65,6 +74,44 @@ def side_by_side_reason(estimator, fit_params):
     return None
 
 
+class RowOrders:
+    """The row orders of a fit's epochs, as its own fit draws them: one
+    permutation of ``range(n_rows)`` per epoch from ``default_rng(seed)``
+    (``arange`` when not ``shuffle``). ``orders(first, count)`` returns those
+    of epochs ``first .. first + count - 1``; members with the same seed and
+    row count share one object, which draws each range once (a range asked
+    out of turn is drawn again from the start). Thread-safe.
+    """
+
+    def __init__(self, seed, n_rows, shuffle):
+        self.seed, self.n_rows, self.shuffle = seed, n_rows, shuffle
+        self._lock = threading.Lock()
+        self._rng, self._next, self._last = np.random.default_rng(seed), 0, None
+
+    def __getstate__(self):  # sent to another process (a Dask worker): start afresh
+        return {"seed": self.seed, "n_rows": self.n_rows, "shuffle": self.shuffle}
+
+    def __setstate__(self, state):
+        self.__init__(state["seed"], state["n_rows"], state["shuffle"])
+
+    def __call__(self, first, count):
+        rows = np.broadcast_to(np.arange(self.n_rows), (count, self.n_rows))
+        if not self.shuffle:
+            return rows
+        with self._lock:
+            if self._last is not None and self._last[0] == (first, count):
+                return self._last[1]
+            if first < self._next:
+                self._rng, self._next = np.random.default_rng(self.seed), 0
+            if first > self._next:  # skipped epochs
+                skipped = np.broadcast_to(np.arange(self.n_rows), (first - self._next, self.n_rows))
+                self._rng.permuted(skipped, axis=1)
+            drawn = self._rng.permuted(rows, axis=1)
+            drawn.flags.writeable = False
+            self._next, self._last = first + count, ((first, count), drawn)
+            return drawn
+
+
 class Prepared(NamedTuple):
     """A task ready to train: its estimator (steps before the network fitted), the
     network's settings, its :class:`Member` and the key of its architecture."""
@@ -76,21 +123,59 @@ class Prepared(NamedTuple):
     target: object
 
 
-def prepare(estimator, X_train, y_train, fit_params):
+def step_keys(estimator):
+    """For each step before the network: a key of its class and parameters, or
+    None from the first step that is not deterministic (a ``random_state``
+    that is None or a generator) on. See :func:`prepare`."""
+    if network_of(estimator) is estimator:
+        return []
+    keys, reuse = [], True
+    for name, step in estimator.steps[:-1]:
+        if step is None or step == "passthrough":
+            keys.append(None)
+            continue
+        params = step.get_params(deep=True)
+        reuse = reuse and all(
+            isinstance(value, Integral)
+            for key, value in params.items()
+            if key.endswith("random_state")
+        )
+        keys.append((name, type(step).__qualname__, repr(params)) if reuse else None)
+    return keys
+
+
+def prepare(estimator, X_train, y_train, fit_params, steps_cache=None, rows_key=None, keys=None):
     """Fit the steps before the network on the task's rows; the network's member.
 
-    Raises whatever the pipeline's own fit would raise up to the network's training.
+    ``steps_cache`` (a dict shared by a search's tasks), ``rows_key`` (which
+    training rows these are, e.g. the fold's number) and ``keys``
+    (:func:`step_keys` of the estimator): a prefix of steps with the same
+    parameters already fitted on the same rows is reused, fitted step and
+    output, instead of fitted again; only when the steps are deterministic,
+    so the reuse gives what a fit of its own would. Raises whatever the
+    pipeline's own fit would raise up to the network's training.
     """
     network = network_of(estimator)
     Xt, yt = X_train, y_train
     if network is not estimator:
-        for _, step in estimator.steps[:-1]:
+        reuse = steps_cache is not None and rows_key is not None and keys is not None
+        prefix = (rows_key,)
+        for position, (name, step) in enumerate(estimator.steps[:-1]):
             if step is None or step == "passthrough":
                 continue
+            if reuse:
+                reuse = keys[position] is not None
+                prefix = (*prefix, keys[position])
+                if reuse and prefix in steps_cache:
+                    step, Xt, yt = steps_cache[prefix]
+                    estimator.steps[position] = (name, step)
+                    continue
             if hasattr(step, "fit_resample"):
                 Xt, yt = step.fit_resample(Xt, yt)
             else:
                 Xt = step.fit_transform(Xt, yt)
+            if reuse:
+                steps_cache[prefix] = (step, Xt, yt)
     sample_weight = next(iter(fit_params.values()), None)
     network._validate_params()
     data, _ = network._prepare_data(Xt, yt, sample_weight)
@@ -106,14 +191,11 @@ def prepare(estimator, X_train, y_train, fit_params):
     shapes = list(zip(widths[:-1], widths[1:]))
     seeds = [data.seeds.seed_for(f"kernel{position}") for position in range(len(shapes))]
     kernels = starting_kernels(network.kernel_initializer, seeds, shapes)
-    n_rows = data.X.shape[0]
-    rng = data.seeds.rng("batches")
-    shuffle = network.shuffle
-
-    def orders(first, count):
-        rows = np.broadcast_to(np.arange(n_rows), (count, n_rows))
-        return rng.permuted(rows, axis=1) if shuffle else rows
-
+    source = (data.seeds.seed_for("batches"), data.X.shape[0], bool(network.shuffle))
+    if steps_cache is None:
+        orders = RowOrders(*source)
+    else:  # fits of one seed and row count draw the same orders: draw them once
+        orders = steps_cache.setdefault(("orders", *source), RowOrders(*source))
     member = Member(
         X=np.asarray(data.X, np.float32),
         y=np.asarray(data.y, np.int32),
@@ -132,6 +214,15 @@ def prepare(estimator, X_train, y_train, fit_params):
     )
     key = (tuple(sizes), activation, data.X.shape[1], n_outputs)
     return Prepared(estimator, network, member, key, target)
+
+
+# Hidden activations computed in NumPy (float32) at predict; others through Keras.
+_NUMPY_ACTIVATIONS = {
+    "relu": lambda h: np.maximum(h, 0),
+    "tanh": np.tanh,
+    "linear": lambda h: h,
+    "sigmoid": lambda h: (1 / (1 + np.exp(-h))).astype(np.float32),
+}
 
 
 class FittedMember(ClassifierMixin, BaseEstimator):
@@ -183,11 +274,17 @@ class FittedMember(ClassifierMixin, BaseEstimator):
 
         X = validate_predict_data(self, X, allow_nd=False)
         h = np.asarray(X, np.float32)
-        activation = keras.activations.get(self._activation)
+        activation = _NUMPY_ACTIVATIONS.get(self._activation)
+        if activation is None:
+            keras_activation = keras.activations.get(self._activation)
+
+            def activation(h):
+                return keras.ops.convert_to_numpy(keras_activation(h))
+
         for position, (kernel, bias) in enumerate(zip(self.coefs_, self.intercepts_)):
             h = h @ kernel + bias
             if position < len(self.coefs_) - 1:
-                h = keras.ops.convert_to_numpy(activation(h))
+                h = activation(h)
         if h.shape[1] == 1:
             p = 1.0 / (1.0 + np.exp(-h[:, 0].astype(np.float64)))
             return np.column_stack([1.0 - p, p]).astype(np.float32)

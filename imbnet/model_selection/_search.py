@@ -1,11 +1,21 @@
 """``GridSearchCV`` and ``RandomizedSearchCV``: scikit-learn's, fits side by side."""
 
+import numpy as np
+from sklearn import get_config
 from sklearn import model_selection as _sk
 from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import indexable
 
-from ._tasks import FitStore, FixedSplits, Replayed, fit_tasks, side_by_side_applies
+from ._scoring import fast_scoring, unwrap
+from ._tasks import (
+    FitStore,
+    FixedSplits,
+    Replayed,
+    fit_tasks,
+    holds_member_fit,
+    side_by_side_applies,
+)
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV"]
 
@@ -45,7 +55,28 @@ class _SideBySideSearch:
             del self._side_by_side
         if hasattr(self, "best_estimator_"):
             self.best_estimator_ = self.best_estimator_.fitted_
+        if hasattr(self, "scorer_"):  # scikit-learn's own scorers, as its search keeps them
+            self.scorer_ = unwrap(self.scorer_)
         return self
+
+    def _get_scorers(self):
+        # Side by side: scikit-learn's ranking scorers, computed directly for the
+        # fits trained side by side (imbnet.model_selection._scoring).
+        scorers, refit_metric = super()._get_scorers()
+        if getattr(self, "_side_by_side", None) is None or get_config().get(
+            "enable_metadata_routing"
+        ):
+            return scorers, refit_metric
+        inner = getattr(scorers, "_scorers", scorers)  # a _MultimetricScorer's dict
+        fast = fast_scoring(self.scoring, inner, holds_member_fit)
+        if fast is None:
+            return scorers, refit_metric
+        if isinstance(fast, dict):
+            try:
+                return type(scorers)(scorers=fast, raise_exc=scorers._raise_exc), refit_metric
+            except (AttributeError, TypeError):  # another scikit-learn's multimetric scorer
+                return scorers, refit_metric
+        return fast, refit_metric
 
     # scikit-learn >= 1.8 passes ``callback_ctx`` (when the signature names it),
     # 1.6 and 1.7 nothing: pass it on only when given.
@@ -60,13 +91,21 @@ class _SideBySideSearch:
         # as scikit-learn's own fit checks it (a local there before 1.8)
         default_cv = check_cv(self.cv, y, classifier=is_classifier(estimator))
 
+        fit_times = []
+
         def evaluate(candidate_params, cv=None, more_results=None, **kwargs):
             candidate_params = list(candidate_params)
             splits = list((cv or default_cv).split(X, y, groups=groups))
             fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jobs)
-            return evaluate_candidates(
+            results = evaluate_candidates(
                 candidate_params, cv=FixedSplits(splits), more_results=more_results, **kwargs
             )
+            # scikit-learn timed only the replay of each fit: count its own share
+            fit_times.extend(store.fit_times(estimator, candidate_params, splits, X, y))
+            if len(fit_times) == len(results["params"]):
+                results["mean_fit_time"] = np.array([row.mean() for row in fit_times])
+                results["std_fit_time"] = np.array([row.std() for row in fit_times])
+            return results
 
         return super()._run_search(evaluate, **options)
 
@@ -103,9 +142,13 @@ class GridSearchCV(_SideBySideSearch, _sk.GridSearchCV):
     scoring : str, callable, list, tuple or dict, default=None
         As scikit-learn's.
     n_jobs : int, default=None
-        Workers over which the side-by-side chunks (threads, or the active
-        joblib backend, e.g. ``joblib.parallel_backend("dask")``) and the
-        fits trained alone are spread.
+        Workers for the fits trained alone (as scikit-learn's) and, on a
+        distributed joblib backend (``joblib.parallel_backend("dask")``), for
+        the side-by-side chunks (the fits of one architecture and number of
+        mini-batches, up to a memory bound). On one machine the chunks are
+        trained one after another whatever ``n_jobs``: two at once measured
+        slower on a 2-core machine, and ``n_jobs`` > 1 is never slower than
+        ``n_jobs=1``.
     refit : bool, str or callable, default=True
         Refit the best candidate on all of the data (a fit of its own).
     cv : int, cross-validation generator or iterable, default=None
@@ -120,9 +163,14 @@ class GridSearchCV(_SideBySideSearch, _sk.GridSearchCV):
     Attributes
     ----------
     cv_results_ : dict of ndarray
-        scikit-learn's keys and meaning. ``mean_fit_time`` / ``std_fit_time``
-        count only what remained to do per fit after the side-by-side training
-        (near zero for those fits).
+        scikit-learn's keys and meaning. For a fit trained side by side, its
+        fit time (``mean_fit_time`` / ``std_fit_time`` over the splits) is
+        its own preparation (the pipeline's steps before the network on its
+        fold) plus its share of the joint training: the wall time of the
+        compiled call it trained in, split in proportion to the mini-batch
+        steps each member ran. The fit times of a search's fits thus add up
+        to the time spent fitting (with ``n_jobs`` > 1, to the time summed
+        over the workers).
     best_estimator_ : estimator
         The refitted best candidate, a plain fitted estimator.
     best_score_ : float

@@ -13,6 +13,7 @@ fitted for real inside scikit-learn's loop: failures behave exactly as there.
 """
 
 import hashlib
+import time
 import warnings
 from collections import defaultdict
 
@@ -24,9 +25,16 @@ from sklearn.utils.metaestimators import _safe_split, available_if
 from sklearn.utils.validation import _check_method_params
 
 from ..engine._member_training import train_members
-from ._members import FittedMember, network_of, prepare, side_by_side_reason
+from ._members import FittedMember, network_of, prepare, side_by_side_reason, step_keys
 
-__all__ = ["FitStore", "FixedSplits", "Replayed", "fit_tasks", "side_by_side_applies"]
+__all__ = [
+    "FitStore",
+    "FixedSplits",
+    "Replayed",
+    "fit_tasks",
+    "holds_member_fit",
+    "side_by_side_applies",
+]
 
 # A chunk's members hold at most this many resident bytes (rows x features) ...
 _CHUNK_BYTES = 256 << 20
@@ -41,6 +49,12 @@ def side_by_side_applies(estimator):
     return isinstance(network_of(estimator), CostSensitiveMLPClassifier)
 
 
+def holds_member_fit(estimator):
+    """Whether ``estimator`` is a :class:`Replayed` holding a side-by-side fit."""
+    fitted = getattr(estimator, "fitted_", None) if isinstance(estimator, Replayed) else None
+    return fitted is not None and isinstance(network_of(fitted), FittedMember)
+
+
 class FitStore:
     """Fitted estimators by (candidate key, fingerprint of the training rows).
 
@@ -50,6 +64,7 @@ class FitStore:
 
     def __init__(self):
         self._fits = {}
+        self._seconds = defaultdict(float)
 
     def __deepcopy__(self, memo):
         return self
@@ -57,11 +72,34 @@ class FitStore:
     def __copy__(self):
         return self
 
-    def put(self, key, X_train, y_train, fitted):
-        self._fits[key, fingerprint(X_train, y_train)] = fitted
+    def put(self, key, X_train, y_train, fitted, seconds=0.0):
+        rows = fingerprint(X_train, y_train)
+        self._fits[key, rows] = fitted
+        self._seconds[key, rows] = seconds
 
     def take(self, key, X_train, y_train):
         return self._fits.get((key, fingerprint(X_train, y_train)))
+
+    def add_seconds(self, key, rows, seconds):
+        """Count ``seconds`` more to the fit of ``key`` on ``rows`` (a fingerprint)."""
+        self._seconds[key, rows] += seconds
+
+    def fit_times(self, estimator, candidate_params, splits, X, y):
+        """Seconds each candidate's fit on each split took: array (n_candidates, n_splits).
+
+        A fit trained side by side counts its own preparation (the steps before
+        the network, its member), its share of its chunk's training (the chunk's
+        wall time split in proportion to the mini-batch steps each member ran)
+        and what scikit-learn's loop then spent in its ``fit`` (taking it from
+        the store); a fit trained alone counts its own fit.
+        """
+        folds = [fingerprint(*_safe_split(estimator, X, y, train)) for train, _ in splits]
+        return np.array(
+            [
+                [self._seconds.get((candidate_key(params), rows), 0.0) for rows in folds]
+                for params in candidate_params
+            ]
+        )
 
 
 def fingerprint(X, y):
@@ -112,19 +150,30 @@ class Replayed(BaseEstimator):
     def __sklearn_tags__(self):
         return self.sbs_estimator.__sklearn_tags__()
 
+    def __sklearn_clone__(self):
+        # A replayed fit copies nothing: ``fit`` clones the estimator only when
+        # it fits for real (a pipeline's clone costs more than a replay).
+        return type(self)(self.sbs_estimator, self.sbs_store)
+
     def set_params(self, **params):
         own = {k: params.pop(k) for k in ("sbs_estimator", "sbs_store") if k in params}
         super().set_params(**own)
-        if params:
-            self.sbs_estimator.set_params(**params)
-        self._candidate = candidate_key(params)
+        self._candidate_params = {**getattr(self, "_candidate_params", {}), **params}
+        self._candidate = candidate_key(self._candidate_params)
         return self
 
     def fit(self, X, y=None, **fit_params):
+        start = time.perf_counter()
         key = getattr(self, "_candidate", candidate_key({}))
-        fitted = self.sbs_store.take(key, X, y)
-        if fitted is None:
-            fitted = self.sbs_estimator.fit(X, y, **fit_params)
+        rows = fingerprint(X, y)
+        fitted = self.sbs_store._fits.get((key, rows))
+        try:
+            if fitted is None:
+                estimator = clone(self.sbs_estimator)
+                estimator.set_params(**getattr(self, "_candidate_params", {}))
+                fitted = estimator.fit(X, y, **fit_params)
+        finally:
+            self.sbs_store.add_seconds(key, rows, time.perf_counter() - start)
         self.fitted_ = fitted
         return self
 
@@ -156,33 +205,43 @@ class Replayed(BaseEstimator):
 def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jobs):
     """Fit every candidate on every split's training rows; put the fits in ``store``."""
     fit_params = _check_method_params(X, params=fit_params)
-    prepared, alone = [], []
+    prepared, alone, steps_cache = [], [], {}
     for params in candidate_params:
         key = candidate_key(params)
         base = clone(estimator).set_params(**clone(params, safe=False))
         reason = side_by_side_reason(base, fit_params)
-        for train, _ in splits:
+        keys = step_keys(base) if reason is None else None
+        for fold, (train, _) in enumerate(splits):
             task = clone(base)
             task_params = _check_method_params(X, params=fit_params, indices=train)
             if reason is not None:
                 alone.append((key, task, train, task_params))
                 continue
+            start = time.perf_counter()
             X_train, y_train = _safe_split(task, X, y, train)
             try:
-                ready = prepare(task, X_train, y_train, task_params)
+                ready = prepare(task, X_train, y_train, task_params, steps_cache, fold, keys)
             except Exception:  # the real fit, in scikit-learn's loop, raises it again
                 ready = None
             if ready is None:
                 continue
-            prepared.append((key, (X_train, y_train), ready))
-    chunks = _chunks(prepared, n_jobs)
-    parallel = Parallel(n_jobs=n_jobs, prefer="threads")
+            prepared.append((key, (X_train, y_train), ready, time.perf_counter() - start))
+    chunks = _chunks(prepared)
+    parallel = Parallel(n_jobs=_chunk_workers(n_jobs), prefer="threads")
     outcomes = parallel(
-        delayed(_train_chunk)([ready.member for _, _, ready in chunk], chunk[0][2].key)
+        delayed(_train_chunk)([entry[2].member for entry in chunk], chunk[0][2].key)
         for chunk in chunks
     )
-    for chunk, results in zip(chunks, outcomes):
-        for (key, rows, ready), result in zip(chunk, results):
+    for chunk, (results, seconds) in zip(chunks, outcomes):
+        steps = np.array(
+            [
+                result.n_iter * -(-entry[2].member.X.shape[0] // entry[2].member.batch_size)
+                for entry, result in zip(chunk, results)
+            ],
+            float,
+        )
+        shares = seconds * steps / max(steps.sum(), 1.0)
+        for (key, rows, ready, prepared_in), result, share in zip(chunk, results, shares):
             if result.diverged:
                 continue  # fitted alone in scikit-learn's loop: it raises as a fit would
             if result.n_iter == ready.member.max_iter and not result.converged:
@@ -192,13 +251,13 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
                     ConvergenceWarning,
                     stacklevel=4,
                 )
-            store.put(key, *rows, _with_network(ready, result))
+            store.put(key, *rows, _with_network(ready, result), prepared_in + share)
     fitted = Parallel(n_jobs=n_jobs)(
         delayed(_fit_alone)(task, X, y, train, task_params) for _, task, train, task_params in alone
     )
-    for (key, task, train, _), estimator_fitted in zip(alone, fitted):
+    for (key, task, train, _), (estimator_fitted, seconds) in zip(alone, fitted):
         if estimator_fitted is not None:
-            store.put(key, *_safe_split(task, X, y, train), estimator_fitted)
+            store.put(key, *_safe_split(task, X, y, train), estimator_fitted, seconds)
 
 
 def _with_network(ready, result):
@@ -212,20 +271,25 @@ def _with_network(ready, result):
 
 def _train_chunk(members, key):
     _, activation, _, n_outputs = key
-    return train_members(members, activation=activation, n_outputs=n_outputs)
+    start = time.perf_counter()
+    results = train_members(members, activation=activation, n_outputs=n_outputs)
+    return results, time.perf_counter() - start
 
 
 def _fit_alone(estimator, X, y, train, fit_params):
     X_train, y_train = _safe_split(estimator, X, y, train)
+    start = time.perf_counter()
     try:
-        return estimator.fit(X_train, y_train, **fit_params)
+        return estimator.fit(X_train, y_train, **fit_params), time.perf_counter() - start
     except Exception:  # fitted again in scikit-learn's loop, which handles the error
-        return None
+        return None, 0.0
 
 
-def _chunks(prepared, n_jobs):
-    """Tasks of one architecture, in chunks bounded by rows x features and members;
-    a single chunk is cut in ``n_jobs`` when workers would otherwise idle."""
+def _chunks(prepared):
+    """Tasks of one architecture and number of mini-batches, in chunks bounded
+    by rows x features and members, largest first. A chunk is never cut for
+    more workers (a cut chunk does the same arithmetic in less stacked steps).
+    """
     groups = defaultdict(list)
     for entry in prepared:  # members of a chunk run as many batches as its longest
         member = entry[2].member
@@ -244,18 +308,18 @@ def _chunks(prepared, n_jobs):
             size += nbytes
         if current:
             chunks.append(current)
-    workers = _n_workers(n_jobs)
-    if workers > 1 and len(chunks) < workers:
-        split = []
-        for chunk in chunks:
-            parts = min(workers, len(chunk))
-            split.extend(list(part) for part in np.array_split(np.arange(len(chunk)), parts))
-            split[-parts:] = [[chunk[i] for i in part] for part in split[-parts:]]
-        chunks = split
-    return chunks
+    return sorted(chunks, key=lambda chunk: -sum(e[2].member.X.shape[0] for e in chunk))
 
 
-def _n_workers(n_jobs):
-    from joblib import effective_n_jobs
+def _chunk_workers(n_jobs):
+    """Workers for the chunks: ``n_jobs`` on a distributed joblib backend (Dask),
+    else 1. On one machine, chunks trained by two threads at once measured
+    slower than one after another (2 cores: median 1.2x over interleaved runs
+    of the issue's grid), so ``n_jobs`` > 1 never slows a search down; it still
+    spreads the fits trained alone."""
+    from joblib._parallel_backends import LokyBackend, SequentialBackend, ThreadingBackend
+    from joblib.parallel import get_active_backend
 
-    return effective_n_jobs(n_jobs) if n_jobs not in (None, 1) else 1
+    backend, _ = get_active_backend()
+    local = (LokyBackend, SequentialBackend, ThreadingBackend)
+    return 1 if isinstance(backend, local) else n_jobs

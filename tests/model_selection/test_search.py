@@ -154,3 +154,28 @@ def test_fits_are_trained_side_by_side_and_found_by_their_rows():
         fitted = store.take(candidate_key(candidates[0]), X[train], y[train])
         assert isinstance(fitted[-1], FittedMember)
     assert store.take(candidate_key(candidates[0]), X, y) is None
+
+
+def test_fit_time_counts_each_fits_share_of_the_joint_training(monkeypatch):
+    import time
+
+    from imbnet.model_selection import _tasks
+
+    chunk_seconds = []
+
+    def timed(members, **kwargs):
+        start = time.perf_counter()
+        results = train_members(members, **kwargs)
+        chunk_seconds.append(time.perf_counter() - start)
+        return results
+
+    train_members = _tasks.train_members
+    monkeypatch.setattr(_tasks, "train_members", timed)
+    start = time.perf_counter()
+    search = GridSearchCV(pipeline(), GRID, cv=CV, scoring="roc_auc", refit=False).fit(X, y)
+    wall = time.perf_counter() - start
+    fit_times = search.cv_results_["mean_fit_time"] * CV.get_n_splits()
+    assert np.all(search.cv_results_["mean_fit_time"] > 0)
+    assert sum(chunk_seconds) <= fit_times.sum() <= wall
+    result = cross_validate(pipeline(), X, y, cv=CV, scoring="roc_auc")
+    assert result["fit_time"].shape == (3,) and np.all(result["fit_time"] > 0)
