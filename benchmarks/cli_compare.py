@@ -46,6 +46,7 @@ def run_cli(args, out):
 def run_anchor(epochs, cv):
     """scikit-learn's nested cross-validation of every strategy, fit by fit."""
     from sklearn.model_selection import cross_validate
+    from threadpoolctl import threadpool_limits
 
     from imbnet.cli._compare import INNER_CV, Setup, build_model, outer_cv
     from imbnet.cli._data import default_dataset
@@ -60,7 +61,9 @@ def run_anchor(epochs, cv):
     for name in STRATEGIES:
         scoring = {"f1": setup.scorer(), "ap": "average_precision"}
         start = time.perf_counter()
-        with warnings.catch_warnings():
+        # HistGradientBoosting on one OpenMP thread, as compare now fits it (on a busy
+        # machine its default threads spin: 40 s per fit instead of 1-2 s).
+        with threadpool_limits(1, user_api="openmp"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             scores = cross_validate(
                 build_model(name, ctx, setup, setup.scorer()),

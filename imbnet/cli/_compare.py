@@ -185,14 +185,20 @@ class Progress:
 class _Budget:
     """Decides, before each strategy, whether it fits in what is left of the time budget.
 
-    Costs are measured as the comparison goes, per kind of strategy: a
-    reference (no network), networks trained side by side (all of a strategy's
-    fits in one program) and networks fitted one by one (several times
-    dearer). A kind not yet measured is estimated from the other network kind.
+    The budget counts from ``start`` (the command's start) and keeps
+    ``REPORT_SHARE`` of itself for writing the report. Costs are measured as
+    the comparison goes, per kind of strategy: a reference (no network),
+    networks trained side by side (all of a strategy's fits in one program),
+    networks fitted one by one. A network kind not measured yet is estimated
+    from the other, ``ONE_BY_ONE`` times dearer or cheaper.
     """
 
-    def __init__(self, seconds):
-        self.seconds, self.start = seconds, time.perf_counter()
+    REPORT_SHARE = 0.05
+    ONE_BY_ONE = 2.0  # measured: 20 fits one by one cost about 2x the same fits side by side
+
+    def __init__(self, seconds, start=None):
+        self.seconds = None if seconds is None else seconds * (1 - self.REPORT_SHARE)
+        self.start = time.perf_counter() if start is None else start
         self.per_epoch = {}  # kind -> seconds per epoch of a whole strategy (all folds)
         self.reference = []  # seconds of a whole non-network strategy
 
@@ -205,11 +211,14 @@ class _Budget:
     def estimate(self, kind, epochs):
         """Seconds a strategy of ``kind`` would take, or None when nothing is measured."""
         if kind == "reference":
-            return float(np.mean(self.reference)) if self.reference else None
-        measured = self.per_epoch.get(kind) or [
-            t for k, times in self.per_epoch.items() if k != kind for t in times
-        ]
-        return float(np.mean(measured)) * epochs if measured else None
+            return max(self.reference) if self.reference else None
+        if self.per_epoch.get(kind):  # the latest: the first may include compiling
+            return self.per_epoch[kind][-1] * epochs
+        other = "side by side" if kind == "one by one" else "one by one"
+        if not self.per_epoch.get(other):
+            return None
+        factor = self.ONE_BY_ONE if kind == "one by one" else 1 / self.ONE_BY_ONE
+        return self.per_epoch[other][-1] * epochs * factor
 
     def plan(self, strategy, epochs, side_by_side=False):
         """``(epochs to run or None to skip, note or None)``."""
@@ -239,7 +248,17 @@ class _Budget:
 
 
 def cross_validate_strategies(
-    X, y, strategies, setup, *, numeric, categorical, epochs, n_jobs=1, time_budget=None
+    X,
+    y,
+    strategies,
+    setup,
+    *,
+    numeric,
+    categorical,
+    epochs,
+    n_jobs=1,
+    time_budget=None,
+    started=None,
 ):
     """The cross-validation of every strategy on the same outer folds, in ``strategies`` order.
 
@@ -253,7 +272,7 @@ def cross_validate_strategies(
     X = X.reset_index(drop=True)  # row labels are positions: fits are found by their rows
     plan = plan_folds(setup, y)
     progress = Progress(len(strategies) * cv)
-    budget = _Budget(time_budget)
+    budget = _Budget(time_budget, started)
     results, epoch_limit, shown = [], 0, set()
     for name in strategies:
         strategy = STRATEGIES[name]
@@ -292,8 +311,12 @@ def compare(
     random_state=0,
     n_jobs=1,
     time_budget=None,
+    started=None,
 ):
     """Cross-validate every strategy; results ranked by the objective.
+
+    ``time_budget`` seconds count from ``started`` (``time.perf_counter()``;
+    default: now).
 
     Returns a dict with ``classes``, ``minority`` (the positive class of the
     decision metrics), ``counts``, ``objective``, ``notes`` and ``strategies``: a
@@ -314,6 +337,7 @@ def compare(
         epochs=epochs,
         n_jobs=n_jobs,
         time_budget=time_budget,
+        started=started,
     )
     from ._warnings import convergence_line
 

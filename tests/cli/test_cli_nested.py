@@ -1,5 +1,7 @@
 """compare's nested cross-validation as one batch of fits (``imbnet.cli._nested``)."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -95,12 +97,17 @@ def test_budget_estimates_each_kind_from_its_own_measurements():
     assert budget.estimate("side by side", 50) is None  # nothing measured: run it
     budget.record(network, epochs=50, seconds=10.0, side_by_side=True)
     # one by one is estimated from side by side until it is measured itself
-    assert budget.estimate("one by one", 50) == pytest.approx(10.0)
+    assert budget.estimate("one by one", 50) == pytest.approx(10.0 * _Budget.ONE_BY_ONE)
     budget.record(network, epochs=50, seconds=40.0, side_by_side=False)
     assert budget.estimate("one by one", 25) == pytest.approx(20.0)
     assert budget.estimate("side by side", 25) == pytest.approx(5.0)
     budget.record(reference, epochs=50, seconds=2.0)
-    assert budget.estimate("reference", 50) == pytest.approx(2.0)
+    budget.record(reference, epochs=50, seconds=0.5)
+    assert budget.estimate("reference", 50) == pytest.approx(2.0)  # the dearest reference
+    # the budget keeps a share for the report and counts from the command's start
+    started = _Budget(100.0, start=time.perf_counter() - 200.0)
+    assert started.seconds == pytest.approx(100.0 * (1 - _Budget.REPORT_SHARE))
+    assert started.plan(network, 50) == (None, "skipped: the time budget was spent")
 
 
 def test_cheap_references_run_first_whatever_the_order_asked():
