@@ -25,30 +25,44 @@ Run from the repository root::
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
 
+import numpy as np
+
 
 def run_cli(args, out):
     argv = [sys.executable, "-m", "imbnet", "compare", "--out", out, *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, env=os.environ.copy())
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode != 0:
         sys.exit(f"compare failed:\n{done.stderr}")
     with open(os.path.join(out, "results.json")) as file:
-        return seconds, json.load(file), done.stderr
+        return seconds, cpu, json.load(file), done.stderr
 
 
-def run_anchor(epochs, cv):
-    """scikit-learn's nested cross-validation of every strategy, fit by fit."""
+def clock():
+    """(wall seconds, CPU seconds of this process: every thread, user + system)."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return time.perf_counter(), used.ru_utime + used.ru_stime
+
+
+def run_both(epochs, cv):
+    """Per strategy, back to back in this process (so that both see the same load):
+    compare's cross-validation (``cross_validate_strategies``) and the anchor,
+    scikit-learn's nested cross-validation fit by fit."""
     from sklearn.model_selection import cross_validate
     from threadpoolctl import threadpool_limits
 
-    from imbnet.cli._compare import INNER_CV, Setup, build_model, outer_cv
+    from imbnet.cli._compare import Setup, build_model, cross_validate_strategies, outer_cv
     from imbnet.cli._data import default_dataset
     from imbnet.cli._objectives import Objective
     from imbnet.cli._strategies import STRATEGIES, Context
@@ -59,8 +73,16 @@ def run_anchor(epochs, cv):
     ctx = Context(epochs, 0, tuple(frame.columns), ())
     found = {}
     for name in STRATEGIES:
-        scoring = {"f1": setup.scorer(), "ap": "average_precision"}
-        start = time.perf_counter()
+        row = {}
+        t0, c0 = clock()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (result,), _ = cross_validate_strategies(
+                frame, y, [name], setup, numeric=ctx.numeric, categorical=(), epochs=epochs
+            )
+        t1, c1 = clock()
+        row["ours"] = (t1 - t0, c1 - c0, result["scores"]["objective"]["folds"])
+        row["ours_ap"] = result["scores"]["average_precision"]["mean"]
         # HistGradientBoosting on one OpenMP thread, as compare now fits it (on a busy
         # machine its default threads spin: 40 s per fit instead of 1-2 s).
         with threadpool_limits(1, user_api="openmp"), warnings.catch_warnings():
@@ -70,15 +92,15 @@ def run_anchor(epochs, cv):
                 frame,
                 y,
                 cv=outer_cv(setup),
-                scoring=scoring,
+                scoring={"f1": setup.scorer(), "ap": "average_precision"},
             )
-        found[name] = {
-            "seconds": time.perf_counter() - start,
-            "f1": scores["test_f1"],
-            "ap": scores["test_ap"],
-        }
-        print(f"  anchor {name}: {found[name]['seconds']:.1f} s", file=sys.stderr, flush=True)
-    assert INNER_CV == 3
+        t2, c2 = clock()
+        row["anchor"] = (t2 - t1, c2 - c1, scores["test_f1"])
+        row["anchor_ap"] = scores["test_ap"].mean()
+        found[name] = row
+        print(
+            f"  {name}: ours {t1 - t0:.1f} s, anchor {t2 - t1:.1f} s", file=sys.stderr, flush=True
+        )
     return found
 
 
@@ -86,55 +108,47 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 epochs, 3 folds")
     parser.add_argument("--budget", type=float, help="also run --time-budget SECONDS")
-    parser.add_argument("--no-anchor", action="store_true", help="only the command")
+    parser.add_argument("--end-to-end", action="store_true", help="also time the command")
     args = parser.parse_args()
     epochs, cv = (10, 3) if args.quick else (50, 5)
-    cli_args = ["--epochs", str(epochs), "--cv", str(cv)]
-    with tempfile.TemporaryDirectory() as out:
-        seconds, results, stderr = run_cli(cli_args, out)
-    ours = {s["name"]: s for s in results["strategies"]}
-    print(f"imbnet compare, built-in data, {epochs} epochs, {cv} folds (F1 objective)")
-    anchor = None if args.no_anchor else run_anchor(epochs, cv)
-    header = f"{'strategy':<17}{'s':>7}{'F1':>8}{'AP':>8}"
-    if anchor:
-        header += f"{'anchor s':>10}{'F1':>8}{'AP':>8}{'ΔF1':>8}{'ΔAP':>8}"
-    print(header)
-    total = 0.0
-    for name, strategy in ours.items():
-        s = strategy["scores"]
-        spent = strategy["fit_time"]["mean"] * cv
-        line = (
-            f"{name:<17}{spent:>7.1f}{s['objective']['mean']:>8.3f}"
-            f"{s['average_precision']['mean']:>8.3f}"
-        )
-        if anchor:
-            a = anchor[name]
-            total += a["seconds"]
-            line += (
-                f"{a['seconds']:>10.1f}{a['f1'].mean():>8.3f}{a['ap'].mean():>8.3f}"
-                f"{s['objective']['mean'] - a['f1'].mean():>+8.3f}"
-                f"{s['average_precision']['mean'] - a['ap'].mean():>+8.3f}"
-            )
-        print(line)
-    print(f"imbnet compare end to end (process start to report written): {seconds:.1f} s")
-    if anchor:
-        fits = sum(a["seconds"] for a in anchor.values())
-        print(f"anchor (fits only, process warm): {fits:.1f} s; ratio {fits / seconds:.2f}x")
-        ranked = [r["name"] for r in results["strategies"]]
-        by_anchor = sorted(anchor, key=lambda n: -anchor[n]["f1"].mean())
-        print("ranking, imbnet compare:", ", ".join(ranked))
-        print("ranking, anchor:        ", ", ".join(by_anchor))
-    warnings_lines = [line for line in stderr.splitlines() if "Warning" in line]
+    print(f"imbnet compare's cross-validation, built-in data, {epochs} epochs, {cv} folds, F1")
+    both = run_both(epochs, cv)
     print(
-        f"warning lines on stderr: {len(warnings_lines)}; all stderr lines: "
-        f"{len(stderr.splitlines())}"
+        "| strategy | wall s | CPU s | F1 | AP | anchor wall s | anchor CPU s | anchor F1 "
+        "| anchor AP | CPU ratio | ΔF1 | ΔAP |"
     )
+    print("|---" * 12 + "|")
+    totals = np.zeros(4)
+    for name, row in sorted(both.items(), key=lambda item: -np.mean(item[1]["ours"][2])):
+        (wall, cpu, f1), (a_wall, a_cpu, a_f1) = row["ours"], row["anchor"]
+        totals += (wall, cpu, a_wall, a_cpu)
+        print(
+            f"| {name} | {wall:.1f} | {cpu:.1f} | {np.mean(f1):.3f} | {row['ours_ap']:.3f} "
+            f"| {a_wall:.1f} | {a_cpu:.1f} | {np.mean(a_f1):.3f} | {row['anchor_ap']:.3f} "
+            f"| {a_cpu / cpu:.2f}x | {np.mean(f1) - np.mean(a_f1):+.3f} "
+            f"| {row['ours_ap'] - row['anchor_ap']:+.3f} |"
+        )
+    wall, cpu, a_wall, a_cpu = totals
+    print(
+        f"| **total** | {wall:.1f} | {cpu:.1f} | | | {a_wall:.1f} | {a_cpu:.1f} | | "
+        f"| {a_cpu / cpu:.2f}x (wall {a_wall / wall:.2f}x) | | |"
+    )
+    ours = sorted(both, key=lambda n: -np.mean(both[n]["ours"][2]))
+    anchor = sorted(both, key=lambda n: -np.mean(both[n]["anchor"][2]))
+    print("ranking, compare:", ", ".join(ours))
+    print("ranking, anchor: ", ", ".join(anchor))
+    cli_args = ["--epochs", str(epochs), "--cv", str(cv)]
+    if args.end_to_end:
+        with tempfile.TemporaryDirectory() as out:
+            seconds, cpu, _, stderr = run_cli(cli_args, out)
+        print(f"imbnet compare end to end: {seconds:.1f} s wall, {cpu:.1f} s CPU")
+        print(f"stderr lines: {len(stderr.splitlines())}")
     if args.budget:
         with tempfile.TemporaryDirectory() as out:
-            spent, budgeted, _ = run_cli([*cli_args, "--time-budget", str(args.budget)], out)
+            spent, cpu, budgeted, _ = run_cli([*cli_args, "--time-budget", str(args.budget)], out)
         print(
             f"--time-budget {args.budget:g}: {spent:.1f} s end to end "
-            f"({spent / args.budget:.0%} of the budget)"
+            f"({spent / args.budget:.0%} of the budget), {cpu:.1f} s CPU"
         )
         for strategy in budgeted["strategies"]:
             said = strategy["skipped"] or strategy.get("note") or "ran"
