@@ -17,7 +17,6 @@ import numpy as np
 from ._metrics import decision_scores, probability_scores, ranking_scores
 from ._objectives import Objective, make_scorer
 from ._strategies import STRATEGIES, Context, describe, make_pipeline
-from ._tf_logging import import_keras_quietly
 
 __all__ = [
     "INNER_CV",
@@ -78,38 +77,73 @@ def build_model(name, ctx, setup, scoring):
     )
 
 
-def _run_fold(name, ctx, setup, X, y, train, test, fold):
-    """Fit on ``train``, predict ``test``: runs in the worker processes too."""
+def plan_folds(setup, y):
+    """The outer folds and, for two classes, the threshold's inner folds inside each."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from ._nested import FoldPlan
+
+    inner = None
+    if not setup.multiclass:
+        inner = StratifiedKFold(INNER_CV, shuffle=True, random_state=setup.random_state)
+    return FoldPlan.make(y, outer_cv(setup), inner)
+
+
+def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
+    """Every fold of strategy ``name``: its fits in one batch, then each outer fold scored.
+
+    Returns ``(runs, epoch_limit, other warnings)``: one run dict per outer fold
+    (see ``_summarise``), or one run with the error when the strategy failed.
+    """
     import warnings
 
+    from ._nested import FitStore, Prefitted, corrected_by_weights, fit_splits, trains_side_by_side
     from ._warnings import split_warnings
 
-    import_keras_quietly()
     start = time.perf_counter()
-    run = {"fold": fold, "test": test, "error": None, "epoch_limit": 0, "warnings": []}
+    scorer = setup.scorer()
+    pipeline = make_pipeline(name, ctx)
+    splits = plan.splits()
     try:
-        scorer = setup.scorer()
-        model = build_model(name, ctx, setup, scorer)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model.fit(X.iloc[train], y[train])
-        # Counted here (worker processes too), shown once by the caller.
-        run["epoch_limit"], others = split_warnings(caught)
-        run["warnings"] = [(w.category, str(w.message)) for w in others]
-        X_test, y_test = X.iloc[test], y[test]
-        run["proba"] = model.predict_proba(X_test)
-        run["pred"] = model.predict(X_test)
-        run["score"] = float(scorer(model, X_test, y_test))
-        run["threshold"] = _threshold_of_positive(model, setup)
-        run["corrected"] = None
-        if STRATEGIES[name].prior_correction:
-            pipeline = getattr(model, "estimator_", model)
-            pipeline.set_params(clf__prior_correction=True)
-            run["corrected"] = pipeline.predict_proba(X_test)
+            fits = fit_splits(pipeline, X, y, splits, n_jobs)
+        limit, others = split_warnings(caught)
+        store = FitStore((train, model) for (train, _), model in zip(splits, fits))
+        runs, position = [], 0
+        for fold, ((train, test), inner) in enumerate(zip(plan.outer, plan.inner)):
+            position += len(inner) + 1
+            refit = fits[position - 1]
+            model = refit
+            if inner:
+                from sklearn.model_selection import TunedThresholdClassifierCV
+
+                model = TunedThresholdClassifierCV(
+                    Prefitted(store), scoring=scorer, response_method="predict_proba", cv=inner
+                ).fit(X.iloc[train], y[train])
+            X_test, y_test = X.iloc[test], y[test]
+            run = {"fold": fold, "test": test, "error": None, "corrected": None}
+            run["proba"] = model.predict_proba(X_test)
+            run["pred"] = model.predict(X_test)
+            run["score"] = float(scorer(model, X_test, y_test))
+            run["threshold"] = _threshold_of_positive(model, setup)
+            if STRATEGIES[name].prior_correction:
+                if trains_side_by_side(pipeline):
+                    weight = pipeline.steps[-1][1].class_weight
+                    run["corrected"] = corrected_by_weights(
+                        run["proba"], setup.classes, weight, y[train]
+                    )
+                else:
+                    refit.set_params(clf__prior_correction=True)
+                    run["corrected"] = refit.predict_proba(X_test)
+            runs.append(run)
     except Exception as exc:  # one strategy's failure is reported, not fatal
-        run["error"] = f"{type(exc).__name__}: {exc}"
-    run["seconds"] = time.perf_counter() - start
-    return run
+        error = f"{type(exc).__name__}: {exc}"
+        return [{"fold": 0, "error": error}], 0, []
+    seconds = (time.perf_counter() - start) / len(runs)
+    for run in runs:
+        run["seconds"] = seconds
+    return runs, limit, [(w.category, str(w.message)) for w in others]
 
 
 def _threshold_of_positive(model, setup):
@@ -149,28 +183,55 @@ class Progress:
 
 
 class _Budget:
-    """Decides, before each strategy, whether it fits in what is left of the time budget."""
+    """Decides, before each strategy, whether it fits in what is left of the time budget.
 
-    def __init__(self, seconds):
-        self.seconds, self.start = seconds, time.perf_counter()
-        self.per_epoch = []  # seconds per epoch of a whole network strategy (all folds)
+    The budget counts from ``start`` (the command's start) and keeps
+    ``REPORT_SHARE`` of itself for writing the report. Costs are measured as
+    the comparison goes, per kind of strategy: a reference (no network),
+    networks trained side by side (all of a strategy's fits in one program),
+    networks fitted one by one. A network kind not measured yet is estimated
+    from the other, ``ONE_BY_ONE`` times dearer or cheaper.
+    """
+
+    REPORT_SHARE = 0.05
+    # measured (benchmarks/cli_compare.py --warm): a strategy's 20 fits one by one cost
+    # 1.0-1.2x the same fits side by side
+    ONE_BY_ONE = 1.2
+
+    def __init__(self, seconds, start=None):
+        self.seconds = None if seconds is None else seconds * (1 - self.REPORT_SHARE)
+        self.start = time.perf_counter() if start is None else start
+        self.per_epoch = {}  # kind -> seconds per epoch of a whole strategy (all folds)
         self.reference = []  # seconds of a whole non-network strategy
 
-    def plan(self, strategy, epochs):
+    @staticmethod
+    def kind(strategy, side_by_side=False):
+        if not strategy.network:
+            return "reference"
+        return "side by side" if side_by_side else "one by one"
+
+    def estimate(self, kind, epochs):
+        """Seconds a strategy of ``kind`` would take, or None when nothing is measured."""
+        if kind == "reference":
+            return max(self.reference) if self.reference else None
+        if self.per_epoch.get(kind):  # the latest: the first may include compiling
+            return self.per_epoch[kind][-1] * epochs
+        other = "side by side" if kind == "one by one" else "one by one"
+        if not self.per_epoch.get(other):
+            return None
+        factor = self.ONE_BY_ONE if kind == "one by one" else 1 / self.ONE_BY_ONE
+        return self.per_epoch[other][-1] * epochs * factor
+
+    def plan(self, strategy, epochs, side_by_side=False):
         """``(epochs to run or None to skip, note or None)``."""
         if self.seconds is None:
             return epochs, None
         left = self.seconds - (time.perf_counter() - self.start)
         if left <= 0:
             return None, "skipped: the time budget was spent"
-        if strategy.network and self.per_epoch:
-            estimate = np.mean(self.per_epoch) * epochs
-        elif not strategy.network and self.reference:
-            estimate = np.mean(self.reference)
-        else:
-            return epochs, None  # nothing measured yet: run it
-        if estimate <= left:
-            return epochs, None
+        estimate = self.estimate(self.kind(strategy, side_by_side), epochs)
+        if estimate is None or estimate <= left:
+            return epochs, None  # nothing measured yet (run it), or it fits
         if strategy.network:
             shorter = int(epochs * left / estimate)
             if shorter >= MIN_EPOCHS:
@@ -180,15 +241,27 @@ class _Budget:
                 )
         return None, f"skipped: would take about {estimate:.0f} s, {left:.0f} s of the budget left"
 
-    def record(self, strategy, epochs, seconds):
-        if strategy.network:
-            self.per_epoch.append(seconds / epochs)
-        else:
+    def record(self, strategy, epochs, seconds, side_by_side=False):
+        kind = self.kind(strategy, side_by_side)
+        if kind == "reference":
             self.reference.append(seconds)
+        else:
+            self.per_epoch.setdefault(kind, []).append(seconds / epochs)
 
 
 def cross_validate_strategies(
-    X, y, strategies, setup, *, numeric, categorical, epochs, n_jobs=1, time_budget=None, text=()
+    X,
+    y,
+    strategies,
+    setup,
+    *,
+    numeric,
+    categorical,
+    epochs,
+    n_jobs=1,
+    time_budget=None,
+    started=None,
+    text=(),
 ):
     """The cross-validation of every strategy on the same outer folds, in ``strategies`` order.
 
@@ -196,35 +269,31 @@ def cross_validate_strategies(
     ranked, and the number of networks that stopped at the epoch limit (their
     ConvergenceWarnings are counted, not shown; other warnings are shown once).
     """
-    from joblib import Parallel, delayed
+    from ._nested import trains_side_by_side
 
     cv = setup.cv
-    folds = list(outer_cv(setup).split(X, y))
+    X = X.reset_index(drop=True)  # row labels are positions: fits are found by their rows
+    plan = plan_folds(setup, y)
     progress = Progress(len(strategies) * cv)
-    budget = _Budget(time_budget)
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    budget = _Budget(time_budget, started)
     results, epoch_limit, shown = [], 0, set()
     for name in strategies:
         strategy = STRATEGIES[name]
-        run_epochs, note = budget.plan(strategy, epochs)
+        ctx = Context(epochs, setup.random_state, numeric, categorical, text)
+        together = trains_side_by_side(make_pipeline(name, ctx))
+        run_epochs, note = budget.plan(strategy, epochs, together)
         ctx = Context(run_epochs or epochs, setup.random_state, numeric, categorical, text)
         if run_epochs is None:
             progress.step(f"{name} {note}", count=cv)
             results.append(_empty_result(name, ctx, note))
             continue
         start = time.perf_counter()
-        runs = []
-        tasks = (
-            delayed(_run_fold)(name, ctx, setup, X, y, train, test, k)
-            for k, (train, test) in enumerate(folds)
-        )
-        for run in parallel(tasks):
-            runs.append(run)
-            epoch_limit += run["epoch_limit"]
-            _show_new_warnings(run["warnings"], shown)
-            failed = " failed" if run["error"] else ""
-            progress.step(f"{name} fold {run['fold'] + 1}/{cv}{failed}")
-        budget.record(strategy, ctx.epochs, time.perf_counter() - start)
+        runs, limit, warned = _run_strategy(name, ctx, setup, X, y, plan, n_jobs)
+        epoch_limit += limit
+        _show_new_warnings(warned, shown)
+        failed = " failed" if runs[0]["error"] else ""
+        progress.step(f"{name} ({cv} folds){failed}", count=cv)
+        budget.record(strategy, ctx.epochs, time.perf_counter() - start, together)
         result = _summarise(name, ctx, runs, y, setup)
         result["note"] = note
         results.append(result)
@@ -246,8 +315,12 @@ def compare(
     n_jobs=1,
     time_budget=None,
     text=(),
+    started=None,
 ):
     """Cross-validate every strategy; results ranked by the objective.
+
+    ``time_budget`` seconds count from ``started`` (``time.perf_counter()``;
+    default: now).
 
     Returns a dict with ``classes``, ``minority`` (the positive class of the
     decision metrics), ``counts``, ``objective``, ``notes`` and ``strategies``: a
@@ -269,6 +342,7 @@ def compare(
         n_jobs=n_jobs,
         time_budget=time_budget,
         text=text,
+        started=started,
     )
     from ._warnings import convergence_line
 

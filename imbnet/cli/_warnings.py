@@ -24,12 +24,23 @@ def _is_epoch_limit(warning):
     return issubclass(warning.category, ConvergenceWarning) and "iterations" in str(warning.message)
 
 
+def _is_batch_clipping(warning):
+    """The batch size (the command line's, not the user's) clipped to a small training set."""
+    return "batch_size" in str(warning.message) and "clipped" in str(warning.message)
+
+
 def split_warnings(caught):
-    """``(number of epoch-limit ConvergenceWarnings, the other warnings, deduplicated)``."""
+    """``(number of epoch-limit ConvergenceWarnings, the other warnings, deduplicated)``.
+
+    The clipping of the command line's batch size to a smaller training set is
+    dropped: it is intended, and the user has no option to change it.
+    """
     limit = sum(1 for w in caught if _is_epoch_limit(w))
     others, seen = [], set()
     for w in caught:
         key = (w.category, str(w.message))
+        if _is_batch_clipping(w):
+            continue
         if not _is_epoch_limit(w) and key not in seen:
             seen.add(key)
             others.append(w)

@@ -33,6 +33,14 @@ COMPARE_CASES = {
     "--n-jobs text": (GOOD, ["--n-jobs", "two"], "argument --n-jobs: 'two' is not a whole number"),
     "unknown strategy": (GOOD, ["--strategies", "balanced,magic"], "unknown strategy ['magic']"),
     "unknown option": (GOOD, ["--folds", "3"], "unrecognized arguments: --folds 3"),
+    "--n-jobs 0": (GOOD, ["--n-jobs", "0"], "argument --n-jobs: must be a positive number"),
+    "--n-jobs -2": (GOOD, ["--n-jobs", "-2"], "argument --n-jobs: must be a positive number"),
+    "--time-budget text": (GOOD, ["--time-budget", "soon"], "'soon' is not a number"),
+    "--cost both zero": (GOOD, ["--cost", "0,0"], "not both 0"),
+    "--cost infinite": (GOOD, ["--cost", "1,inf"], "costs must be finite"),
+    "--optimize empty bound": (GOOD, ["--optimize", "recall@precision="], "must be a number"),
+    "empty --strategies": (GOOD, ["--strategies", ","], "unknown strategy []"),
+    "bad target column name": (GOOD, ["--target", "label"], "target column 'label' not found"),
     "missing target column": (GOOD.drop(columns="y"), [], "target column 'y' not found"),
     "one class": (GOOD.assign(y=1), [], "has only '1'"),
     "empty file": ("", [], "cannot read it as a table (the file is empty)"),
@@ -76,7 +84,41 @@ def test_bad_compare_argument_or_file_is_one_line(case, tmp_path):
     content, extra, message = COMPARE_CASES[case]
     path = _write(tmp_path, content)
     argv = ["compare", "--data", str(path), "--target", "y", "--epochs", "1", *extra]
+    if "--target" in extra:
+        argv[3:5] = []
     _assert_one_line(*_run(argv), "compare", message)
+
+
+# case -> (argv after "fit --data FILE --target y --save MODEL", message)
+FIT_CASES = {
+    "--threshold above 1": (["--threshold", "1.5"], "must be a probability in [0, 1], got 1.5"),
+    "--threshold text": (["--threshold", "half"], "argument --threshold: 'half' is not a number"),
+    "--threshold and --optimize": (
+        ["--threshold", "0.5", "--optimize", "f1"],
+        "not allowed with argument --threshold",
+    ),
+    "--optimize unknown": (["--optimize", "auc"], "'auc' is not one of f1|"),
+    "--cost one number": (["--cost", "7"], "argument --cost: '7' is not FP,FN"),
+    "--optimize cost without --cost": (["--optimize", "cost"], "needs --cost FP,FN"),
+    "--epochs 0": (["--epochs", "0"], "argument --epochs: must be at least 1"),
+    "unknown strategy": (["--strategy", "magic"], "argument --strategy: invalid choice"),
+    "bad target column name": (["--target", "label"], "target column 'label' not found"),
+    "--threshold with three classes": (["--threshold", "0.5", "--three"], "defined for two"),
+    "--cost with three classes": (["--cost", "1,5", "--three"], "defined for two classes"),
+}
+
+
+@pytest.mark.parametrize("case", list(FIT_CASES))
+def test_bad_fit_argument_is_one_line(case, tmp_path):
+    extra, message = FIT_CASES[case]
+    data = THREE if "--three" in extra else GOOD
+    extra = [a for a in extra if a != "--three"]
+    path = _write(tmp_path, data)
+    argv = ["fit", "--data", str(path), "--target", "y", "--save", str(tmp_path / "m.imbnet")]
+    if "--target" in extra:
+        argv[3:5] = []
+    _assert_one_line(*_run([*argv, *extra]), "fit", message)
+    assert not (tmp_path / "m.imbnet").exists()
 
 
 def test_other_commands_errors_are_one_line(tmp_path):

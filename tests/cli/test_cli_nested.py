@@ -1,0 +1,119 @@
+"""compare's nested cross-validation as one batch of fits (``imbnet.cli._nested``)."""
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
+
+from imbnet import CostSensitiveMLPClassifier, make_tutorial_data
+from imbnet.cli._compare import Setup, _Budget, plan_folds, run_order
+from imbnet.cli._nested import FitStore, Prefitted, corrected_by_weights, fit_splits
+from imbnet.cli._objectives import Objective
+from imbnet.cli._strategies import STRATEGIES, Context, make_pipeline
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_tutorial_data(1200, random_state=1)
+    return pd.DataFrame(X, columns=["x0", "x1"]), y
+
+
+def test_plan_holds_each_outer_folds_inner_splits_then_its_refit(data):
+    X, y = data
+    setup = Setup(Objective("f1"), (0, 1), 1, None, 3, 0)
+    plan = plan_folds(setup, y)
+    splits = plan.splits()
+    assert len(splits) == 3 * (3 + 1)
+    for k, (train, test) in enumerate(plan.outer):
+        inner = splits[4 * k : 4 * k + 3]
+        assert all(set(a) | set(b) == set(train) and not set(b) & set(test) for a, b in inner)
+        np.testing.assert_array_equal(splits[4 * k + 3][0], train)
+        # the inner folds are those TunedThresholdClassifierCV draws from the training rows
+        expected = StratifiedKFold(3, shuffle=True, random_state=0).split(X.iloc[train], y[train])
+        for (a, b), (ea, eb) in zip(inner, expected):
+            np.testing.assert_array_equal(a, train[ea])
+            np.testing.assert_array_equal(b, train[eb])
+    multiclass = Setup(Objective("f1"), (0, 1, 2), 1, None, 3, 0)
+    assert len(plan_folds(multiclass, y).splits()) == 3
+
+
+def test_threshold_over_prefitted_models_is_scikit_learns(data):
+    """TunedThresholdClassifierCV over the batch's fits chooses the threshold it chooses
+    when it fits the same pipeline itself."""
+    X, y = data
+    setup = Setup(Objective("f1"), (0, 1), 1, None, 3, 0)
+    plan = plan_folds(setup, y)
+    pipeline = make_pipeline("logreg", Context(5, 0, ("x0", "x1"), ()))
+    splits = plan.splits()
+    fits = fit_splits(pipeline, X, y, splits)
+    store = FitStore((train, model) for (train, _), model in zip(splits, fits))
+    for (train, _), inner in zip(plan.outer, plan.inner):
+        ours = TunedThresholdClassifierCV(
+            Prefitted(store), scoring=setup.scorer(), response_method="predict_proba", cv=inner
+        ).fit(X.iloc[train], y[train])
+        theirs = TunedThresholdClassifierCV(
+            pipeline,
+            scoring=setup.scorer(),
+            response_method="predict_proba",
+            cv=StratifiedKFold(3, shuffle=True, random_state=0),
+        ).fit(X.iloc[train], y[train])
+        assert ours.best_threshold_ == pytest.approx(theirs.best_threshold_)
+    with pytest.raises(RuntimeError, match="no model was fitted on these rows"):
+        Prefitted(store).fit(X.iloc[:10], y[:10])
+
+
+def test_side_by_side_fits_predict_as_fits_of_their_own(data):
+    X, y = data
+    pipeline = make_pipeline("balanced", Context(8, 0, ("x0", "x1"), ()))
+    splits = plan_folds(Setup(Objective("f1"), (0, 1), 1, None, 2, 0), y).splits()
+    fits = fit_splits(pipeline, X, y, splits)
+    for (train, test), fitted in zip(splits[::3], fits[::3]):
+        alone = make_pipeline("balanced", Context(8, 0, ("x0", "x1"), ()))
+        alone.fit(X.iloc[train], y[train])
+        np.testing.assert_allclose(
+            fitted.predict_proba(X.iloc[test]), alone.predict_proba(X.iloc[test]), atol=2e-3
+        )
+
+
+@pytest.mark.parametrize("class_weight", ["balanced", "log", {0: 1.0, 1: 7.0}])
+def test_correction_by_weights_is_the_classifiers_prior_correction(data, class_weight):
+    X, y = data
+    y = np.where(np.arange(len(y)) % 9 == 0, 1, y)  # rare enough for 'log' to weigh
+    clf = CostSensitiveMLPClassifier(
+        hidden_layer_sizes=(8,), max_iter=5, class_weight=class_weight, random_state=0
+    ).fit(X, y)
+    proba = clf.predict_proba(X)
+    expected = clf.set_params(prior_correction=True).predict_proba(X)
+    np.testing.assert_allclose(
+        corrected_by_weights(proba, (0, 1), class_weight, y), expected, rtol=1e-4, atol=1e-6
+    )
+
+
+def test_budget_estimates_each_kind_from_its_own_measurements():
+    budget = _Budget(100.0)
+    network, reference = STRATEGIES["balanced"], STRATEGIES["logreg"]
+    assert budget.estimate("side by side", 50) is None  # nothing measured: run it
+    budget.record(network, epochs=50, seconds=10.0, side_by_side=True)
+    # one by one is estimated from side by side until it is measured itself
+    assert budget.estimate("one by one", 50) == pytest.approx(10.0 * _Budget.ONE_BY_ONE)
+    budget.record(network, epochs=50, seconds=40.0, side_by_side=False)
+    assert budget.estimate("one by one", 25) == pytest.approx(20.0)
+    assert budget.estimate("side by side", 25) == pytest.approx(5.0)
+    budget.record(reference, epochs=50, seconds=2.0)
+    budget.record(reference, epochs=50, seconds=0.5)
+    assert budget.estimate("reference", 50) == pytest.approx(2.0)  # the dearest reference
+    # the budget keeps a share for the report and counts from the command's start
+    started = _Budget(100.0, start=time.perf_counter() - 200.0)
+    assert started.seconds == pytest.approx(100.0 * (1 - _Budget.REPORT_SHARE))
+    assert started.plan(network, 50) == (None, "skipped: the time budget was spent")
+
+
+def test_cheap_references_run_first_whatever_the_order_asked():
+    asked = ["balanced", "hgb", "smote", "logreg", "balanced"]
+    assert run_order(asked) == ["hgb", "logreg", "balanced", "smote"]
+    default = run_order(list(STRATEGIES))
+    first_network = next(i for i, s in enumerate(default) if STRATEGIES[s].network)
+    assert all(not STRATEGIES[s].network for s in default[:first_network])
+    assert all(STRATEGIES[s].network for s in default[first_network:])
