@@ -344,7 +344,8 @@ def steady_rows(X, y, w, share, rng, *, per_class=256, limit=2048, pad_to=512):
     the rarest class's count, if more; at most ``limit`` rows in all, if not None), else a
     random subset of that many, each class's weights scaled so that it holds
     the share ``share[c]`` of the weight it holds in the draws (e.g. equal
-    shares under random under-sampling). Padded with rows of weight 0 to a
+    shares under random under-sampling); the weights add up to the number of
+    rows kept. Padded with rows of weight 0 to a
     power of two of at least ``pad_to`` rows, so that fits of other sizes
     share a compiled program.
 
@@ -355,7 +356,7 @@ def steady_rows(X, y, w, share, rng, *, per_class=256, limit=2048, pad_to=512):
     >>> X, y_s, w = steady_rows(np.zeros((100, 2)), y, np.ones(100), np.array([0.5, 0.5]),
     ...                         np.random.default_rng(0), per_class=20)
     >>> X.shape, [float(w[y_s == c].sum()) for c in (0, 1)], int((w > 0).sum())
-    ((512, 2), [50.0, 50.0], 30)
+    ((512, 2), [15.0, 15.0], 30)
     """
     n_classes = share.shape[0]
     counts = np.bincount(y, minlength=n_classes)
