@@ -8,7 +8,7 @@ they add up to about the mean fit time):
 - ``build members``: ``CostSensitiveMLPClassifier._build_model`` (one Keras model per call);
 - ``reseeded kernels``: starting kernels of members that are not built (``_stacking.reseeded_kernels``);
 - ``stack model``: ``_stacking.stack_models`` (the side-by-side model, compiled);
-- ``draws + chunks``: ``_program.Chunk`` (the members' under-samples and the row orders handed over);
+- ``draws + chunks``: ``_chunks.Chunk`` (the members' under-samples and the row orders handed over);
 - ``compiled program``: ``Program.run`` (the XLA call: all the epochs' mini-batch steps);
 - ``other``: the rest (validation, program start/finish, bookkeeping).
 

@@ -628,8 +628,9 @@ def test_a_dask_collection_to_the_ensemble_is_a_clear_error():
 
     X_bad, y_bad, _ = _dask_inputs("frame")
     clf = BalancedEnsembleClassifier(ESTIMATORS["mlp"](), n_estimators=2, random_state=0)
-    with pytest.raises(TypeError, match=r"does not take a Dask collection.*compute\(\)"):
+    with pytest.raises(TypeError, match=r"does not take a Dask collection.*compute\(\)") as info:
         clf.fit(X_bad, y_bad)
+    assert str(info.value).startswith("BalancedEnsembleClassifier.fit ")  # not its member's
     assert not hasattr(clf, "estimator_")
 
 

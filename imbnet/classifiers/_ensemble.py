@@ -11,6 +11,7 @@ from .._compat import HasMethods, Interval
 from .._naming import private_layer_names
 from .._random import SeedStream, fit_seed
 from .._validation import validate_predict_data
+from ..data._dask import check_in_memory
 from ..engine._loop import predict_outputs
 from ..engine._stacking import padded_width, reseeded_kernels, stack_models
 from ..sampling._epochs import MemberDraws
@@ -163,6 +164,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         self : object
         """
         self._validate_params()
+        check_in_memory(self, X, y, sample_weight)
         _check_dense(X)
         member = self._member()
         seeds = SeedStream(fit_seed(self.random_state))

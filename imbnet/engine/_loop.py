@@ -35,8 +35,9 @@ import keras
 import numpy as np
 
 from . import _stopping
+from ._chunks import MAX_EPOCHS_PER_CALL, Chunk
 from ._keras_fit import model_input, needs_model_fit, nested_layers, train_with_model_fit
-from ._program import MAX_EPOCHS_PER_CALL, CallShapes, Chunk, build_optimizer_state
+from ._program import CallShapes, build_optimizer_state
 from ._program_cache import cached_program
 from ._records import Epoch, Stopping, TrainResult, print_epoch
 

@@ -40,7 +40,8 @@ from contextlib import contextmanager
 import keras
 
 from .._random import keras_seeded
-from ._program import _MIN_ROWS, Program, adjustable_penalties, bucket
+from ._chunks import MIN_ROWS, bucket
+from ._program import Program, adjustable_penalties
 
 __all__ = ["cached_program", "wait_for_background_compiles"]
 
@@ -50,7 +51,7 @@ _WIDE = 64  # inputs of an architecture's first program: it serves every width u
 # ... for data of up to this many rows (the program's smallest row count): a
 # larger one is a compilation of its own anyway, and padding its columns
 # would cost memory and time in proportion.
-_WIDE_ROWS = _MIN_ROWS
+_WIDE_ROWS = MIN_ROWS
 _cache = OrderedDict()
 _cache_lock = threading.Lock()
 

@@ -23,7 +23,7 @@ nothing of estimators.
 import keras
 import numpy as np
 
-from ._program import bucket
+from ._chunks import bucket
 
 __all__ = [
     "MemberInput",
