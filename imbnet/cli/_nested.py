@@ -19,18 +19,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 __all__ = ["FitStore", "FoldPlan", "Prefitted", "corrected_by_weights", "fit_splits"]
 
-# Settings with which imbnet.model_selection trains a CostSensitiveMLPClassifier side by
-# side (its documented rule); anything else is fitted one by one.
-_SIDE_BY_SIDE = {
-    "solver": "adam",
-    "early_stopping": False,
-    "warm_start": False,
-    "loss": "log_loss",
-    "deferred_reweighting": None,
-    "output_bias_init": "zeros",
-    "prior_correction": False,
-}
-
 
 class FoldPlan:
     """The outer folds and, per outer fold, the inner folds of its training rows.
@@ -120,13 +108,9 @@ class Prefitted(ClassifierMixin, BaseEstimator):
 
 def trains_side_by_side(pipeline):
     """Whether imbnet.model_selection trains ``pipeline``'s fits side by side."""
-    from imbnet import CostSensitiveMLPClassifier
+    from imbnet.model_selection import side_by_side_reason
 
-    network = pipeline.steps[-1][1]
-    if type(network) is not CostSensitiveMLPClassifier:
-        return False
-    params = network.get_params(deep=False)
-    return all(params[k] == v for k, v in _SIDE_BY_SIDE.items()) and not network.dropout
+    return side_by_side_reason(pipeline) is None
 
 
 def fit_splits(pipeline, X, y, splits, n_jobs=1):

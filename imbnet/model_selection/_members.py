@@ -53,8 +53,39 @@ def network_of(estimator):
     return estimator
 
 
-def side_by_side_reason(estimator, fit_params):
-    """Why ``estimator`` (parameters set) cannot train side by side, or None."""
+def side_by_side_reason(estimator, fit_params=None):
+    """Why ``estimator``'s fits would not train side by side, or None if they would.
+
+    :mod:`imbnet.model_selection` trains the fits of a
+    :class:`imbnet.CostSensitiveMLPClassifier`, alone or as the last step of a
+    pipeline, side by side in one compiled program when its settings are ones
+    the program reproduces (Adam, no early stopping, dropout or warm start,
+    the log loss, no prior correction); any other estimator is fitted one fit
+    at a time, as scikit-learn would, with the same results.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        With its parameters set (e.g. one candidate of a grid).
+    fit_params : dict, default=None
+        The parameters passed to ``fit``; only ``sample_weight`` for the
+        network (and not after a sampler) trains side by side.
+
+    Returns
+    -------
+    reason : str or None
+        None if the fits train side by side; else what prevents it.
+
+    Examples
+    --------
+    >>> from imbnet import CostSensitiveMLPClassifier
+    >>> from imbnet.model_selection import side_by_side_reason
+    >>> side_by_side_reason(CostSensitiveMLPClassifier()) is None
+    True
+    >>> side_by_side_reason(CostSensitiveMLPClassifier(early_stopping=True))
+    'early_stopping=True'
+    """
+    fit_params = {} if fit_params is None else fit_params
     network = network_of(estimator)
     if type(network) is not CostSensitiveMLPClassifier:
         return f"the network is a {type(network).__name__}, not a CostSensitiveMLPClassifier"
