@@ -64,6 +64,18 @@ def epochs(clf):
     return float(np.mean(n_iter))
 
 
+def print_run_header(seeds):
+    """The run's first line: when, where, how loaded, which commit, how many shapes."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
+        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, imbnet at git {sha}; "
+        f"{len(SUITE)} shapes x {seeds} seeds"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3)
@@ -80,14 +92,7 @@ def main():
             net(seed, **p), 10, random_state=seed
         )
     warnings.simplefilter("ignore")
-    sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    print(
-        f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, imbnet at git {sha}; "
-        f"{len(SUITE)} shapes x {args.seeds} seeds"
-    )
+    print_run_header(args.seeds)
     X, y = make_data(300, 11, (0.9, 0.1))
     X3, y3 = make_data(300, 11, (0.80, 0.12, 0.08))
     for make in METHODS.values():  # warm: compile the binary and 3-class programs once

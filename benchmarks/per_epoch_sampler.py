@@ -21,17 +21,13 @@ to the anchor's. Target: the per-epoch sampler's mean AUC >= the pipeline's.
 """
 
 import argparse
-import datetime
-import os
-import platform
-import subprocess
 import time
 import warnings
 
 import keras
 import numpy as np
 from bench_small import make_data, scores, shape_name, split
-from ensemble_suite import SUITE
+from ensemble_suite import SUITE, print_run_header
 from imblearn.pipeline import make_pipeline
 from imblearn.under_sampling import RandomUnderSampler
 
@@ -89,14 +85,7 @@ def main():
     for method in args.skip:
         del METHODS[method]
     warnings.simplefilter("ignore")
-    sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    print(
-        f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
-        f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, imbnet at git {sha}; "
-        f"{len(SUITE)} shapes x {args.seeds} seeds"
-    )
+    print_run_header(args.seeds)
     results = {m: {"auc": [], "ap": [], "time": [], "epochs": []} for m in METHODS}
     rows = []
     for shape in SUITE:
