@@ -208,8 +208,17 @@ class SamplerEpochs(_EpochSource):
         return self._rows[draw]
 
     def epochs(self, first, count):
-        """Epochs ``first .. first + count - 1`` (drawn ones as they were drawn)."""
-        return [self(e) for e in range(first, first + count)]
+        """Epochs ``first ..`` up to ``first + count - 1`` (drawn ones as they were drawn),
+        ending before the first whose draw has another row count than epoch ``first``'s
+        (a sampler that keeps a random number of rows): one compiled call trains epochs
+        of one shape. That epoch stays drawn, and starts the next call."""
+        found = [self(first)]
+        for epoch in range(first + 1, first + count):
+            drawn = self(epoch)
+            if len(drawn.order) != len(found[0].order):
+                break
+            found.append(drawn)
+        return found
 
     def _resampled_arrays(self, draw):
         if draw not in self._resampled:

@@ -465,3 +465,36 @@ def test_a_row_keeping_sampler_is_redrawn_as_row_indices_of_the_same_arrays():
     assert not np.array_equal(np.sort(first.order), np.sort(second.order))
     smote = SamplerEpochs(data, sampler=SMOTE(), per_epoch=True, shuffle=True)
     assert smote.redraws is True and smote(0).X.shape[0] > len(Y)
+
+
+def test_a_sampler_keeping_a_random_number_of_rows_hands_over_epochs_of_one_shape():
+    """NegativeDownsampler keeps a random number of rows every epoch: the epochs one
+    compiled call trains all have the first one's row count (they were stacked as one
+    shape and failed), and the epoch held back is the next call's first, as drawn."""
+    from imbnet import NegativeDownsampler
+    from imbnet._random import SeedStream
+    from imbnet.sampling._epochs import FitData, SamplerEpochs
+    from imbnet.weighting._targets import make_target
+
+    X_big, y_big = make_classification(2000, 4, weights=[0.9], random_state=0)
+    target, y_encoded = make_target(y_big)
+    data = FitData(
+        X_big,
+        y_encoded,
+        target.encode(y_encoded),
+        np.ones(len(y_big)),
+        np.ones(2),
+        None,
+        target,
+        SeedStream(0),
+    )
+    sampler = NegativeDownsampler(rate=0.5)
+    source = SamplerEpochs(data, sampler=sampler, per_epoch=True, shuffle=True)
+    epochs = source.epochs(0, 8)
+    assert 1 <= len(epochs) < 8  # draws of 2,000 rows at rate 0.5 differ in size
+    assert {len(e.order) for e in epochs} == {len(epochs[0].order)}
+    held_back = source(len(epochs))
+    assert len(held_back.order) != len(epochs[0].order)
+    assert source.epochs(len(epochs), 1)[0] is held_back
+    clf = ResampledKerasClassifier(build, sampler=sampler, epochs=6, random_state=0)
+    assert clf.fit(X_big, y_big).n_iter_ == 6
