@@ -21,9 +21,16 @@ def _python(*args):
         [sys.executable, *args], capture_output=True, text=True, env=ENV, timeout=900
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stderr.splitlines()
+    # TensorFlow's own C++ runtime (2.17 and others) logs a few start-up lines before
+    # its logging is set up, whatever TF_CPP_MIN_LOG_LEVEL says; they are not imbnet's
+    lines = [line for line in done.stderr.splitlines() if not _TF_RUNTIME_LOG.match(line)]
     progress = [line for line in lines if line.startswith("[")]
     return progress, [line for line in lines if not line.startswith("[")]
+
+
+_TF_RUNTIME_LOG = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called|[IWE]\d{4} \d\d:\d\d:"
+)
 
 
 @pytest.fixture(scope="module")
