@@ -64,6 +64,15 @@ def epochs(clf):
     return float(np.mean(n_iter))
 
 
+def fit_and_score(clf, X_train, y_train, X_test, y_test):
+    """``(ROC AUC, average precision, fit seconds)`` of ``clf`` on one split."""
+    start = time.perf_counter()
+    clf.fit(X_train, y_train)
+    elapsed = time.perf_counter() - start
+    auc, ap = scores(clf, X_test, y_test)
+    return auc, ap, elapsed
+
+
 def print_run_header(seeds):
     """The run's first line: when, where, how loaded, which commit, how many shapes."""
     sha = subprocess.run(
@@ -112,10 +121,7 @@ def main():
             X_train, X_test, y_train, y_test = split(X, y, seed)
             for method, make in METHODS.items():  # interleaved
                 clf = make(seed)
-                start = time.perf_counter()
-                clf.fit(X_train, y_train)
-                elapsed = time.perf_counter() - start
-                auc, ap = scores(clf, X_test, y_test)
+                auc, ap, elapsed = fit_and_score(clf, X_train, y_train, X_test, y_test)
                 for store in (results[method], row[method]):
                     store["auc"].append(auc)
                     store["ap"].append(ap)

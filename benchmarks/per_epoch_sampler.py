@@ -21,13 +21,12 @@ to the anchor's. Target: the per-epoch sampler's mean AUC >= the pipeline's.
 """
 
 import argparse
-import time
 import warnings
 
 import keras
 import numpy as np
-from bench_small import make_data, scores, shape_name, split
-from ensemble_suite import SUITE, print_run_header
+from bench_small import make_data, shape_name, split
+from ensemble_suite import SUITE, fit_and_score, print_run_header
 from imblearn.pipeline import make_pipeline
 from imblearn.under_sampling import RandomUnderSampler
 
@@ -98,10 +97,7 @@ def main():
             X_train, X_test, y_train, y_test = split(X, y, seed)
             for method, make in METHODS.items():  # interleaved
                 clf = make(seed)
-                start = time.perf_counter()
-                clf.fit(X_train, y_train)
-                elapsed = time.perf_counter() - start
-                auc, ap = scores(clf, X_test, y_test)
+                auc, ap, elapsed = fit_and_score(clf, X_train, y_train, X_test, y_test)
                 r = results[method]
                 r["auc"].append(auc)
                 r["ap"].append(ap)
