@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 
@@ -33,3 +34,39 @@ def test_members_stop_on_their_own_and_match_alone_fits():
             assert alone.n_iter_ == result.n_iter
             member = FittedMember(p.network)._set_fit(p, result)
             np.testing.assert_allclose(member.predict_proba(X), alone.predict_proba(X), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "activation, n_classes",
+    [("tanh", 2), ("logistic", 2), ("identity", 3), ("elu", 2), ("relu", 3)],
+)
+def test_written_out_gradients_match_alone_fits(activation, n_classes):
+    # The program's backward pass is written out per activation (TensorFlow's own
+    # gradient for any other, e.g. elu) and per output (sigmoid or softmax): each
+    # member still ends where a fit of its own does.
+    Xm, ym = make_classification(
+        n_samples=240,
+        n_features=4,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=n_classes,
+        weights=None,
+        random_state=3,
+    )
+    networks = [
+        CostSensitiveMLPClassifier(
+            (6, 5), activation=activation, max_iter=15, alpha=a, random_state=s
+        )
+        for a, s in [(1e-4, 0), (0.5, 1)]
+    ]
+    ready = [prepare(clone(n), Xm, ym, {}) for n in networks]
+    results = train_members(
+        [p.member for p in ready], activation=ready[0].key[1], n_outputs=ready[0].key[3]
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Stochastic Optimizer")
+        for network, p, result in zip(networks, ready, results):
+            alone = clone(network).fit(Xm, ym)
+            assert alone.n_iter_ == result.n_iter
+            member = FittedMember(p.network)._set_fit(p, result)
+            np.testing.assert_allclose(member.predict_proba(Xm), alone.predict_proba(Xm), atol=1e-4)
