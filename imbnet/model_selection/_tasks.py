@@ -73,7 +73,10 @@ class FitStore:
         return self
 
     def put(self, key, X_train, y_train, fitted, seconds=0.0):
-        rows = fingerprint(X_train, y_train)
+        self.put_rows(key, fingerprint(X_train, y_train), fitted, seconds)
+
+    def put_rows(self, key, rows, fitted, seconds=0.0):
+        """:meth:`put` with the training rows' :func:`fingerprint` already taken."""
         self._fits[key, rows] = fitted
         self._seconds[key, rows] = seconds
 
@@ -205,7 +208,7 @@ class Replayed(BaseEstimator):
 def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jobs):
     """Fit every candidate on every split's training rows; put the fits in ``store``."""
     fit_params = _check_method_params(X, params=fit_params)
-    prepared, alone, steps_cache = [], [], {}
+    prepared, alone, steps_cache, folds = [], [], {}, {}
     for params in candidate_params:
         key = candidate_key(params)
         base = clone(estimator).set_params(**clone(params, safe=False))
@@ -213,19 +216,23 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
         keys = step_keys(base) if reason is None else None
         for fold, (train, _) in enumerate(splits):
             task = clone(base)
-            task_params = _check_method_params(X, params=fit_params, indices=train)
             if reason is not None:
+                task_params = _check_method_params(X, params=fit_params, indices=train)
                 alone.append((key, task, train, task_params))
                 continue
             start = time.perf_counter()
-            X_train, y_train = _safe_split(task, X, y, train)
+            if fold not in folds:  # a fold's rows, split and fingerprinted once
+                X_train, y_train = _safe_split(task, X, y, train)
+                task_params = _check_method_params(X, params=fit_params, indices=train)
+                folds[fold] = (X_train, y_train, task_params, fingerprint(X_train, y_train))
+            X_train, y_train, task_params, rows = folds[fold]
             try:
                 ready = prepare(task, X_train, y_train, task_params, steps_cache, fold, keys)
             except Exception:  # the real fit, in scikit-learn's loop, raises it again
                 ready = None
             if ready is None:
                 continue
-            prepared.append((key, (X_train, y_train), ready, time.perf_counter() - start))
+            prepared.append((key, rows, ready, time.perf_counter() - start))
     chunks = _chunks(prepared)
     parallel = Parallel(n_jobs=_chunk_workers(n_jobs), prefer="threads")
     outcomes = parallel(
@@ -251,7 +258,7 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
                     ConvergenceWarning,
                     stacklevel=4,
                 )
-            store.put(key, *rows, _with_network(ready, result), prepared_in + share)
+            store.put_rows(key, rows, _with_network(ready, result), prepared_in + share)
     fitted = Parallel(n_jobs=n_jobs)(
         delayed(_fit_alone)(task, X, y, train, task_params) for _, task, train, task_params in alone
     )
