@@ -3,7 +3,9 @@
 Each grid runs once untimed for both (compilations, imports: a warm
 process), then timed: imbnet's ``GridSearchCV`` (fits side by side) and
 scikit-learn's (the anchor: what a user would pick, with ``n_jobs=1``, its
-fastest on a small machine), the ratio, the largest difference of a
+fastest on a small machine), the ratio of wall times and of the process's CPU
+times (user + system over all threads: steadier than wall time on a machine
+shared with other work), the largest difference of a
 candidate's mean score, whether the best candidate is the same (or within
 0.005 of the best score), and the peak resident memory of the process during
 each timed search.
@@ -107,7 +109,8 @@ def _rss_mb():
 
 
 def timed(call):
-    """Seconds ``call`` took and the peak resident memory (MB) while it ran."""
+    """Seconds ``call`` took, the peak resident memory (MB) while it ran and the
+    process's CPU seconds (user + system, all threads) it used."""
     peak, done = [_rss_mb()], threading.Event()
 
     def watch():
@@ -116,12 +119,12 @@ def timed(call):
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = call()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     done.set()
     watcher.join()
-    return result, seconds, max(peak[0], _rss_mb())
+    return result, seconds, max(peak[0], _rss_mb()), cpu
 
 
 def run(case, n_jobs_list):
@@ -137,17 +140,17 @@ def run(case, n_jobs_list):
     for n_jobs in n_jobs_list:  # warm: compilations and imports
         ours(n_jobs)
     theirs()
-    b, t_theirs, rss_theirs = timed(theirs)
+    b, t_theirs, rss_theirs, cpu_theirs = timed(theirs)
     rows, first = [], None
     for n_jobs in n_jobs_list:
-        a, t_ours, rss_ours = timed(lambda n_jobs=n_jobs: ours(n_jobs))
+        a, t_ours, rss_ours, cpu_ours = timed(lambda n_jobs=n_jobs: ours(n_jobs))
         first = first or t_ours
         mean_a, mean_b = a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"]
         diff = np.max(np.abs(mean_a - mean_b))
         same = a.best_index_ == b.best_index_ or mean_a[b.best_index_] >= a.best_score_ - 0.005
         rows.append(
-            (name, n_jobs, t_ours, t_theirs, t_theirs / t_ours, t_ours / first, diff, same)
-            + (rss_ours, rss_theirs)
+            (name, n_jobs, t_ours, t_theirs, t_theirs / t_ours, cpu_theirs / cpu_ours)
+            + (t_ours / first, diff, same, rss_ours, rss_theirs)
         )
     return rows
 
@@ -185,7 +188,7 @@ def breakdown(case):
         search()  # warm
         spent.update(program=0.0, prepare=0.0)
         shapes.clear()
-        fitted, total, _ = timed(search)
+        fitted, total, _, _ = timed(search)
     finally:
         _tasks.train_members, _tasks.prepare = train_members, prepare
     floor = sum(_matmul_floor(*shape) for shape in shapes)
@@ -246,13 +249,13 @@ def main():
         rows.extend(run(cases[letter], n_jobs_list))
     print(f"{os.cpu_count()} CPUs; scikit-learn's GridSearchCV timed with n_jobs=1")
     print(
-        "| grid | n_jobs | imbnet s | sklearn s | ratio | vs imbnet n_jobs=1 | "
+        "| grid | n_jobs | imbnet s | sklearn s | ratio | CPU ratio | vs imbnet n_jobs=1 | "
         "max score diff | same best | peak RSS MB imbnet / sklearn |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, n_jobs, t_ours, t_theirs, ratio, vs_one, diff, same, rss_a, rss_b in rows:
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, n_jobs, t_ours, t_theirs, ratio, cpu_ratio, vs_one, diff, same, rss_a, rss_b in rows:
         print(
-            f"| {name} | {n_jobs} | {t_ours:.2f} | {t_theirs:.2f} | {ratio:.2f}x | "
+            f"| {name} | {n_jobs} | {t_ours:.2f} | {t_theirs:.2f} | {ratio:.2f}x | {cpu_ratio:.2f}x | "
             f"{vs_one:.2f} | {diff:.1e} | {same} | {rss_a:.0f} / {rss_b:.0f} |"
         )
 
