@@ -12,6 +12,7 @@ A task without a stored fit (one that failed, diverged, or the refit) is
 fitted for real inside scikit-learn's loop: failures behave exactly as there.
 """
 
+import copy
 import hashlib
 import time
 import warnings
@@ -215,11 +216,11 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
         reason = side_by_side_reason(base, fit_params)
         keys = step_keys(base) if reason is None else None
         for fold, (train, _) in enumerate(splits):
-            task = clone(base)
             if reason is not None:
                 task_params = _check_method_params(X, params=fit_params, indices=train)
-                alone.append((key, task, train, task_params))
+                alone.append((key, clone(base), train, task_params))
                 continue
+            task = _task_estimator(base, keys, fold, steps_cache)
             start = time.perf_counter()
             if fold not in folds:  # a fold's rows, split and fingerprinted once
                 X_train, y_train = _safe_split(task, X, y, train)
@@ -265,6 +266,30 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
     for (key, task, train, _), (estimator_fitted, seconds) in zip(alone, fitted):
         if estimator_fitted is not None:
             store.put(key, *_safe_split(task, X, y, train), estimator_fitted, seconds)
+
+
+def _task_estimator(base, keys, fold, steps_cache):
+    """A fresh estimator for one task of the candidate ``base`` (unfitted).
+
+    A clone, unless every step before the network will come fitted from
+    ``steps_cache`` (see :func:`imbnet.model_selection._members.prepare`):
+    then only the network needs an object of its own, and a shallow copy of
+    the unfitted ``base`` (and of its step list) is that at a fraction of a
+    clone's cost; the parameters are shared, never changed by a fit.
+    """
+    network = network_of(base)
+    if network is base:
+        return copy.copy(base)
+    prefix = [fold]
+    for key, (_, step) in zip(keys, base.steps[:-1]):
+        if step is None or step == "passthrough":
+            continue
+        if key is None or (*prefix, key) not in steps_cache:
+            return clone(base)
+        prefix.append(key)
+    task = copy.copy(base)
+    task.steps = [*base.steps[:-1], (base.steps[-1][0], copy.copy(network))]
+    return task
 
 
 def _with_network(ready, result):
