@@ -70,3 +70,21 @@ def test_written_out_gradients_match_alone_fits(activation, n_classes):
             assert alone.n_iter_ == result.n_iter
             member = FittedMember(p.network)._set_fit(p, result)
             np.testing.assert_allclose(member.predict_proba(Xm), alone.predict_proba(Xm), atol=1e-4)
+
+
+def test_members_sharing_one_row_order_source_match_alone_fits():
+    # One seed on the same rows: the members read one drawn source of row orders.
+    networks = [
+        CostSensitiveMLPClassifier((8,), max_iter=12, class_weight=cw, random_state=4)
+        for cw in [None, "balanced", {0: 1, 1: 3}]
+    ]
+    cache = {}
+    ready = [prepare(clone(n), X, y, {}, cache, 0, []) for n in networks]
+    assert len({id(p.member.orders) for p in ready}) == 1
+    results = train_members([p.member for p in ready], activation="relu", n_outputs=1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Stochastic Optimizer")
+        for network, p, result in zip(networks, ready, results):
+            alone = clone(network).fit(X, y)
+            member = FittedMember(p.network)._set_fit(p, result)
+            np.testing.assert_allclose(member.predict_proba(X), alone.predict_proba(X), atol=1e-4)

@@ -179,3 +179,20 @@ def test_fit_time_counts_each_fits_share_of_the_joint_training(monkeypatch):
     assert sum(chunk_seconds) <= fit_times.sum() <= wall
     result = cross_validate(pipeline(), X, y, cv=CV, scoring="roc_auc")
     assert result["fit_time"].shape == (3,) and np.all(result["fit_time"] > 0)
+
+
+def test_tasks_have_their_own_networks_and_leave_the_estimator_unfitted():
+    from imbnet.model_selection._tasks import FitStore, fit_tasks
+
+    store, estimator = FitStore(), pipeline()
+    splits = list(CV.split(X, y))
+    candidates = [{"costsensitivemlpclassifier__class_weight": cw} for cw in [None, "balanced"]]
+    fit_tasks(store, estimator, candidates, splits, X, y, {}, None)
+    fits = list(store._fits.values())
+    assert len(fits) == 6
+    networks = {id(fitted[-1].network) for fitted in fits}
+    assert len(networks) == 6  # one network object per task, even from a shallow copy
+    # the fold's fitted scaler is shared by its candidates, as a clone's fit would be
+    assert len({id(fitted[0]) for fitted in fits}) == 3
+    assert not hasattr(estimator[-1], "classes_") and not hasattr(estimator[0], "mean_")
+    assert {fitted[-1].network.class_weight for fitted in fits} == {None, "balanced"}
