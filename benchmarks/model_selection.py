@@ -28,7 +28,11 @@ of imbnet's program: the same
 number of stacked steps of a bare program that only multiplies (forward and
 backward matrix products of every member, no optimizer, masks or stopping).
 
-    python benchmarks/model_selection.py [--quick] [--cases abcd] [--breakdown]
+``--formulations`` times (b)'s stacked step (100 members, forward and
+backward) written three ways, to see whether another layout of the same
+arithmetic runs faster than the program's batched products.
+
+    python benchmarks/model_selection.py [--quick] [--cases abcd] [--breakdown] [--formulations]
 """
 
 import argparse
@@ -246,14 +250,79 @@ def _matmul_floor(n_members, slots, widths, steps):
     return _clock() - start
 
 
+def formulations(n_members=100, slots=200, n_features=10, units=32, steps=600, groups=5):
+    """CPU ms per step of (b)'s arithmetic written three ways: per-member batched
+    matrix products (the program's), one wide product per group of members that
+    share their rows ((slots, d) @ (d, members x units), as the members of one
+    fold in (b) could), and the first layer as ``d`` broadcast multiply-adds."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    k, s, d, u, g = n_members, slots, n_features, units, groups
+    x = tf.constant(rng.random((k, s, d), np.float32))
+    xg = tf.constant(rng.random((g, s, d), np.float32))
+    y = tf.constant((rng.random((k, s)) < 0.1).astype(np.float32))
+    w1 = tf.constant(rng.normal(size=(k, d, u)).astype(np.float32) * 0.3)
+    w2 = tf.constant(rng.normal(size=(k, u)).astype(np.float32) * 0.3)
+
+    def backward(x, z, h, w1, w2, first):
+        delta = (tf.sigmoid(tf.reduce_sum(h * w2[:, None], -1)) - y) / s
+        g2 = tf.reduce_sum(h * delta[..., None], axis=1)
+        g1 = first(x, delta[..., None] * w2[:, None] * tf.cast(z > 0, tf.float32))
+        return w1 - 1e-3 * g1, w2 - 1e-3 * g2
+
+    def batched(w1, w2):
+        z = tf.matmul(x, w1)
+        return backward(x, z, tf.nn.relu(z), w1, w2, lambda x, dz: tf.matmul(x, dz, True))
+
+    def wide(w1, w2):
+        m = k // g
+        wg = tf.reshape(tf.transpose(tf.reshape(w1, (g, m, d, u)), [0, 2, 1, 3]), (g, d, m * u))
+        z = tf.reshape(tf.matmul(xg, wg), (g, s, m, u))
+        z = tf.reshape(tf.transpose(z, [0, 2, 1, 3]), (k, s, u))
+        xs = tf.repeat(xg, m, axis=0)
+        return backward(xs, z, tf.nn.relu(z), w1, w2, lambda x, dz: tf.matmul(x, dz, True))
+
+    def unrolled(w1, w2):
+        z = x[..., :1] * w1[:, None, 0]
+        for j in range(1, d):
+            z = z + x[..., j : j + 1] * w1[:, None, j]
+        return backward(x, z, tf.nn.relu(z), w1, w2, lambda x, dz: tf.matmul(x, dz, True))
+
+    rows = []
+    for name, body in [("batched", batched), ("wide per group", wide), ("unrolled", unrolled)]:
+
+        def run(count, w1, w2, body=body):
+            return tf.while_loop(
+                lambda i, *_: i < count, lambda i, a, b: (i + 1, *body(a, b)), (0, w1, w2)
+            )[1:]
+
+        program = tf.function(run, jit_compile=True, autograph=False)
+        program(tf.constant(2), w1, w2)
+        start = _clock()
+        program(tf.constant(steps), w1, w2)[0].numpy()
+        wall, cpu = _clock() - start
+        rows.append((name, 1e3 * wall / steps, 1e3 * cpu / steps))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="(a) and (b), n_jobs=1 only")
     parser.add_argument("--cases", default="abcd", help="which grids, e.g. 'ab'")
     parser.add_argument("--breakdown", action="store_true", help="where the time goes")
+    parser.add_argument(
+        "--formulations", action="store_true", help="(b)'s arithmetic written three ways"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     cases = {"a": issue_grid, "b": weight_alpha_grid, "c": tutorial_grid, "d": large_grid}
+    if args.formulations:
+        print("| (b)'s step, 100 members x 200 rows, 10-32-1 | ms / step wall | ms / step CPU |")
+        print("|---|---|---|")
+        for name, wall, cpu in formulations():
+            print(f"| {name} | {wall:.2f} | {cpu:.2f} |")
+        return
     if args.breakdown:
         print("seconds as wall / CPU (user + system, all threads)")
         print(
