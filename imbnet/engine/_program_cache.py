@@ -12,7 +12,7 @@ copied in before training and out after it.
 
 Input widths. A sequential model whose first layer is ``Dense`` trains
 exactly alike with extra input columns of zeros (:func:`_padded_width`), so
-its program is compiled for a bucket of widths: 16, 32, 64, then powers of
+its program is compiled for a bucket of widths: 16, 32, 48, 64, then powers of
 two. Each bucket would still be a compilation of its own (about a second, on
 the critical path of the fit that meets it first), so compilation is taken
 off that path for small data (up to 4,096 rows, where programs share their
@@ -40,7 +40,7 @@ from contextlib import contextmanager
 import keras
 
 from .._random import keras_seeded
-from ._chunks import MIN_ROWS, bucket
+from ._chunks import MIN_ROWS, width_bucket
 from ._program import Program, adjustable_penalties
 
 __all__ = ["cached_program", "wait_for_background_compiles"]
@@ -239,7 +239,7 @@ def _padded_width(model, augment):
         return None
     if len(model.inputs[0].shape) != 2 or not isinstance(model.layers[0], keras.layers.Dense):
         return None
-    return max(16, bucket(model.inputs[0].shape[-1]))
+    return width_bucket(model.inputs[0].shape[-1])
 
 
 def _graph_key(model, augment, width=None):

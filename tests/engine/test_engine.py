@@ -84,14 +84,17 @@ def test_data_sets_of_other_sizes_and_widths_share_one_program_and_train_as_alon
     for X_set, y_set in sets:
         shared.append(CostSensitiveMLPClassifier(**params).fit(X_set, y_set))
         _program_cache.wait_for_background_compiles()
+    # The 40-feature set again, now on its own bucket's program (48 inputs).
+    shared.append(CostSensitiveMLPClassifier(**params).fit(*sets[-1]))
     programs = list(_program_cache._cache.values())
     widths = sorted(program.model.inputs[0].shape[-1] for program in programs)
     # Keras 3.5 cannot rebuild a model wider: there, one program per width. Elsewhere the
-    # wide program (64 inputs) trained the first two and the last; after the second, the
-    # 16-input bucket's own program was compiled in the background and trained the third.
-    assert widths == ([5, 12, 40] if 5 in widths else [16, 64])
+    # wide program (64 inputs) trained the first two and the fourth; after the second, the
+    # 16-input bucket's own program was compiled in the background and trained the third;
+    # after the fourth, the 48-input bucket's (widths step by 16 up to 64), the fifth.
+    assert widths == ([5, 12, 40] if 5 in widths else [16, 48, 64])
     assert all(program._fn.experimental_get_tracing_count() == 1 for program in programs)
-    for own, reused in zip(alone, shared):
+    for own, reused in zip([*alone, alone[-1]], shared):
         np.testing.assert_array_equal(reused.loss_curve_, own.loss_curve_)
         np.testing.assert_array_equal(reused.coefs_[0], own.coefs_[0])
     assert len({own.loss_curve_[-1] for own in alone}) == 4
