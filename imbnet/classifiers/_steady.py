@@ -39,14 +39,22 @@ def steady_validation(estimator, data, holdout, source):
 
 
 @contextmanager
-def watching_steady_rows(estimator, steady):
+def watching_steady_rows(estimator, steady, members=0):
     """``estimator``'s stopping rule on the validation loss (its best epoch's weights
-    restored), for the fit loop's duration, when it is given ``steady`` rows."""
-    if steady is None or estimator.early_stopping:
+    restored), for the fit loop's duration, when it is given ``steady`` rows;
+    with ``members`` > 0 (networks side by side), a rule per member
+    (:class:`imbnet.engine._records.Stopping`'s ``members``)."""
+    if steady is None:
         yield
         return
+    early_stopping = estimator.early_stopping
     estimator.early_stopping = True
+    if members:
+        rule = estimator._stopping
+        estimator._stopping = lambda: rule()._replace(members=members)
     try:
         yield
     finally:
-        estimator.early_stopping = False
+        estimator.early_stopping = early_stopping
+        if members:
+            del estimator._stopping

@@ -262,13 +262,15 @@ class MemberDraws(_EpochSource):
     members in a few vectorised NumPy calls. With an imbalanced-learn
     ``sampler`` each member's draw is the sampler's output, and the epoch's
     arrays stack the members' rows along a second axis (shorter draws padded
-    with rows of weight 0).
+    with rows of weight 0). ``draws_per_epoch`` (without a sampler): each
+    member's epoch is that many under-samples one after the other.
     """
 
-    def __init__(self, data, *, n_members, sampler=None):
+    def __init__(self, data, *, n_members, sampler=None, draws_per_epoch=1):
         super().__init__(data)
         self.n_members = n_members
         self.sampler = sampler
+        self.draws_per_epoch = int(draws_per_epoch)
         self.redraws = sampler is not None
         self._rng = data.seeds.rng("members")
         self._fitted = [
@@ -312,16 +314,19 @@ class MemberDraws(_EpochSource):
         of epochs of at most ``_DRAW_BLOCK`` row indices."""
         smallest = min(rows.size for rows in self._by_class)
         n_order = smallest * len(self._by_class)
-        block = max(1, _DRAW_BLOCK // (n_order * self.n_members))
+        per_epoch = self.n_members * self.draws_per_epoch
+        block = max(1, _DRAW_BLOCK // (n_order * per_epoch))
         orders = []
         for start in range(0, n_epochs, block):
-            n_draws = min(block, n_epochs - start) * self.n_members
+            n_draws = min(block, n_epochs - start) * per_epoch
             parts = [
                 rows[random_subsets(self._rng, rows.size, smallest, n_draws)]
                 for rows in self._by_class
             ]
             drawn = self._rng.permuted(np.concatenate(parts, axis=1), axis=1)
-            orders.extend(drawn.reshape(-1, self.n_members, n_order).transpose(0, 2, 1))
+            # a member's draws of an epoch one after the other
+            drawn = drawn.reshape(-1, self.n_members, self.draws_per_epoch * n_order)
+            orders.extend(drawn.transpose(0, 2, 1))
         return orders
 
     def _draw(self, epoch):

@@ -125,6 +125,22 @@ def test_member_draws_are_balanced_and_fresh_every_epoch(labels):
     assert len({tuple(np.sort(e.order[:, 0])) for e in later}) == 4
 
 
+def test_several_draws_per_epoch_follow_one_another():
+    draws = MemberDraws(_fit_data(y, np.ones(len(y), np.float32)), n_members=2, draws_per_epoch=3)
+    order = draws(0).order
+    n_rare = np.bincount(y).min()
+    assert order.shape == (3 * 2 * n_rare, 2)
+    for column in order.T:
+        parts = column.reshape(3, 2 * n_rare)
+        for part in parts:  # each a balanced under-sample without replacement
+            np.testing.assert_array_equal(np.bincount(y[part]), [n_rare, n_rare])
+            assert len(set(part)) == len(part)
+        assert len({tuple(np.sort(p[y[p] == 0])) for p in parts}) == 3  # fresh majority rows
+    ensemble = BalancedEnsembleClassifier(mlp(), n_estimators=2, draws_per_epoch="auto")
+    assert ensemble._draws_per_epoch(y) == round(len(y) / (2 * n_rare))
+    assert ensemble.set_params(sampler=SMOTE())._draws_per_epoch(y) == 1
+
+
 @pytest.mark.parametrize("uneven", [False, True], ids=["class_weight", "sample_weight"])
 def test_member_draws_tally_the_weight_each_epoch_feeds(uneven):
     rng = np.random.default_rng(0)
@@ -298,6 +314,11 @@ def test_cross_validation_and_save_load(tmp_path, ensemble):
             InvalidParameterError,
             "n_estimators",
         ),
+        (
+            lambda: BalancedEnsembleClassifier(mlp(), draws_per_epoch=0),
+            InvalidParameterError,
+            "draws_per_epoch",
+        ),
     ],
 )
 def test_bad_settings_are_refused(make, error, message):
@@ -388,3 +409,57 @@ def test_perceptron_members_take_padded_rows_whose_extra_weights_stay_zero():
     assert ensemble.predict_proba(X_test[:, :4]).shape == (len(X_test), 2)
     with pytest.raises(ValueError, match="X has 5 features"):  # not padded silently
         ensemble.predict(X_test)
+
+
+# ------------------------------------------------------ per-member stopping
+def test_a_member_that_stops_is_frozen_while_the_others_go_on():
+    """Each stacked member stops on its own steady loss: after its last epoch its
+    weights no longer change while the members still running do; its n_iter_ is
+    its own, and training ends when the last one stops."""
+    recorded = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            recorded.append([keras.ops.convert_to_numpy(v) for v in self.model.trainable_variables])
+
+    ensemble = BalancedEnsembleClassifier(
+        keras_clf(
+            epochs=40,
+            optimizer__learning_rate=0.05,
+            early_stopping=True,
+            n_iter_no_change=2,
+            tol=0.0,
+            callbacks=[Record()],
+        ),
+        n_estimators=4,
+        random_state=0,
+    ).fit(X, y)
+    n_iter = ensemble.n_iter_
+    assert n_iter.shape == (4,) and len(set(n_iter.tolist())) > 1  # they stopped apart
+    assert len(recorded) == ensemble.estimator_.n_iter_ == n_iter.max() < 40
+    first = int(np.argmin(n_iter))
+    last = int(np.argmax(n_iter))
+    stopped_at = n_iter[first] - 1  # index of its last epoch
+    for later in recorded[stopped_at + 1 :]:
+        for before, after in zip(recorded[stopped_at], later):
+            np.testing.assert_array_equal(after[first], before[first])  # frozen
+    assert any(
+        not np.array_equal(a[last], b[last]) for a, b in zip(recorded[stopped_at], recorded[-1])
+    )  # the longest-running member went on learning
+    assert [m.n_iter_ for m in ensemble.estimators_] == n_iter.tolist()
+
+
+def test_per_member_n_iter_and_same_seed_same_predictions():
+    def fit(seed):
+        return BalancedEnsembleClassifier(
+            mlp(max_iter=80, learning_rate_init=0.05, n_iter_no_change=2, tol=1e-3),
+            n_estimators=4,
+            random_state=seed,
+        ).fit(X, y)
+
+    ensemble, again = fit(0), fit(0)
+    assert len(set(ensemble.n_iter_.tolist())) > 1 and ensemble.n_iter_.max() < 80
+    assert ensemble.estimator_.n_iter_ == ensemble.n_iter_.max()
+    np.testing.assert_array_equal(again.n_iter_, ensemble.n_iter_)
+    np.testing.assert_array_equal(again.predict_proba(X_test), ensemble.predict_proba(X_test))
+    assert not np.array_equal(fit(1).predict_proba(X_test), ensemble.predict_proba(X_test))
