@@ -1,6 +1,6 @@
 """``BalancedEnsembleClassifier``: networks on balanced draws, trained side by side."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -59,6 +59,15 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         many rows, and steps, as a single network's epoch on all the rows.
         1: one under-sample per epoch, as imbalanced-learn's
         ``BalancedBaggingClassifier`` trains each estimator on one.
+    out_of_bag : float in (0, 1) or None, default=None
+        Without a ``sampler``: each member leaves this share of every class's
+        rows (a random choice of its own, at least one row of a class of two
+        or more) out of all its draws, and its stopping rule watches its loss
+        on those rows (weighted to its draws' class mix; unless the
+        estimator's ``early_stopping`` holds rows out, which it then watches):
+        each member stops where it stops generalising, as a bagging
+        ensemble's out-of-bag rows, without holding rows out of the
+        ensemble. None: every member draws from all the rows.
     prior_correction : bool, default=None
         Map the mean probabilities from the class mix the members trained on
         back to the data's class prior (as the estimator's own
@@ -131,6 +140,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "sampler": [HasMethods(["fit_resample"]), None],
         "draws_per_epoch": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "out_of_bag": [Interval(Real, 0, 1, closed="neither"), None],
         "prior_correction": ["boolean", None],
         "random_state": ["random_state"],
     }
@@ -142,6 +152,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         *,
         sampler=None,
         draws_per_epoch=1,
+        out_of_bag=None,
         prior_correction=None,
         random_state=None,
     ):
@@ -149,6 +160,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         self.n_estimators = n_estimators
         self.sampler = sampler
         self.draws_per_epoch = draws_per_epoch
+        self.out_of_bag = out_of_bag
         self.prior_correction = prior_correction
         self.random_state = random_state
 
@@ -209,15 +221,18 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
                 n_members=n_members,
                 sampler=self.sampler,
                 draws_per_epoch=self._draws_per_epoch(data.y),
+                out_of_bag=self.out_of_bag,
             )
             source = member._initialize_epochs(data, source=source, output_models=networks)
             member.model_ = stack_models(networks, data.X.shape[1:], copies)
             steady = steady_validation(member, data, validation, source)
             if steady is not None:
                 X_s, y_s, w_s = steady
-                steady = tuple(
-                    _side_by_side(a, n_members)
-                    for a in (X_s, member._target.encode(y_s), w_s * n_members)
+                steady = (
+                    _side_by_side(X_s, n_members),
+                    _side_by_side(member._target.encode(y_s), n_members),
+                    # one column per member (out-of-bag rows), or the same for all
+                    w_s * n_members if w_s.ndim == 2 else _side_by_side(w_s * n_members, n_members),
                 )
             # Stacked perceptrons: each member stops on its own steady loss.
             per_member = n_members if _stacks_perceptrons(member.model_) else 0

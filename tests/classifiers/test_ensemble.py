@@ -24,7 +24,7 @@ from imbnet import (
 from imbnet._random import SeedStream
 from imbnet.classifiers._ensemble import _member_networks
 from imbnet.engine._stacking import StackedDense, stack_models
-from imbnet.sampling._epochs import FitData, MemberDraws
+from imbnet.sampling._epochs import FitData, MemberDraws, out_of_bag_rows
 from imbnet.weighting._targets import make_target
 
 X, y = make_classification(
@@ -139,6 +139,50 @@ def test_several_draws_per_epoch_follow_one_another():
     ensemble = BalancedEnsembleClassifier(mlp(), n_estimators=2, draws_per_epoch="auto")
     assert ensemble._draws_per_epoch(y) == round(len(y) / (2 * n_rare))
     assert ensemble.set_params(sampler=SMOTE())._draws_per_epoch(y) == 1
+
+
+def test_out_of_bag_members_draw_from_their_own_bags_and_stop_on_the_rest():
+    """With out_of_bag, each member draws only from its own bag of rows, and its
+    stopping rule weighs only the rows outside it, each class with its share."""
+
+    data = _fit_data(y, np.ones(len(y), np.float32))
+    draws = MemberDraws(data, n_members=3, out_of_bag=0.25)
+    in_bag = draws.in_bag
+    n_rare = np.bincount(y).min()
+    for k in range(3):  # a quarter of each class out of member k's bag
+        np.testing.assert_array_equal(
+            np.bincount(y[~in_bag[k]]), np.round(0.25 * np.bincount(y)).astype(int)
+        )
+    assert not np.array_equal(in_bag[0], in_bag[1])
+    for epoch in draws.epochs(0, 5):
+        assert epoch.order.shape == (2 * (n_rare - round(0.25 * n_rare)), 3)
+        for k in range(3):
+            assert in_bag[k, epoch.order[:, k]].all()
+    # X as the row numbers: which rows the stopping rule keeps
+    share = np.asarray(draws.tally.prior(1), np.float64)
+    np.testing.assert_allclose(share, [0.5, 0.5])
+    rng = np.random.default_rng(0)
+    X_s, y_s, w_s = out_of_bag_rows(np.arange(len(y))[:, None], y, data.weights, in_bag, share, rng)
+    assert w_s.shape == (X_s.shape[0], 3)
+    for k in range(3):
+        real = w_s[:, k] > 0
+        assert real.any() and not in_bag[k, X_s[real, 0]].any()  # none of its training rows
+        np.testing.assert_array_equal(y_s[real], y[X_s[real, 0]])
+        np.testing.assert_allclose(
+            [w_s[y_s == c, k].sum() for c in (0, 1)], real.sum() / 2, rtol=1e-5
+        )
+
+
+def test_out_of_bag_ensemble_members_stop_apart():
+    ensemble = BalancedEnsembleClassifier(
+        mlp(max_iter=60, learning_rate_init=0.05, n_iter_no_change=3),
+        n_estimators=4,
+        out_of_bag=0.3,
+        draws_per_epoch="auto",
+        random_state=0,
+    ).fit(X, y)
+    assert len(set(ensemble.n_iter_.tolist())) > 1 and ensemble.n_iter_.min() < 60
+    assert ensemble.predict_proba(X_test).shape == (len(X_test), 2)
 
 
 @pytest.mark.parametrize("uneven", [False, True], ids=["class_weight", "sample_weight"])
@@ -318,6 +362,11 @@ def test_cross_validation_and_save_load(tmp_path, ensemble):
             lambda: BalancedEnsembleClassifier(mlp(), draws_per_epoch=0),
             InvalidParameterError,
             "draws_per_epoch",
+        ),
+        (
+            lambda: BalancedEnsembleClassifier(mlp(), out_of_bag=1.0),
+            InvalidParameterError,
+            "out_of_bag",
         ),
     ],
 )
