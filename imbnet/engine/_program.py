@@ -157,12 +157,11 @@ class Program:
         # AutoGraph (a third of the trace) would convert only this module's
         # code, which needs none: it does not convert what runs through Keras
         # (layers, losses; model.fit neither), but does a plain-function augment.
-        self._fn = tf.function(
-            self._run,
-            jit_compile=augment is None,
-            reduce_retracing=True,
-            autograph=augment is not None,
-        )
+        # One function per set of array ranks: reduce_retracing would otherwise
+        # relax a rank that changed between calls (an ensemble's draws by index,
+        # then stacked draws of a sampler) to an unknown one, which the loss
+        # cannot take.
+        self._fns = {}
         self._copy_in = tf.function(self._copy_in_values, jit_compile=True, autograph=False)
         self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
         self._loss_built = False
@@ -171,6 +170,10 @@ class Program:
             math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
             for v in self._state
         )
+
+    def tracing_count(self):
+        """How many times the training function was traced (all rank sets)."""
+        return sum(fn.experimental_get_tracing_count() for fn in self._fns.values())
 
     def load(self, model):
         """Copy ``model``'s weights and optimizer state into the program's model.
@@ -319,7 +322,15 @@ class Program:
                 sample_weight=chunk.w[rows],
             )
             self._loss_built = True
-        out = self._fn(
+        ranks = tuple(np.ndim(a) for a in (X, chunk.y, chunk.w, chunk.orders, *(validation or ())))
+        if ranks not in self._fns:
+            self._fns[ranks] = tf.function(
+                self._run,
+                jit_compile=self._augment is None,
+                reduce_retracing=True,
+                autograph=self._augment is not None,
+            )
+        out = self._fns[ranks](
             X,
             chunk.y,
             chunk.w,
@@ -432,7 +443,7 @@ class Program:
             regularisation = tf.add_n(self.model.losses) if self.model.losses else 0.0
             parts, masses = [], []
             for k in range(members):  # member k's rows alone: its weights, the others' zero
-                w_k = w_val[i] * _member_mask(tf, k, members, w_val[i].shape.rank)
+                w_k = w_val[i] * _member_mask(tf, k, members, w_val[i])
                 _, part, part_mass = self._batch_loss(
                     X_val[i], y_val[i], w_k, slots_val[i], False, sparse, outputs
                 )
@@ -480,7 +491,7 @@ class Program:
                 x_batch = augment_rows(self._augment, x_batch, tf.gather(augment_mask, rows))
             w_batch = tf.gather(w, rows)
             if members:  # a stopped member's rows weigh nothing
-                w_batch = w_batch * _member_weights(tf, running, w_batch.shape.rank)
+                w_batch = w_batch * _member_weights(tf, running, w_batch)
                 before = [tf.convert_to_tensor(_variable(v)) for v in self.variables]
             with tf.GradientTape() as tape:
                 loss, part, mass = self._batch_loss(
@@ -493,7 +504,7 @@ class Program:
             self.model.optimizer.apply(gradients, self.variables)
             if members:  # and its weights stay (the optimizer's momentum would move them)
                 for variable, value in zip(self.variables, before):
-                    keep = _member_weights(tf, running, len(value.shape), axis=0) > 0
+                    keep = _member_weights(tf, running, value, axis=0) > 0
                     _variable(variable).assign(tf.where(keep, _variable(variable), value))
             return part, mass
 
@@ -595,7 +606,7 @@ class Program:
         tf = self._tf
         for snapshot, variable, stacked in zip(self._best, self.model.variables, self._member_axis):
             if stacked:
-                keep = _member_weights(tf, improved, len(snapshot.shape), axis=0) > 0
+                keep = _member_weights(tf, improved, snapshot, axis=0) > 0
                 snapshot.assign(tf.where(keep, _variable(variable), snapshot))
             else:  # no member axis (a seed's state): as the latest improvement left it
                 snapshot.assign(tf.where(tf.reduce_any(improved), _variable(variable), snapshot))
@@ -681,17 +692,17 @@ def takes_sparse_rows(model):
     )
 
 
-def _member_weights(tf, flags, rank, axis=1):
+def _member_weights(tf, flags, like, axis=1):
     """``flags`` (one per member) as 0/1 floats shaped to broadcast along ``axis``
-    of a tensor of ``rank`` dimensions (rows, members, ...; or members, ...)."""
-    shape = [1] * rank
-    shape[axis] = -1
+    of ``like`` (rows, members, ...; or members, ...), whose rank may be known
+    only when the program runs (one trace serves weights of several ranks)."""
+    shape = tf.tensor_scatter_nd_update(tf.ones([tf.rank(like)], tf.int32), [[axis]], [-1])
     return tf.reshape(tf.cast(flags, tf.float32), shape)
 
 
-def _member_mask(tf, k, members, rank):
-    """Weights keeping member ``k``'s entries of a (rows, members, ...) tensor."""
-    return _member_weights(tf, tf.one_hot(k, members) > 0, rank)
+def _member_mask(tf, k, members, like):
+    """Weights keeping member ``k``'s entries of ``like``, a (rows, members, ...) tensor."""
+    return _member_weights(tf, tf.one_hot(k, members) > 0, like)
 
 
 def _variable(variable):

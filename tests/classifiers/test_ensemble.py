@@ -512,3 +512,17 @@ def test_per_member_n_iter_and_same_seed_same_predictions():
     np.testing.assert_array_equal(again.n_iter_, ensemble.n_iter_)
     np.testing.assert_array_equal(again.predict_proba(X_test), ensemble.predict_proba(X_test))
     assert not np.array_equal(fit(1).predict_proba(X_test), ensemble.predict_proba(X_test))
+
+
+def test_a_sampler_ensemble_then_a_plain_one_share_the_process():
+    """Stacked draws of a sampler (weights per member) and draws by index (weights
+    per row) are arrays of other ranks for the same compiled program; both fit,
+    and a member stops on its own on the hold-out."""
+    stopping = {"learning_rate_init": 0.05, "n_iter_no_change": 2}
+    BalancedEnsembleClassifier(
+        mlp(max_iter=10, tol=1e-3, **stopping), 3, sampler=SMOTE(random_state=0), random_state=0
+    ).fit(X, y)
+    ensemble = BalancedEnsembleClassifier(
+        mlp(max_iter=40, early_stopping=True, **stopping), 3, random_state=0
+    ).fit(X, y)
+    assert ensemble.n_iter_.min() < ensemble.n_iter_.max() == ensemble.estimator_.n_iter_

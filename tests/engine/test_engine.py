@@ -90,7 +90,7 @@ def test_data_sets_of_other_sizes_and_widths_share_one_program_and_train_as_alon
     # wide program (64 inputs) trained the first two and the last; after the second, the
     # 16-input bucket's own program was compiled in the background and trained the third.
     assert widths == ([5, 12, 40] if 5 in widths else [16, 64])
-    assert all(program._fn.experimental_get_tracing_count() == 1 for program in programs)
+    assert all(program.tracing_count() == 1 for program in programs)
     for own, reused in zip(alone, shared):
         np.testing.assert_array_equal(reused.loss_curve_, own.loss_curve_)
         np.testing.assert_array_equal(reused.coefs_[0], own.coefs_[0])
