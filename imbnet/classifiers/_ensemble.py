@@ -1,19 +1,19 @@
 """``BalancedEnsembleClassifier``: networks on balanced draws, trained side by side."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import HasMethods, Interval
+from .._compat import HasMethods, Interval, StrOptions
 from .._naming import private_layer_names
 from .._random import SeedStream, fit_seed
 from .._validation import validate_predict_data
 from ..data._dask import check_in_memory
 from ..engine._loop import predict_outputs
-from ..engine._stacking import padded_width, reseeded_kernels, stack_models
+from ..engine._stacking import StackedDense, padded_width, reseeded_kernels, stack_models
 from ..sampling._epochs import MemberDraws
 from ..sampling._samplers import check_sampler, takes_sample_loss
 from ._base import ImbalancedKerasClassifier, LogProbaMixin
@@ -51,6 +51,23 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         Draws each member's rows every epoch (cloned, seeded from
         ``random_state``). None: random under-sampling to the rarest class,
         done by index without imbalanced-learn's overhead.
+    draws_per_epoch : int or "auto", default=1
+        Without a ``sampler``: how many fresh under-samples a member trains on
+        in one epoch, one after the other (so that its mini-batches see more
+        of the majority classes per epoch). "auto": as many as make up about
+        the data's row count (at least one), so that a member's epoch has as
+        many rows, and steps, as a single network's epoch on all the rows.
+        1: one under-sample per epoch, as imbalanced-learn's
+        ``BalancedBaggingClassifier`` trains each estimator on one.
+    out_of_bag : float in (0, 1) or None, default=None
+        Without a ``sampler``: each member leaves this share of every class's
+        rows (a random choice of its own, at least one row of a class of two
+        or more) out of all its draws, and its stopping rule watches its loss
+        on those rows (weighted to its draws' class mix; unless the
+        estimator's ``early_stopping`` holds rows out, which it then watches):
+        each member stops where it stops generalising, as a bagging
+        ensemble's out-of-bag rows, without holding rows out of the
+        ensemble. None: every member draws from all the rows.
     prior_correction : bool, default=None
         Map the mean probabilities from the class mix the members trained on
         back to the data's class prior (as the estimator's own
@@ -65,17 +82,17 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
     ----------
     estimator_ : imbnet classifier
         The fitted clone of ``estimator``; its ``model_`` holds the members
-        side by side, its ``history_`` / ``loss_curve_`` the members' mean loss
-        (plus their regularisation terms), its ``history_["val_loss"]`` the
-        loss the stopping rule watched (see Notes), its ``n_iter_`` the epochs
-        run.
+        side by side, its ``history_`` / ``loss_curve_`` the mean loss of the
+        members still training (plus their regularisation terms), its
+        ``history_["val_loss"]`` the members' mean of the loss the stopping rule
+        watched (see Notes), its ``n_iter_`` the epochs run (the longest
+        member's).
     estimators_ : list of n_estimators classifiers
         Views of the members, each predicting alone (``predict``,
         ``predict_proba``, prior-corrected as the ensemble); no copies of
         the weights.
     n_iter_ : ndarray of shape (n_estimators,)
-        The epochs each member trained (today the same for all: they stop
-        together).
+        The epochs each member trained (each stops on its own, see Notes).
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
     feature_names_in_ : ndarray of str
@@ -83,11 +100,14 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
 
     Notes
     -----
-    Members share the epoch count: with ``early_stopping`` or ``tol`` they
-    stop together, on the members' mean loss on rows that do not change
-    between epochs, and the best epoch's weights are kept. A member's loss
-    on its own draw jumps with the draw, and scikit-learn's ``tol`` rule would
-    stop on that noise; instead the rule watches the loss on the hold-out
+    With ``early_stopping`` or ``tol``, each member stops on its own:
+    scikit-learn's rule on the member's loss on rows that do not change
+    between epochs; a member that stops is frozen at its best epoch's weights
+    while the others go on, and training ends when all have stopped (members
+    that are not perceptrons stop together, on the members' mean of that
+    loss). A member's loss on its own draw jumps with the draw, and
+    scikit-learn's ``tol`` rule would stop on that noise; instead the rule
+    watches the loss on the hold-out
     (``early_stopping``) or on the training rows (every row of a class of at
     most 256 rows, or twice the rarest class's count; a random subset of
     that many of a larger class), weighted so that each class has the share
@@ -119,6 +139,8 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "sampler": [HasMethods(["fit_resample"]), None],
+        "draws_per_epoch": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "out_of_bag": [Interval(Real, 0, 1, closed="neither"), None],
         "prior_correction": ["boolean", None],
         "random_state": ["random_state"],
     }
@@ -129,12 +151,16 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         n_estimators=10,
         *,
         sampler=None,
+        draws_per_epoch=1,
+        out_of_bag=None,
         prior_correction=None,
         random_state=None,
     ):
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.sampler = sampler
+        self.draws_per_epoch = draws_per_epoch
+        self.out_of_bag = out_of_bag
         self.prior_correction = prior_correction
         self.random_state = random_state
 
@@ -190,21 +216,34 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
             data = data._replace(targets=member._target.encode(data.y))
             # One member stands for all while the output biases are set, then all are stacked.
             member.model_ = networks[0]
-            source = MemberDraws(data, n_members=n_members, sampler=self.sampler)
+            source = MemberDraws(
+                data,
+                n_members=n_members,
+                sampler=self.sampler,
+                draws_per_epoch=self._draws_per_epoch(data.y),
+                out_of_bag=self.out_of_bag,
+            )
             source = member._initialize_epochs(data, source=source, output_models=networks)
             member.model_ = stack_models(networks, data.X.shape[1:], copies)
             steady = steady_validation(member, data, validation, source)
             if steady is not None:
                 X_s, y_s, w_s = steady
-                steady = tuple(
-                    _side_by_side(a, n_members)
-                    for a in (X_s, member._target.encode(y_s), w_s * n_members)
+                steady = (
+                    _side_by_side(X_s, n_members),
+                    _side_by_side(member._target.encode(y_s), n_members),
+                    # one column per member (out-of-bag rows), or the same for all
+                    w_s * n_members if w_s.ndim == 2 else _side_by_side(w_s * n_members, n_members),
                 )
-            with watching_steady_rows(member, steady):
+            # Stacked perceptrons: each member stops on its own steady loss.
+            per_member = n_members if _stacks_perceptrons(member.model_) else 0
+            with watching_steady_rows(member, steady, members=per_member):
                 result = member._fit_loop(source, steady, data)
         member._record_fit(result, source)
         self.estimator_ = member
-        self.n_iter_ = np.full(n_members, member.n_iter_)
+        if result.member_epochs is not None:
+            self.n_iter_ = np.asarray(result.member_epochs, dtype=int)
+        else:
+            self.n_iter_ = np.full(n_members, member.n_iter_)
         self.classes_ = member.classes_
         self.n_features_in_ = member.n_features_in_
         if hasattr(member, "feature_names_in_"):
@@ -212,6 +251,16 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         return self
+
+    def _draws_per_epoch(self, y):
+        """The under-samples per member and epoch (1 with a sampler)."""
+        if self.sampler is not None:
+            return 1
+        if self.draws_per_epoch != "auto":
+            return int(self.draws_per_epoch)
+        counts = np.bincount(np.asarray(y))
+        counts = counts[counts > 0]
+        return max(1, int(round(counts.sum() / (counts.min() * counts.size))))
 
     @property
     def estimators_(self):
@@ -402,6 +451,12 @@ class _MemberView(ClassifierMixin):
         ndarray of shape (n_samples,)
         """
         return self.ensemble.estimator_._target.decide(self.predict_proba(X))
+
+
+def _stacks_perceptrons(model):
+    """Whether ``model`` holds its members as stacked perceptrons (a member axis
+    on every weight), which the compiled program stops member by member."""
+    return any(isinstance(layer, StackedDense) for layer in model.layers)
 
 
 def _check_dense(X):

@@ -123,7 +123,8 @@ def train(
     # (pickling, model.fit): see imbnet.engine._program.build_optimizer_state.
     model.stop_training = False
     history = {"loss": []} if validation is None else {"loss": [], "val_loss": []}
-    epoch, state, ended = 0, _stopping.initial_state(), None
+    epoch, state, ended = 0, _stopping.initial_state(members=stopping.members), None
+    member_epochs = np.zeros(stopping.members, int) if stopping.members else None
     per_call = 1 if one_epoch_per_call else min(MAX_EPOCHS_PER_CALL, epochs)
     chunk, rule = _next_chunk(source, epoch, epochs, batch_size, per_call, stopping, None)
     keep_good = on_divergence == "warn"
@@ -139,6 +140,8 @@ def train(
                 program.load(model)
             result = program.run(chunk, validation, rule, state)
             state = result.state
+            if member_epochs is not None:
+                member_epochs += result.member_epochs
             for offset, loss in enumerate(result.losses):
                 logs = {"loss": loss}
                 if validation is not None:
@@ -168,7 +171,7 @@ def train(
         if ended == "diverged":
             _diverged(program, model, history, on_divergence)
         callback_list.on_train_end()
-    return TrainResult(history, ended == "converged")
+    return TrainResult(history, ended == "converged", member_epochs)
 
 
 def _next_chunk(source, epoch, epochs, batch_size, per_call, stopping, previous):

@@ -6,7 +6,12 @@
 batches as row indices. Inside, for every epoch: the batches' steps, the epoch
 loss (the weighted mean over the epoch's rows), the validation loss,
 scikit-learn's stopping rule (:mod:`imbnet.engine._stopping`), the best-weights
-snapshot and the divergence check.
+snapshot and the divergence check. A model of networks side by side (stacked
+perceptrons, :class:`imbnet.engine._stacking.StackedDense`) may have a rule per
+member (``Stopping.members``): each member's own validation loss, best loss,
+count and best-weights snapshot; a member that stops is frozen (its rows
+weigh nothing and its weights are put back after every step) while the
+others go on, and the call ends when all have stopped.
 """
 
 import math
@@ -19,6 +24,7 @@ import numpy as np
 
 from . import _persistent_cache, _stopping
 from ._chunks import MAX_EPOCHS_PER_CALL, bucket, pad_rows
+from ._stacking import StackedDense
 
 # XLA reads its flags once, when TensorFlow's runtime starts (the first tensor):
 # the persistent compilation cache is turned on here, when the estimators are
@@ -97,6 +103,7 @@ class _RunResult(NamedTuple):
     state: _stopping.StoppingState
     stop: bool
     diverged: bool
+    member_epochs: object = None  # with a rule per member: epochs each trained in the call
 
 
 _EVAL_ROWS = 4096
@@ -134,6 +141,15 @@ class Program:
         self._best = [tf.Variable(v, trainable=False) for v in model.variables]
         self._good = [tf.Variable(v, trainable=False) for v in self._state]
         self._has_best = tf.Variable(False)
+        # Variables with a member axis first (stacked perceptrons): a rule per member.
+        stacked = {
+            id(v)
+            for layer in model._flatten_layers()
+            if isinstance(layer, StackedDense)
+            for v in layer.variables
+        }
+        self._member_axis = [id(v) in stacked for v in model.variables]
+        self._stacks_members = bool(stacked) and all(id(v) in stacked for v in self.variables)
         n_model = len(model.variables)
         self._fresh = [tf.constant(v.numpy()) for v in self._state[n_model:]]
         # One trace serves every data size (reduce_retracing: sizes become
@@ -141,12 +157,11 @@ class Program:
         # AutoGraph (a third of the trace) would convert only this module's
         # code, which needs none: it does not convert what runs through Keras
         # (layers, losses; model.fit neither), but does a plain-function augment.
-        self._fn = tf.function(
-            self._run,
-            jit_compile=augment is None,
-            reduce_retracing=True,
-            autograph=augment is not None,
-        )
+        # One function per set of array ranks: reduce_retracing would otherwise
+        # relax a rank that changed between calls (an ensemble's draws by index,
+        # then stacked draws of a sampler) to an unknown one, which the loss
+        # cannot take.
+        self._fns = {}
         self._copy_in = tf.function(self._copy_in_values, jit_compile=True, autograph=False)
         self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
         self._loss_built = False
@@ -155,6 +170,10 @@ class Program:
             math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
             for v in self._state
         )
+
+    def tracing_count(self):
+        """How many times the training function was traced (all rank sets)."""
+        return sum(fn.experimental_get_tracing_count() for fn in self._fns.values())
 
     def load(self, model):
         """Copy ``model``'s weights and optimizer state into the program's model.
@@ -272,10 +291,20 @@ class Program:
             else tuple(np.zeros(shape, dtype) for shape, dtype in call.validation)
         )
         self._keep_good = call.keep_good
-        self.run(chunk, validation, call.stopping, _stopping.initial_state())
+        self.run(
+            chunk,
+            validation,
+            call.stopping,
+            _stopping.initial_state(members=call.stopping.members),
+        )
 
     def run(self, chunk, validation, stopping, state):
         tf = self._tf
+        members = int(stopping.members)
+        if members and not (self._stacks_members and validation is not None):
+            raise ValueError(
+                "a stopping rule per member needs stacked perceptrons and a validation set"
+            )
         width = self.model.inputs[0].shape[-1]
         # Sparse rows: (column, value) pairs per row (takes_sparse_rows).
         sparse = chunk.X.ndim == 3 and len(self.model.inputs[0].shape) == 2
@@ -293,7 +322,15 @@ class Program:
                 sample_weight=chunk.w[rows],
             )
             self._loss_built = True
-        out = self._fn(
+        ranks = tuple(np.ndim(a) for a in (X, chunk.y, chunk.w, chunk.orders, *(validation or ())))
+        if ranks not in self._fns:
+            self._fns[ranks] = tf.function(
+                self._run,
+                jit_compile=self._augment is None,
+                reduce_retracing=True,
+                autograph=self._augment is not None,
+            )
+        out = self._fns[ranks](
             X,
             chunk.y,
             chunk.w,
@@ -311,15 +348,23 @@ class Program:
             stopping.monitor,
             self._keep_good,
             sparse,
+            members,
         )
-        losses, val_losses, n_run, best, count, stop, diverged = (np.asarray(o) for o in out)
+        losses, val_losses, n_run, best, count, stop, diverged, active = (
+            np.asarray(o) for o in out
+        )
         n_run = int(n_run)
+        if members:
+            state = _stopping.StoppingState(best.astype(np.float32), count.astype(np.int32))
+        else:
+            state = _stopping.StoppingState(float(best), int(count))
         return _RunResult(
             losses[:n_run].astype(float).tolist(),
             val_losses[:n_run].astype(float).tolist(),
-            _stopping.StoppingState(float(best), int(count)),
+            state,
             bool(stop),
             bool(diverged),
+            active[:n_run].sum(axis=0).astype(int) if members else None,
         )
 
     # -------------------------------------------------- compiled code
@@ -342,7 +387,7 @@ class Program:
             h = layer(h, training=training)
         return h
 
-    def _batch_loss(self, x, y, w, slots, training, sparse):
+    def _batch_loss(self, x, y, w, slots, training, sparse, outputs=None):
         """One batch's loss as Keras computes it, and its share of the epoch loss.
 
         ``slots`` marks the batch's real rows (1) and padding (0). The loss
@@ -351,12 +396,14 @@ class Program:
         rows, as ``model.fit`` computes it for a batch of that size. Returned
         with it: ``sum(w * loss)`` plus regularisation times ``sum(w)``, and
         ``sum(w)``, whose ratios over an epoch make the epoch loss.
+        ``outputs``: the model's outputs for ``x``, if already computed.
         """
         tf = self._tf
         n_real = tf.reduce_sum(slots)
         shape = (-1,) + (1,) * (len(w.shape) - 1)
         w_real = w * tf.reshape(slots, shape)
-        outputs = self._outputs(x, training, sparse)
+        if outputs is None:
+            outputs = self._outputs(x, training, sparse)
         loss = self.model.compute_loss(
             x=x,
             y=y,
@@ -370,8 +417,10 @@ class Program:
         entries = n_real * math.prod(w.shape[1:])
         return loss, (loss - regularisation) * entries + regularisation * mass, mass
 
-    def _evaluate(self, X_val, y_val, w_val, slots_val, sparse):
-        """The validation loss: weighted mean over rows, in chunks of rows."""
+    def _evaluate(self, X_val, y_val, w_val, slots_val, sparse, members=0):
+        """The validation loss: weighted mean over rows, in chunks of rows; with
+        ``members``, each member's (a vector), without regularisation (the
+        penalty of the stacked weights is all members')."""
         tf = self._tf
         # Shapes may be unknown while tracing (one trace serves every data size).
         size = tf.minimum(tf.shape(X_val)[0], _EVAL_ROWS)
@@ -385,13 +434,26 @@ class Program:
         X_val, y_val, w_val, slots_val = (chunked(a) for a in (X_val, y_val, w_val, slots_val))
 
         def body(i, total, mass):
-            _, part, part_mass = self._batch_loss(
-                X_val[i], y_val[i], w_val[i], slots_val[i], False, sparse
-            )
-            return i + 1, total + part, mass + part_mass
+            if not members:
+                _, part, part_mass = self._batch_loss(
+                    X_val[i], y_val[i], w_val[i], slots_val[i], False, sparse
+                )
+                return i + 1, total + part, mass + part_mass
+            outputs = self._outputs(X_val[i], False, sparse)
+            regularisation = tf.add_n(self.model.losses) if self.model.losses else 0.0
+            parts, masses = [], []
+            for k in range(members):  # member k's rows alone: its weights, the others' zero
+                w_k = w_val[i] * _member_mask(tf, k, members, w_val[i])
+                _, part, part_mass = self._batch_loss(
+                    X_val[i], y_val[i], w_k, slots_val[i], False, sparse, outputs
+                )
+                parts.append(part - regularisation * part_mass)
+                masses.append(part_mass)
+            return i + 1, total + tf.stack(parts), mass + tf.stack(masses)
 
+        zero = tf.zeros([members]) if members else tf.constant(0.0)
         _, total, mass = tf.while_loop(
-            lambda i, *_: i < n_chunks, body, (tf.constant(0), tf.constant(0.0), tf.constant(0.0))
+            lambda i, *_: i < n_chunks, body, (tf.constant(0), zero, zero)
         )
         return total / tf.maximum(mass, 1e-12)
 
@@ -419,30 +481,42 @@ class Program:
         monitor,
         keep_good,
         sparse,
+        members,
     ):
         tf = self._tf
 
-        def step(rows, batch_slots):
+        def step(rows, batch_slots, running):
             x_batch = tf.gather(X, rows)
             if self._augment is not None:
                 x_batch = augment_rows(self._augment, x_batch, tf.gather(augment_mask, rows))
+            w_batch = tf.gather(w, rows)
+            if members:  # a stopped member's rows weigh nothing
+                w_batch = w_batch * _member_weights(tf, running, w_batch)
+                before = [tf.convert_to_tensor(_variable(v)) for v in self.variables]
             with tf.GradientTape() as tape:
                 loss, part, mass = self._batch_loss(
-                    x_batch, tf.gather(y, rows), tf.gather(w, rows), batch_slots, True, sparse
+                    x_batch, tf.gather(y, rows), w_batch, batch_slots, True, sparse
                 )
             gradients = [  # a gathered kernel (sparse rows): its gradient made dense
                 tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
                 for g in tape.gradient(loss, self.variables)
             ]
             self.model.optimizer.apply(gradients, self.variables)
+            if members:  # and its weights stay (the optimizer's momentum would move them)
+                for variable, value in zip(self.variables, before):
+                    keep = _member_weights(tf, running, value, axis=0) > 0
+                    _variable(variable).assign(tf.where(keep, _variable(variable), value))
             return part, mass
 
-        def epoch_body(e, best, count, stop, diverged, losses, val_losses):
+        def epoch_body(e, best, count, stop, diverged, losses, val_losses, active):
+            # With a rule per member: who trains this epoch (not yet stopped).
+            running = count <= n_iter_no_change if members else None
+
             def batch_body(b, total, mass):
                 # A gather, not a slice: XLA would make the batch count a
                 # compile-time constant of a slice's offset (a compilation each).
                 taken = (e * n_batches + b) * batch_slots + tf.range(batch_slots)
-                part, part_mass = step(tf.gather(orders, taken), tf.gather(slots, taken))
+                part, part_mass = step(tf.gather(orders, taken), tf.gather(slots, taken), running)
                 return b + 1, total + part, mass + part_mass
 
             _, total, mass = tf.while_loop(
@@ -454,10 +528,30 @@ class Program:
             loss = total / tf.maximum(mass, 1e-12)
             finite = self._finite(loss)
             val_loss = (
-                self._evaluate(*validation, sparse) if validation is not None else tf.constant(0.0)
+                self._evaluate(*validation, sparse, members)
+                if validation is not None
+                else tf.constant(0.0)
             )
             stop_rule = tf.constant(False)
-            if monitor is not None:
+            if members:
+                if monitor is not None:
+                    state, improved, _ = _stopping.update(
+                        _stopping.StoppingState(best, count),
+                        val_loss,
+                        tol=tol,
+                        n_iter_no_change=n_iter_no_change,
+                        xp=tf,
+                    )
+                    # A stopped member's state stays as it stopped.
+                    best = tf.where(running, state.best, best)
+                    count = tf.where(running, state.count, count)
+                    improved = tf.logical_and(tf.logical_and(improved, running), finite)
+                    stop_rule = tf.reduce_all(count > n_iter_no_change)
+                    self._member_snapshot(improved)
+                    self._has_best.assign(tf.logical_or(self._has_best, tf.reduce_any(improved)))
+                active = tf.tensor_scatter_nd_update(active, [[e]], [tf.cast(running, tf.int32)])
+                val_loss = tf.reduce_mean(val_loss)
+            elif monitor is not None:
                 watched = val_loss if monitor == "val_loss" else loss
                 state, improved, stop_rule = _stopping.update(
                     _stopping.StoppingState(best, count),
@@ -487,10 +581,11 @@ class Program:
                 diverged,
                 losses,
                 val_losses,
+                active,
             )
 
         size = MAX_EPOCHS_PER_CALL
-        e, best, count, stop, diverged, losses, val_losses = tf.while_loop(
+        e, best, count, stop, diverged, losses, val_losses, active = tf.while_loop(
             lambda e, best, count, stop, *_: tf.logical_and(e < n_epochs, tf.logical_not(stop)),
             epoch_body,
             (
@@ -501,9 +596,20 @@ class Program:
                 tf.constant(False),
                 tf.zeros([size]),
                 tf.zeros([size]),
+                tf.zeros([size, max(members, 1)], tf.int32),
             ),
         )
-        return losses, val_losses, e, best, count, stop, diverged
+        return losses, val_losses, e, best, count, stop, diverged, active
+
+    def _member_snapshot(self, improved):
+        """The best-weights snapshot of the members that ``improved`` (a vector)."""
+        tf = self._tf
+        for snapshot, variable, stacked in zip(self._best, self.model.variables, self._member_axis):
+            if stacked:
+                keep = _member_weights(tf, improved, snapshot, axis=0) > 0
+                snapshot.assign(tf.where(keep, _variable(variable), snapshot))
+            else:  # no member axis (a seed's state): as the latest improvement left it
+                snapshot.assign(tf.where(tf.reduce_any(improved), _variable(variable), snapshot))
 
     def _snapshot_if(self, condition, snapshots, variables):
         tf = self._tf
@@ -584,6 +690,19 @@ def takes_sparse_rows(model):
         and getattr(first, "quantization_mode", None) is None
         and first.compute_dtype == "float32"
     )
+
+
+def _member_weights(tf, flags, like, axis=1):
+    """``flags`` (one per member) as 0/1 floats shaped to broadcast along ``axis``
+    of ``like`` (rows, members, ...; or members, ...), whose rank may be known
+    only when the program runs (one trace serves weights of several ranks)."""
+    shape = tf.tensor_scatter_nd_update(tf.ones([tf.rank(like)], tf.int32), [[axis]], [-1])
+    return tf.reshape(tf.cast(flags, tf.float32), shape)
+
+
+def _member_mask(tf, k, members, like):
+    """Weights keeping member ``k``'s entries of ``like``, a (rows, members, ...) tensor."""
+    return _member_weights(tf, tf.one_hot(k, members) > 0, like)
 
 
 def _variable(variable):

@@ -35,21 +35,30 @@ class Stopping(NamedTuple):
     ``monitor`` is "loss" (training loss), "val_loss" (the validation loss;
     the best epoch's weights are restored) or None (never stop early). The
     rule counts from epoch ``start`` on (deferred re-weighting changes the
-    loss there).
+    loss there). ``members``: 0, one rule for the whole model; ``k`` > 0, the
+    model holds ``k`` networks side by side (stacked perceptrons, axis 1 of
+    the validation's weights and of the outputs) and each has its own rule on
+    its own validation loss, its weights frozen once it stops (with
+    ``monitor="val_loss"`` on the compiled path only; elsewhere one rule on
+    the mean).
     """
 
     monitor: str = None
     tol: float = 1e-4
     n_iter_no_change: int = 10
     start: int = 0
+    members: int = 0
 
 
 class TrainResult(NamedTuple):
     """``history`` (per-epoch ``loss`` and ``val_loss`` lists) and whether the
-    stopping rule ended training before the last epoch (``converged``)."""
+    stopping rule ended training before the last epoch (``converged``).
+    ``member_epochs``: with a rule per member (``Stopping.members``), the
+    epochs each member trained (an int array), else None."""
 
     history: dict
     converged: bool
+    member_epochs: object = None
 
 
 def print_epoch(epoch, logs):

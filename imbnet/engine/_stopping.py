@@ -10,7 +10,8 @@ exactly where scikit-learn stops.
 
 :func:`update` is written with ``where``/``minimum`` only, so the same code
 runs on NumPy scalars (Keras's ``model.fit`` path) and inside a compiled
-TensorFlow program (imbnet's own loop). This module knows nothing of
+TensorFlow program (imbnet's own loop), elementwise on arrays of
+states (one per network trained side by side). This module knows nothing of
 estimators.
 """
 
@@ -28,8 +29,11 @@ class StoppingState(NamedTuple):
     count: object
 
 
-def initial_state(xp=np):
-    """The state before the first epoch: best loss infinite, no count."""
+def initial_state(xp=np, members=0):
+    """The state before the first epoch: best loss infinite, no count; with
+    ``members`` > 0, one such state per member (arrays of that length)."""
+    if members:
+        return StoppingState(np.full(members, np.inf, np.float32), np.zeros(members, np.int32))
     return StoppingState(
         xp.constant(np.inf) if xp is not np else np.inf, xp.constant(0) if xp is not np else 0
     )

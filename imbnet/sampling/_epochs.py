@@ -41,6 +41,7 @@ __all__ = [
     "MemberDraws",
     "PlainEpochs",
     "SamplerEpochs",
+    "out_of_bag_rows",
     "steady_rows",
 ]
 
@@ -262,13 +263,19 @@ class MemberDraws(_EpochSource):
     members in a few vectorised NumPy calls. With an imbalanced-learn
     ``sampler`` each member's draw is the sampler's output, and the epoch's
     arrays stack the members' rows along a second axis (shorter draws padded
-    with rows of weight 0).
+    with rows of weight 0). ``draws_per_epoch`` (without a sampler): each
+    member's epoch is that many under-samples one after the other.
+    ``out_of_bag`` (without a sampler): each member leaves this share of
+    every class's rows (at least one of a class of two or more) out of all
+    its draws, a random choice of its own; ``in_bag`` (shape (n_members,
+    n_rows)) marks the rows it may draw.
     """
 
-    def __init__(self, data, *, n_members, sampler=None):
+    def __init__(self, data, *, n_members, sampler=None, draws_per_epoch=1, out_of_bag=None):
         super().__init__(data)
         self.n_members = n_members
         self.sampler = sampler
+        self.draws_per_epoch = int(draws_per_epoch)
         self.redraws = sampler is not None
         self._rng = data.seeds.rng("members")
         self._fitted = [
@@ -276,6 +283,24 @@ class MemberDraws(_EpochSource):
         ]
         by_class = [np.flatnonzero(data.y == c) for c in range(int(data.y.max()) + 1)]
         self._by_class = [rows for rows in by_class if rows.size]
+        # Each class's rows a member draws from: shape (n_members, pool size).
+        self._pools = [np.broadcast_to(rows, (n_members, rows.size)) for rows in self._by_class]
+        self.in_bag = None
+        if out_of_bag is not None and sampler is None:
+            bag_rng = data.seeds.rng("bags")
+            self._pools = []
+            for rows in self._by_class:
+                left_out = min(
+                    rows.size - 1, max(int(rows.size > 1), round(out_of_bag * rows.size))
+                )
+                self._pools.append(
+                    np.stack(
+                        [np.sort(bag_rng.permutation(rows)[left_out:]) for _ in range(n_members)]
+                    )
+                )
+            self.in_bag = np.zeros((n_members, data.y.shape[0]), bool)
+            for pool in self._pools:
+                np.put_along_axis(self.in_bag, pool, True, axis=1)
         # Rows of a class all weigh the same: every under-sample has the same class mix.
         weights = np.asarray(data.weights)
         self._mix = None
@@ -310,18 +335,23 @@ class MemberDraws(_EpochSource):
         """``n_epochs`` orders of shape (n_rows, n_members): each column every class's
         rows cut at random to the rarest class's count, shuffled. Drawn in blocks
         of epochs of at most ``_DRAW_BLOCK`` row indices."""
-        smallest = min(rows.size for rows in self._by_class)
-        n_order = smallest * len(self._by_class)
-        block = max(1, _DRAW_BLOCK // (n_order * self.n_members))
+        smallest = min(pool.shape[1] for pool in self._pools)
+        n_order = smallest * len(self._pools)
+        per_epoch = self.n_members * self.draws_per_epoch
+        block = max(1, _DRAW_BLOCK // (n_order * per_epoch))
         orders = []
         for start in range(0, n_epochs, block):
-            n_draws = min(block, n_epochs - start) * self.n_members
+            n_draws = min(block, n_epochs - start) * per_epoch
+            # draw i is member (i // draws_per_epoch) % n_members's
+            member = (np.arange(n_draws) // self.draws_per_epoch % self.n_members)[:, None]
             parts = [
-                rows[random_subsets(self._rng, rows.size, smallest, n_draws)]
-                for rows in self._by_class
+                pool[member, random_subsets(self._rng, pool.shape[1], smallest, n_draws)]
+                for pool in self._pools
             ]
             drawn = self._rng.permuted(np.concatenate(parts, axis=1), axis=1)
-            orders.extend(drawn.reshape(-1, self.n_members, n_order).transpose(0, 2, 1))
+            # a member's draws of an epoch one after the other
+            drawn = drawn.reshape(-1, self.n_members, self.draws_per_epoch * n_order)
+            orders.extend(drawn.transpose(0, 2, 1))
         return orders
 
     def _draw(self, epoch):
@@ -368,6 +398,44 @@ def steady_rows(X, y, w, share, rng, *, per_class=256, limit=2048, pad_to=512):
     ((512, 2), [15.0, 15.0], 30)
     """
     n_classes = share.shape[0]
+    rows = _steady_indices(y, n_classes, rng, per_class, limit)
+    X, y, w = X[rows], y[rows], np.asarray(w, np.float64)[rows]
+    w = (w * _class_scale(y, w, share)[y] * y.shape[0]).astype(np.float32)
+    return _padded_steady(X, y, w, pad_to)
+
+
+def out_of_bag_rows(X, y, w, in_bag, share, rng, *, per_class=256, pad_to=512):
+    """Rows each of several members may stop on, none of which it trains on.
+
+    As :func:`steady_rows` (the same choice of rows, at most ``per_class``
+    per class or twice the rarest class's count), but ``w`` becomes one
+    column per member: a row weighs 0 for the members whose bag (``in_bag``,
+    shape (n_members, n_rows)) holds it, and each member's out-of-bag rows
+    of a class hold the share ``share[c]`` of its weight. Returns ``(X, y,
+    w)``, ``w`` of shape (n_kept, n_members), padded as :func:`steady_rows`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0] * 8 + [1] * 4)
+    >>> in_bag = np.array([[True] * 6 + [False] * 2 + [True] * 3 + [False]] * 2)
+    >>> X, y_s, w = out_of_bag_rows(np.zeros((12, 1)), y, np.ones(12), in_bag,
+    ...                             np.array([0.5, 0.5]), np.random.default_rng(0))
+    >>> w.shape, [float(w[y_s == c, 0].sum()) for c in (0, 1)]
+    ((512, 2), [1.5, 1.5])
+    """
+    n_classes = share.shape[0]
+    rows = _steady_indices(y, n_classes, rng, per_class, None)
+    X, y, w = X[rows], y[rows], np.asarray(w, np.float64)[rows]
+    weights = []
+    for bag in np.asarray(in_bag)[:, rows]:
+        w_k = np.where(bag, 0.0, w)
+        weights.append(w_k * _class_scale(y, w_k, share)[y] * np.count_nonzero(w_k))
+    return _padded_steady(X, y, np.stack(weights, axis=1).astype(np.float32), pad_to)
+
+
+def _steady_indices(y, n_classes, rng, per_class, limit):
+    """The rows :func:`steady_rows` keeps, in order."""
     counts = np.bincount(y, minlength=n_classes)
     smallest = counts[counts > 0].min()
     quota = max(per_class, 2 * smallest)
@@ -379,17 +447,24 @@ def steady_rows(X, y, w, share, rng, *, per_class=256, limit=2048, pad_to=512):
         if of_class.size > quota:
             of_class = np.sort(rng.choice(of_class, quota, replace=False))
         rows.append(of_class)
-    rows = np.concatenate(rows)
-    X, y, w = X[rows], y[rows], np.asarray(w, np.float64)[rows]
+    return np.concatenate(rows)
+
+
+def _class_scale(y, w, share):
+    """Per class, the factor giving its rows' weights ``w`` the total ``share[c]``."""
+    n_classes = share.shape[0]
     mass = np.bincount(y, weights=w, minlength=n_classes)
-    scale = np.divide(share, mass, out=np.zeros(n_classes), where=mass > 0)
-    w = (w * scale[y] * y.shape[0]).astype(np.float32)
+    return np.divide(share, mass, out=np.zeros(n_classes), where=mass > 0)
+
+
+def _padded_steady(X, y, w, pad_to):
+    """``(X, y, w)`` padded with rows of weight 0 to a power of two of at least ``pad_to``."""
     n_pad = max(pad_to, 1 << max(0, y.shape[0] - 1).bit_length())
     pad = n_pad - y.shape[0]
     return (
         np.concatenate([X, np.repeat(X[:1], pad, axis=0)]),
         np.concatenate([y, np.repeat(y[:1], pad)]),
-        np.concatenate([w, np.zeros(pad, np.float32)]),
+        np.concatenate([w, np.zeros((pad,) + w.shape[1:], np.float32)]),
     )
 
 

@@ -24,7 +24,7 @@ from imbnet import (
 from imbnet._random import SeedStream
 from imbnet.classifiers._ensemble import _member_networks
 from imbnet.engine._stacking import StackedDense, stack_models
-from imbnet.sampling._epochs import FitData, MemberDraws
+from imbnet.sampling._epochs import FitData, MemberDraws, out_of_bag_rows
 from imbnet.weighting._targets import make_target
 
 X, y = make_classification(
@@ -123,6 +123,66 @@ def test_member_draws_are_balanced_and_fresh_every_epoch(labels):
     later = draws.epochs(1, 4)
     assert later[0].order is second
     assert len({tuple(np.sort(e.order[:, 0])) for e in later}) == 4
+
+
+def test_several_draws_per_epoch_follow_one_another():
+    draws = MemberDraws(_fit_data(y, np.ones(len(y), np.float32)), n_members=2, draws_per_epoch=3)
+    order = draws(0).order
+    n_rare = np.bincount(y).min()
+    assert order.shape == (3 * 2 * n_rare, 2)
+    for column in order.T:
+        parts = column.reshape(3, 2 * n_rare)
+        for part in parts:  # each a balanced under-sample without replacement
+            np.testing.assert_array_equal(np.bincount(y[part]), [n_rare, n_rare])
+            assert len(set(part)) == len(part)
+        assert len({tuple(np.sort(p[y[p] == 0])) for p in parts}) == 3  # fresh majority rows
+    ensemble = BalancedEnsembleClassifier(mlp(), n_estimators=2, draws_per_epoch="auto")
+    assert ensemble._draws_per_epoch(y) == round(len(y) / (2 * n_rare))
+    assert ensemble.set_params(sampler=SMOTE())._draws_per_epoch(y) == 1
+
+
+def test_out_of_bag_members_draw_from_their_own_bags_and_stop_on_the_rest():
+    """With out_of_bag, each member draws only from its own bag of rows, and its
+    stopping rule weighs only the rows outside it, each class with its share."""
+
+    data = _fit_data(y, np.ones(len(y), np.float32))
+    draws = MemberDraws(data, n_members=3, out_of_bag=0.25)
+    in_bag = draws.in_bag
+    n_rare = np.bincount(y).min()
+    for k in range(3):  # a quarter of each class out of member k's bag
+        np.testing.assert_array_equal(
+            np.bincount(y[~in_bag[k]]), np.round(0.25 * np.bincount(y)).astype(int)
+        )
+    assert not np.array_equal(in_bag[0], in_bag[1])
+    for epoch in draws.epochs(0, 5):
+        assert epoch.order.shape == (2 * (n_rare - round(0.25 * n_rare)), 3)
+        for k in range(3):
+            assert in_bag[k, epoch.order[:, k]].all()
+    # X as the row numbers: which rows the stopping rule keeps
+    share = np.asarray(draws.tally.prior(1), np.float64)
+    np.testing.assert_allclose(share, [0.5, 0.5])
+    rng = np.random.default_rng(0)
+    X_s, y_s, w_s = out_of_bag_rows(np.arange(len(y))[:, None], y, data.weights, in_bag, share, rng)
+    assert w_s.shape == (X_s.shape[0], 3)
+    for k in range(3):
+        real = w_s[:, k] > 0
+        assert real.any() and not in_bag[k, X_s[real, 0]].any()  # none of its training rows
+        np.testing.assert_array_equal(y_s[real], y[X_s[real, 0]])
+        np.testing.assert_allclose(
+            [w_s[y_s == c, k].sum() for c in (0, 1)], real.sum() / 2, rtol=1e-5
+        )
+
+
+def test_out_of_bag_ensemble_members_stop_apart():
+    ensemble = BalancedEnsembleClassifier(
+        mlp(max_iter=60, learning_rate_init=0.05, n_iter_no_change=3),
+        n_estimators=4,
+        out_of_bag=0.3,
+        draws_per_epoch="auto",
+        random_state=0,
+    ).fit(X, y)
+    assert len(set(ensemble.n_iter_.tolist())) > 1 and ensemble.n_iter_.min() < 60
+    assert ensemble.predict_proba(X_test).shape == (len(X_test), 2)
 
 
 @pytest.mark.parametrize("uneven", [False, True], ids=["class_weight", "sample_weight"])
@@ -298,6 +358,16 @@ def test_cross_validation_and_save_load(tmp_path, ensemble):
             InvalidParameterError,
             "n_estimators",
         ),
+        (
+            lambda: BalancedEnsembleClassifier(mlp(), draws_per_epoch=0),
+            InvalidParameterError,
+            "draws_per_epoch",
+        ),
+        (
+            lambda: BalancedEnsembleClassifier(mlp(), out_of_bag=1.0),
+            InvalidParameterError,
+            "out_of_bag",
+        ),
     ],
 )
 def test_bad_settings_are_refused(make, error, message):
@@ -388,3 +458,71 @@ def test_perceptron_members_take_padded_rows_whose_extra_weights_stay_zero():
     assert ensemble.predict_proba(X_test[:, :4]).shape == (len(X_test), 2)
     with pytest.raises(ValueError, match="X has 5 features"):  # not padded silently
         ensemble.predict(X_test)
+
+
+# ------------------------------------------------------ per-member stopping
+def test_a_member_that_stops_is_frozen_while_the_others_go_on():
+    """Each stacked member stops on its own steady loss: after its last epoch its
+    weights no longer change while the members still running do; its n_iter_ is
+    its own, and training ends when the last one stops."""
+    recorded = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            recorded.append([keras.ops.convert_to_numpy(v) for v in self.model.trainable_variables])
+
+    ensemble = BalancedEnsembleClassifier(
+        keras_clf(
+            epochs=40,
+            optimizer__learning_rate=0.05,
+            early_stopping=True,
+            n_iter_no_change=2,
+            tol=0.0,
+            callbacks=[Record()],
+        ),
+        n_estimators=4,
+        random_state=0,
+    ).fit(X, y)
+    n_iter = ensemble.n_iter_
+    assert n_iter.shape == (4,) and len(set(n_iter.tolist())) > 1  # they stopped apart
+    assert len(recorded) == ensemble.estimator_.n_iter_ == n_iter.max() < 40
+    first = int(np.argmin(n_iter))
+    last = int(np.argmax(n_iter))
+    stopped_at = n_iter[first] - 1  # index of its last epoch
+    for later in recorded[stopped_at + 1 :]:
+        for before, after in zip(recorded[stopped_at], later):
+            np.testing.assert_array_equal(after[first], before[first])  # frozen
+    assert any(
+        not np.array_equal(a[last], b[last]) for a, b in zip(recorded[stopped_at], recorded[-1])
+    )  # the longest-running member went on learning
+    assert [m.n_iter_ for m in ensemble.estimators_] == n_iter.tolist()
+
+
+def test_per_member_n_iter_and_same_seed_same_predictions():
+    def fit(seed):
+        return BalancedEnsembleClassifier(
+            mlp(max_iter=80, learning_rate_init=0.05, n_iter_no_change=2, tol=1e-3),
+            n_estimators=4,
+            random_state=seed,
+        ).fit(X, y)
+
+    ensemble, again = fit(0), fit(0)
+    assert len(set(ensemble.n_iter_.tolist())) > 1 and ensemble.n_iter_.max() < 80
+    assert ensemble.estimator_.n_iter_ == ensemble.n_iter_.max()
+    np.testing.assert_array_equal(again.n_iter_, ensemble.n_iter_)
+    np.testing.assert_array_equal(again.predict_proba(X_test), ensemble.predict_proba(X_test))
+    assert not np.array_equal(fit(1).predict_proba(X_test), ensemble.predict_proba(X_test))
+
+
+def test_a_sampler_ensemble_then_a_plain_one_share_the_process():
+    """Stacked draws of a sampler (weights per member) and draws by index (weights
+    per row) are arrays of other ranks for the same compiled program; both fit,
+    and a member stops on its own on the hold-out."""
+    stopping = {"learning_rate_init": 0.05, "n_iter_no_change": 2}
+    BalancedEnsembleClassifier(
+        mlp(max_iter=10, tol=1e-3, **stopping), 3, sampler=SMOTE(random_state=0), random_state=0
+    ).fit(X, y)
+    ensemble = BalancedEnsembleClassifier(
+        mlp(max_iter=40, early_stopping=True, **stopping), 3, random_state=0
+    ).fit(X, y)
+    assert ensemble.n_iter_.min() < ensemble.n_iter_.max() == ensemble.estimator_.n_iter_

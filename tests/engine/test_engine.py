@@ -93,7 +93,7 @@ def test_data_sets_of_other_sizes_and_widths_share_one_program_and_train_as_alon
     # 16-input bucket's own program was compiled in the background and trained the third;
     # after the fourth, the 48-input bucket's (widths step by 16 up to 64), the fifth.
     assert widths == ([5, 12, 40] if 5 in widths else [16, 48, 64])
-    assert all(program._fn.experimental_get_tracing_count() == 1 for program in programs)
+    assert all(program.tracing_count() == 1 for program in programs)
     for own, reused in zip([*alone, alone[-1]], shared):
         np.testing.assert_array_equal(reused.loss_curve_, own.loss_curve_)
         np.testing.assert_array_equal(reused.coefs_[0], own.coefs_[0])

@@ -623,7 +623,7 @@ def test_new_class_mixes_and_widths_share_one_program_and_train_as_alone(params,
         _program_cache.wait_for_background_compiles()
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
     programs = list(_program_cache._cache.values())
-    assert all(program._fn.experimental_get_tracing_count() <= 2 for program in programs)
+    assert all(program.tracing_count() <= 2 for program in programs)
     # the wide program and at most the 16-input bucket's own; Keras 3.5 cannot rebuild a
     # model wider, so there each width has its own program (still no retracing)
     assert len(programs) <= (len(sets) if keras.__version__.startswith("3.5.") else 2)
