@@ -97,7 +97,8 @@ def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
     """
     import warnings
 
-    from ._nested import FitStore, Prefitted, corrected_by_weights, fit_splits, trains_side_by_side
+    from ._nested import corrected_by_weights, fit_splits, trains_side_by_side
+    from ._threshold import Thresholded, tune_threshold
     from ._warnings import split_warnings
 
     start = time.perf_counter()
@@ -109,18 +110,17 @@ def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
             warnings.simplefilter("always")
             fits = fit_splits(pipeline, X, y, splits, n_jobs)
         limit, others = split_warnings(caught)
-        store = FitStore((train, model) for (train, _), model in zip(splits, fits))
         runs, position = [], 0
         for fold, ((train, test), inner) in enumerate(zip(plan.outer, plan.inner)):
+            inner_fits = fits[position : position + len(inner)]
             position += len(inner) + 1
             refit = fits[position - 1]
             model = refit
-            if inner:
-                from sklearn.model_selection import TunedThresholdClassifierCV
-
-                model = TunedThresholdClassifierCV(
-                    Prefitted(store), scoring=scorer, response_method="predict_proba", cv=inner
-                ).fit(X.iloc[train], y[train])
+            if inner:  # the threshold TunedThresholdClassifierCV would choose over these fits
+                validations = [(X.iloc[train[b]], y[train[b]]) for _, b in inner]
+                function = setup.score_function()
+                threshold = tune_threshold(inner_fits, validations, function, setup.classes)
+                model = Thresholded(refit, threshold, function[1].get("pos_label"))
             X_test, y_test = X.iloc[test], y[test]
             run = {"fold": fold, "test": test, "error": None, "corrected": None}
             run["proba"] = model.predict_proba(X_test)

@@ -117,3 +117,39 @@ def test_cheap_references_run_first_whatever_the_order_asked():
     first_network = next(i for i, s in enumerate(default) if STRATEGIES[s].network)
     assert all(not STRATEGIES[s].network for s in default[:first_network])
     assert all(STRATEGIES[s].network for s in default[first_network:])
+
+
+@pytest.mark.parametrize(
+    "objective, cost",
+    [
+        (Objective("f1"), None),
+        (Objective("balanced_accuracy"), None),
+        (Objective("recall@precision", 0.3), None),
+        (Objective("precision@recall", 0.6), None),
+        (Objective("cost"), (1.0, 20.0)),
+    ],
+)
+@pytest.mark.parametrize("pos_label", [1, 0])
+def test_tuned_threshold_is_scikit_learns(data, objective, cost, pos_label):
+    """compare's threshold over the inner fits (counts at every threshold at once) is the
+    one TunedThresholdClassifierCV chooses over the same fits, and decides alike."""
+    from imbnet.cli._threshold import Thresholded, tune_threshold
+
+    X, y = data
+    setup = Setup(objective, (0, 1), pos_label, cost, 3, 0)
+    plan = plan_folds(setup, y)
+    pipeline = make_pipeline("logreg", Context(5, 0, ("x0", "x1"), ()))
+    splits = plan.splits()
+    fits = fit_splits(pipeline, X, y, splits)
+    store = FitStore((train, model) for (train, _), model in zip(splits, fits))
+    for fold, ((train, test), inner) in enumerate(zip(plan.outer, plan.inner)):
+        theirs = TunedThresholdClassifierCV(
+            Prefitted(store), scoring=setup.scorer(), response_method="predict_proba", cv=inner
+        ).fit(X.iloc[train], y[train])
+        models = fits[4 * fold : 4 * fold + 3]
+        validations = [(X.iloc[train[b]], y[train[b]]) for _, b in inner]
+        function = setup.score_function()
+        threshold = tune_threshold(models, validations, function, setup.classes)
+        assert threshold == pytest.approx(theirs.best_threshold_, abs=1e-12)
+        ours = Thresholded(fits[4 * fold + 3], threshold, function[1].get("pos_label"))
+        np.testing.assert_array_equal(ours.predict(X.iloc[test]), theirs.predict(X.iloc[test]))
