@@ -97,7 +97,7 @@ def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
     """
     import warnings
 
-    from ._nested import corrected_by_weights, fit_splits, trains_side_by_side
+    from ._nested import fit_splits, trains_side_by_side
     from ._threshold import Thresholded, tune_threshold
     from ._warnings import split_warnings
 
@@ -128,14 +128,11 @@ def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
             run["score"] = float(scorer(model, X_test, y_test))
             run["threshold"] = _threshold_of_positive(model, setup)
             if STRATEGIES[name].prior_correction:
-                if trains_side_by_side(pipeline):
-                    weight = pipeline.steps[-1][1].class_weight
-                    run["corrected"] = corrected_by_weights(
-                        run["proba"], setup.classes, weight, y[train]
-                    )
-                else:
-                    refit.set_params(clf__prior_correction=True)
-                    run["corrected"] = refit.predict_proba(X_test)
+                clf = refit.steps[-1][1]
+                # a network trained side by side reads its settings' prior_correction
+                settings = clf.network if trains_side_by_side(pipeline) else clf
+                settings.set_params(prior_correction=True)
+                run["corrected"] = refit.predict_proba(X_test)
             runs.append(run)
     except Exception as exc:  # one strategy's failure is reported, not fatal
         error = f"{type(exc).__name__}: {exc}"

@@ -64,6 +64,18 @@ class Member(NamedTuple):
     beta_1: float
     beta_2: float
     epsilon: float
+    # Beyond cross-entropy, for binary members (one sigmoid unit) only: focal
+    # ``gamma``; the logit ``z`` trained as ``scale * (z + shift - y * margins[1]
+    # + (1 - y) * margins[0])`` (logit adjustment: ``shift``; LDAM: ``margins``
+    # and ``scale``); deferred re-weighting: row weights ``w_late`` from epoch
+    # ``switch`` on (``w`` before), the stopping rule counting from there. The
+    # defaults leave the cross-entropy as it is, bit for bit.
+    gamma: float = 0.0
+    shift: float = 0.0
+    margins: tuple = (0.0, 0.0)
+    scale: float = 1.0
+    w_late: np.ndarray = None
+    switch: int = 0
 
 
 class MemberResult(NamedTuple):
@@ -125,10 +137,24 @@ def train_members(members, *, activation, n_outputs):
     X_all = np.zeros((n_rows, n_features), np.float32)
     y_all = np.zeros(n_rows, np.int32)
     w_all = np.zeros(n_rows, np.float32)
+    # Binary members: one program for every loss setting (the settings are data;
+    # the extra arithmetic is per row, not per unit).
+    general = n_outputs == 1
+    plain = Member._field_defaults
+    if not general and any(
+        getattr(m, name) != plain[name] for m in members for name in ("gamma", "shift", "scale")
+    ):
+        raise ValueError("focal, shifted or margin losses are for binary members")
+    if not general and any(m.margins != plain["margins"] or m.w_late is not None for m in members):
+        raise ValueError("margins and deferred re-weighting are for binary members")
+    deferred = general
+    w_late = np.zeros(n_rows, np.float32) if deferred else None
     for k, m in enumerate(members):
         X_all[offsets[k] : offsets[k + 1]] = m.X
         y_all[offsets[k] : offsets[k + 1]] = m.y
         w_all[offsets[k] : offsets[k + 1]] = m.w
+        if deferred:
+            w_late[offsets[k] : offsets[k + 1]] = m.w if m.w_late is None else m.w_late
     batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
     n_batches = [-(-n // b) for n, b in zip(sizes, batch)]
     slots = _slots_padded(batch, members)
@@ -150,6 +176,12 @@ def train_members(members, *, activation, n_outputs):
         tol=column([m.tol for m in members]),
         patience=column([m.n_iter_no_change for m in members], np.int32),
         max_iter=column([m.max_iter for m in members], np.int32),
+        gamma=column([m.gamma for m in members]),
+        shift=column([m.shift for m in members]),
+        margin_0=column([m.margins[0] for m in members]),
+        margin_1=column([m.margins[1] for m in members]),
+        scale=column([m.scale for m in members], fill=1.0),
+        switch=column([m.switch for m in members], np.int32),
     )
     kernels = []
     for layer in range(len(members[0].kernels)):
@@ -173,6 +205,8 @@ def train_members(members, *, activation, n_outputs):
     )
     program = _program(len(kernels), activation, n_outputs)
     data = (tf.constant(X_all), tf.constant(y_all), tf.constant(w_all))
+    if deferred:
+        data = (*data, tf.constant(w_late))
     epoch = 0
     longest = max(m.max_iter for m in members)
     running = np.array([True] * n_real)
@@ -230,12 +264,25 @@ def _program(n_layers, activation, n_outputs):
     if key not in _PROGRAMS:
         import tensorflow as tf
 
+        run = _make_run(tf, n_layers, keras.activations.get(activation), n_outputs)
+        if n_outputs == 1:  # binary: every loss setting, deferred re-weighting
+            run = _with_late_weights(tf, run)
         _PROGRAMS[key] = tf.function(
-            _make_run(tf, n_layers, keras.activations.get(activation), n_outputs),
+            run,
             jit_compile=True,
             autograph=False,
         )
     return _PROGRAMS[key]
+
+
+def _with_late_weights(tf, run):
+    """``run`` taking the row weights of deferred re-weighting as a fourth array: a
+    member trains on ``w_late`` from its epoch ``switch`` on."""
+
+    def deferred_run(X, y, w, w_late, orders, mask, n_epochs, n_batches, hyper, state):
+        return run(X, y, (w, w_late), orders, mask, n_epochs, n_batches, hyper, state)
+
+    return deferred_run
 
 
 def _make_run(tf, n_layers, hidden_activation, n_outputs):
@@ -247,12 +294,33 @@ def _make_run(tf, n_layers, hidden_activation, n_outputs):
                 h = hidden_activation(h)
         return h
 
-    def row_loss(logits, y):
-        if n_outputs == 1:
-            return tf.nn.sigmoid_cross_entropy_with_logits(
-                labels=tf.cast(y, tf.float32), logits=logits[..., 0]
-            )
-        return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+    def row_loss(logits, y, hyper):
+        if n_outputs != 1:
+            return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+
+        def member(name):
+            return hyper[name][:, None]
+
+        y, z = tf.cast(y, tf.float32), logits[..., 0]
+        # as LogitAdjustedLoss / LDAMLoss on a sigmoid unit (scale 1, shift and
+        # margins 0: z itself)
+        margin = y * member("margin_1") - (1.0 - y) * member("margin_0")
+        z = member("scale") * (z + member("shift") - margin)
+        loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z)
+        # as keras.losses.BinaryFocalCrossentropy without class balancing; gamma 0:
+        # a factor of exactly 1 (and a zero gradient, from a base of 1)
+        focal = member("gamma") > 0
+        p = tf.sigmoid(z)
+        base = tf.where(focal, 1.0 - (y * p + (1.0 - y) * (1.0 - p)), 1.0)
+        return tf.pow(base, member("gamma")) * loss
+
+    def row_weights(w, rows, epoch, hyper):
+        """Each slot's weight: ``w``, or with deferred re-weighting ``(w, w_late)``
+        switched per member at its epoch ``switch`` (``epoch``: its epochs run)."""
+        if not isinstance(w, tuple):
+            return tf.gather(w, rows)
+        late = (epoch >= hyper["switch"])[:, None]
+        return tf.where(late, tf.gather(w[1], rows), tf.gather(w[0], rows))
 
     def penalty(weights, factor):
         total = 0.0
@@ -264,13 +332,13 @@ def _make_run(tf, n_layers, hidden_activation, n_outputs):
         def step(b, e, s):
             rows, real = orders[e, b], mask[e, b]
             x, yb = tf.gather(X, rows), tf.gather(y, rows)
-            wb = tf.gather(w, rows) * real
+            wb = row_weights(w, rows, s["n_iter"], hyper) * real
             n_real = tf.reduce_sum(real, axis=1)
             active = tf.logical_and(s["running"], n_real > 0)
             weights = s["weights"]
             with tf.GradientTape() as tape:
                 tape.watch(weights)
-                losses = row_loss(forward(weights, x), yb)
+                losses = row_loss(forward(weights, x), yb, hyper)
                 weighted = tf.reduce_sum(wb * losses, axis=1)
                 reg = penalty(weights, hyper["penalty"])
                 total = tf.reduce_sum(weighted / tf.maximum(n_real, 1.0) + reg)
@@ -308,6 +376,8 @@ def _make_run(tf, n_layers, hidden_activation, n_outputs):
             )
             loss = total / tf.maximum(mass, 1e-12)
             running = s["running"]
+            # the rule counts from the switch of deferred re-weighting on (else from 0)
+            counting = s["n_iter"] >= hyper["switch"]
             stopping, _, stop = _stopping.update(
                 _stopping.StoppingState(s["best"], s["count"]),
                 loss,
@@ -322,11 +392,12 @@ def _make_run(tf, n_layers, hidden_activation, n_outputs):
                 )
             n_iter = s["n_iter"] + tf.cast(running, tf.int32)
             diverged = tf.logical_or(s["diverged"], tf.logical_and(running, ~finite))
-            still = running & ~stop & finite & (n_iter < hyper["max_iter"])
+            still = running & ~(stop & counting) & finite & (n_iter < hyper["max_iter"])
+            counted = running & counting
             return e + 1, {
                 **s,
-                "best": tf.where(running, stopping.best, s["best"]),
-                "count": tf.where(running, stopping.count, s["count"]),
+                "best": tf.where(counted, stopping.best, s["best"]),
+                "count": tf.where(counted, stopping.count, s["count"]),
                 "n_iter": n_iter,
                 "diverged": diverged,
                 "running": still,
