@@ -132,7 +132,8 @@ def fit_splits(pipeline, X, y, splits, n_jobs=1):
         kept = {}
 
         def keep(estimator, X_held, y_held):
-            kept[_rows(X_held.index)] = estimator
+            # the fitted pipeline (cross_validate scores a wrapper holding it as fitted_)
+            kept[_rows(X_held.index)] = getattr(estimator, "fitted_", estimator)
             return 0.0
 
         cross_validate(pipeline, X, y, cv=splits, scoring=keep, n_jobs=n_jobs, error_score="raise")

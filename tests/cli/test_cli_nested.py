@@ -153,3 +153,23 @@ def test_tuned_threshold_is_scikit_learns(data, objective, cost, pos_label):
         assert threshold == pytest.approx(theirs.best_threshold_, abs=1e-12)
         ours = Thresholded(fits[4 * fold + 3], threshold, function[1].get("pos_label"))
         np.testing.assert_array_equal(ours.predict(X.iloc[test]), theirs.predict(X.iloc[test]))
+
+
+@pytest.mark.parametrize("name", ["balanced", "logit_adjusted", "ldam_drw"])
+def test_corrected_probabilities_are_the_refits_prior_correction(data, name):
+    """compare's prior-corrected probabilities of a side-by-side strategy are those of
+    the strategy's pipeline fitted alone with clf__prior_correction=True."""
+    from imbnet.cli._compare import _run_strategy
+
+    X, y = data
+    setup = Setup(Objective("f1"), (0, 1), 1, None, 2, 0)
+    ctx = Context(6, 0, ("x0", "x1"), ())
+    assert STRATEGIES[name].prior_correction
+    plan = plan_folds(setup, y)
+    runs, _, _ = _run_strategy(name, ctx, setup, X, y, plan, 1)
+    for run, (train, test) in zip(runs, plan.outer):
+        assert run["error"] is None
+        alone = make_pipeline(name, ctx).set_params(clf__prior_correction=True)
+        alone.fit(X.iloc[train], y[train])
+        np.testing.assert_allclose(run["corrected"], alone.predict_proba(X.iloc[test]), atol=2e-3)
+        assert not np.allclose(run["corrected"], run["proba"], atol=1e-3)
