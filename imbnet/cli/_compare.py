@@ -274,11 +274,18 @@ def cross_validate_strategies(
     progress = Progress(len(strategies) * cv)
     budget = _Budget(time_budget, started)
     results, epoch_limit, shown = [], 0, set()
+    ctx = Context(epochs, setup.random_state, numeric, categorical, text)
+    together = {name: trains_side_by_side(make_pipeline(name, ctx)) for name in strategies}
+    aside = {}
+    if time_budget is None and any(together.values()):
+        names = [name for name in strategies if not together[name]]
+        aside = _start_aside(names, ctx, setup, X, y, plan, n_jobs)
     for name in strategies:
         strategy = STRATEGIES[name]
         ctx = Context(epochs, setup.random_state, numeric, categorical, text)
-        together = trains_side_by_side(make_pipeline(name, ctx))
-        run_epochs, note = budget.plan(strategy, epochs, together)
+        if name in aside:
+            continue
+        run_epochs, note = budget.plan(strategy, epochs, together[name])
         ctx = Context(run_epochs or epochs, setup.random_state, numeric, categorical, text)
         if run_epochs is None:
             progress.step(f"{name} {note}", count=cv)
@@ -290,11 +297,51 @@ def cross_validate_strategies(
         _show_new_warnings(warned, shown)
         failed = " failed" if runs[0]["error"] else ""
         progress.step(f"{name} ({cv} folds){failed}", count=cv)
-        budget.record(strategy, ctx.epochs, time.perf_counter() - start, together)
+        budget.record(strategy, ctx.epochs, time.perf_counter() - start, together[name])
         result = _summarise(name, ctx, runs, y, setup)
         result["note"] = note
         results.append(result)
+    for name, future in aside.items():
+        try:
+            runs, limit, warned = future.result()
+        except Exception as exc:  # the second process failed: reported as the strategy's
+            runs, limit, warned = [{"fold": 0, "error": f"{type(exc).__name__}: {exc}"}], 0, []
+        epoch_limit += limit
+        _show_new_warnings(warned, shown)
+        failed = " failed" if runs[0]["error"] else ""
+        progress.step(f"{name} ({cv} folds){failed}", count=cv)
+        result = _summarise(name, ctx, runs, y, setup)
+        result["note"] = None
+        results.append(result)
+    order = {name: position for position, name in enumerate(strategies)}
+    results.sort(key=lambda result: order[result["name"]])
     return results, epoch_limit
+
+
+def _start_aside(names, ctx, setup, X, y, plan, n_jobs):
+    """Strategies ``names`` (the references and the networks fitted one by one) started
+    in a second process, one after another, while this one trains the side-by-side
+    networks: ``{name: future}`` of :func:`_run_strategy`'s result. On two cores the
+    two then share the machine (the side-by-side program runs on about one); without
+    a process pool (e.g. a sandbox) they run here, after the others."""
+    try:
+        from joblib.externals.loky import get_reusable_executor
+
+        executor = get_reusable_executor(max_workers=1, reuse=True)
+    except (ImportError, OSError, NotImplementedError):
+        return {}
+    return {
+        name: executor.submit(_run_aside, name, ctx, setup, X, y, plan, n_jobs) for name in names
+    }
+
+
+def _run_aside(name, *args):
+    """:func:`_run_strategy` in the second process, Keras imported without its log."""
+    if STRATEGIES[name].network:
+        from ._tf_logging import import_keras_quietly
+
+        import_keras_quietly()
+    return _run_strategy(name, *args)
 
 
 def compare(

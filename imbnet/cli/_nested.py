@@ -158,7 +158,8 @@ def _fit_one(pipeline, X, y, train):
 
     from ._tf_logging import import_keras_quietly
 
-    import_keras_quietly()
+    if type(pipeline.steps[-1][1]).__module__.startswith("imbnet"):
+        import_keras_quietly()  # a network: Keras without its start-up log
     # One OpenMP thread (HistGradientBoosting): on a busy machine its threads spin
     # waiting for each other, measured 40 s per fit against 1-2 s with one thread.
     with threadpool_limits(1, user_api="openmp"), warnings.catch_warnings(record=True) as caught:
