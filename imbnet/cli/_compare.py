@@ -97,7 +97,7 @@ def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
     """
     import warnings
 
-    from ._nested import fit_splits, trains_side_by_side
+    from ._nested import fit_splits
     from ._threshold import Thresholded, tune_threshold
     from ._warnings import split_warnings
 
@@ -130,7 +130,10 @@ def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
             if STRATEGIES[name].prior_correction:
                 clf = refit.steps[-1][1]
                 # a network trained side by side reads its settings' prior_correction
-                settings = clf.network if trains_side_by_side(pipeline) else clf
+                # (a fit it could not take was fitted on its own, as the classifier)
+                settings = getattr(clf, "network", None)
+                if not hasattr(settings, "prior_correction"):
+                    settings = clf
                 settings.set_params(prior_correction=True)
                 run["corrected"] = refit.predict_proba(X_test)
             runs.append(run)
