@@ -286,7 +286,7 @@ def cross_validate_strategies(
     for name in strategies:
         strategy = STRATEGIES[name]
         ctx = Context(epochs, setup.random_state, numeric, categorical, text)
-        if name in aside:
+        if name in aside.get("names", ()):
             continue
         run_epochs, note = budget.plan(strategy, epochs, together[name])
         ctx = Context(run_epochs or epochs, setup.random_state, numeric, categorical, text)
@@ -304,11 +304,13 @@ def cross_validate_strategies(
         result = _summarise(name, ctx, runs, y, setup)
         result["note"] = note
         results.append(result)
-    for name, future in aside.items():
+    if aside:
         try:
-            runs, limit, warned = future.result()
-        except Exception as exc:  # the second process failed: reported as the strategy's
-            runs, limit, warned = [{"fold": 0, "error": f"{type(exc).__name__}: {exc}"}], 0, []
+            done = aside["future"].result()
+        except Exception as exc:  # the second process failed: reported as the strategies'
+            error = [{"fold": 0, "error": f"{type(exc).__name__}: {exc}"}]
+            done = [(error, 0, [])] * len(aside["names"])
+    for name, (runs, limit, warned) in zip(aside.get("names", ()), done if aside else ()):
         epoch_limit += limit
         _show_new_warnings(warned, shown)
         failed = " failed" if runs[0]["error"] else ""
@@ -324,27 +326,34 @@ def cross_validate_strategies(
 def _start_aside(names, ctx, setup, X, y, plan, n_jobs):
     """Strategies ``names`` (the references and the networks fitted one by one) started
     in a second process, one after another, while this one trains the side-by-side
-    networks: ``{name: future}`` of :func:`_run_strategy`'s result. On two cores the
-    two then share the machine (the side-by-side program runs on about one); without
-    a process pool (e.g. a sandbox) they run here, after the others."""
+    networks: ``{"names": names, "future": future}``, the future of their
+    :func:`_run_strategy` results, in order (one job: the process is not recycled
+    between strategies). On two cores the two share the machine (the side-by-side
+    program runs on about one); without a process pool (e.g. a sandbox) they run here,
+    after the others."""
+    if not names:
+        return {}
     try:
         from joblib.externals.loky import get_reusable_executor
 
         executor = get_reusable_executor(max_workers=1, reuse=True)
     except (ImportError, OSError, NotImplementedError):
         return {}
-    return {
-        name: executor.submit(_run_aside, name, ctx, setup, X, y, plan, n_jobs) for name in names
-    }
+    future = executor.submit(_run_aside, names, ctx, setup, X, y, plan, n_jobs)
+    return {"names": names, "future": future}
 
 
-def _run_aside(name, *args):
-    """:func:`_run_strategy` in the second process, Keras imported without its log."""
-    if STRATEGIES[name].network:
-        from ._tf_logging import import_keras_quietly
+def _run_aside(names, *args):
+    """:func:`_run_strategy` of each of ``names`` in the second process (Keras imported
+    without its start-up log for a network)."""
+    found = []
+    for name in names:
+        if STRATEGIES[name].network:
+            from ._tf_logging import import_keras_quietly
 
-        import_keras_quietly()
-    return _run_strategy(name, *args)
+            import_keras_quietly()
+        found.append(_run_strategy(name, *args))
+    return found
 
 
 def compare(
