@@ -344,16 +344,12 @@ def _start_aside(names, ctx, setup, X, y, plan, n_jobs):
 
 
 def _run_aside(names, *args):
-    """:func:`_run_strategy` of each of ``names`` in the second process (Keras imported
-    without its start-up log for a network)."""
-    found = []
-    for name in names:
-        if STRATEGIES[name].network:
-            from ._tf_logging import import_keras_quietly
+    """:func:`_run_strategy` of each of ``names`` in the second process, Keras imported
+    first without its start-up log."""
+    from ._tf_logging import import_keras_quietly
 
-            import_keras_quietly()
-        found.append(_run_strategy(name, *args))
-    return found
+    import_keras_quietly()  # imbnet.model_selection (asked whether fits go side by side) imports it
+    return [_run_strategy(name, *args) for name in names]
 
 
 def compare(
