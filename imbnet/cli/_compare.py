@@ -97,7 +97,8 @@ def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
     """
     import warnings
 
-    from ._nested import FitStore, Prefitted, corrected_by_weights, fit_splits, trains_side_by_side
+    from ._nested import fit_splits
+    from ._threshold import Thresholded, tune_threshold
     from ._warnings import split_warnings
 
     start = time.perf_counter()
@@ -109,18 +110,17 @@ def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
             warnings.simplefilter("always")
             fits = fit_splits(pipeline, X, y, splits, n_jobs)
         limit, others = split_warnings(caught)
-        store = FitStore((train, model) for (train, _), model in zip(splits, fits))
         runs, position = [], 0
         for fold, ((train, test), inner) in enumerate(zip(plan.outer, plan.inner)):
+            inner_fits = fits[position : position + len(inner)]
             position += len(inner) + 1
             refit = fits[position - 1]
             model = refit
-            if inner:
-                from sklearn.model_selection import TunedThresholdClassifierCV
-
-                model = TunedThresholdClassifierCV(
-                    Prefitted(store), scoring=scorer, response_method="predict_proba", cv=inner
-                ).fit(X.iloc[train], y[train])
+            if inner:  # the threshold TunedThresholdClassifierCV would choose over these fits
+                validations = [(X.iloc[train[b]], y[train[b]]) for _, b in inner]
+                function = setup.score_function()
+                threshold = tune_threshold(inner_fits, validations, function, setup.classes)
+                model = Thresholded(refit, threshold, function[1].get("pos_label"))
             X_test, y_test = X.iloc[test], y[test]
             run = {"fold": fold, "test": test, "error": None, "corrected": None}
             run["proba"] = model.predict_proba(X_test)
@@ -128,14 +128,14 @@ def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
             run["score"] = float(scorer(model, X_test, y_test))
             run["threshold"] = _threshold_of_positive(model, setup)
             if STRATEGIES[name].prior_correction:
-                if trains_side_by_side(pipeline):
-                    weight = pipeline.steps[-1][1].class_weight
-                    run["corrected"] = corrected_by_weights(
-                        run["proba"], setup.classes, weight, y[train]
-                    )
-                else:
-                    refit.set_params(clf__prior_correction=True)
-                    run["corrected"] = refit.predict_proba(X_test)
+                clf = refit.steps[-1][1]
+                # a network trained side by side reads its settings' prior_correction
+                # (a fit it could not take was fitted on its own, as the classifier)
+                settings = getattr(clf, "network", None)
+                if not hasattr(settings, "prior_correction"):
+                    settings = clf
+                settings.set_params(prior_correction=True)
+                run["corrected"] = refit.predict_proba(X_test)
             runs.append(run)
     except Exception as exc:  # one strategy's failure is reported, not fatal
         error = f"{type(exc).__name__}: {exc}"
@@ -277,11 +277,18 @@ def cross_validate_strategies(
     progress = Progress(len(strategies) * cv)
     budget = _Budget(time_budget, started)
     results, epoch_limit, shown = [], 0, set()
+    ctx = Context(epochs, setup.random_state, numeric, categorical, text)
+    together = {name: trains_side_by_side(make_pipeline(name, ctx)) for name in strategies}
+    aside = {}
+    if time_budget is None and any(together.values()):
+        names = [name for name in strategies if not together[name]]
+        aside = _start_aside(names, ctx, setup, X, y, plan, n_jobs)
     for name in strategies:
         strategy = STRATEGIES[name]
         ctx = Context(epochs, setup.random_state, numeric, categorical, text)
-        together = trains_side_by_side(make_pipeline(name, ctx))
-        run_epochs, note = budget.plan(strategy, epochs, together)
+        if name in aside.get("names", ()):
+            continue
+        run_epochs, note = budget.plan(strategy, epochs, together[name])
         ctx = Context(run_epochs or epochs, setup.random_state, numeric, categorical, text)
         if run_epochs is None:
             progress.step(f"{name} {note}", count=cv)
@@ -293,11 +300,56 @@ def cross_validate_strategies(
         _show_new_warnings(warned, shown)
         failed = " failed" if runs[0]["error"] else ""
         progress.step(f"{name} ({cv} folds){failed}", count=cv)
-        budget.record(strategy, ctx.epochs, time.perf_counter() - start, together)
+        budget.record(strategy, ctx.epochs, time.perf_counter() - start, together[name])
         result = _summarise(name, ctx, runs, y, setup)
         result["note"] = note
         results.append(result)
+    if aside:
+        try:
+            done = aside["future"].result()
+        except Exception as exc:  # the second process failed: reported as the strategies'
+            error = [{"fold": 0, "error": f"{type(exc).__name__}: {exc}"}]
+            done = [(error, 0, [])] * len(aside["names"])
+    for name, (runs, limit, warned) in zip(aside.get("names", ()), done if aside else ()):
+        epoch_limit += limit
+        _show_new_warnings(warned, shown)
+        failed = " failed" if runs[0]["error"] else ""
+        progress.step(f"{name} ({cv} folds){failed}", count=cv)
+        result = _summarise(name, ctx, runs, y, setup)
+        result["note"] = None
+        results.append(result)
+    order = {name: position for position, name in enumerate(strategies)}
+    results.sort(key=lambda result: order[result["name"]])
     return results, epoch_limit
+
+
+def _start_aside(names, ctx, setup, X, y, plan, n_jobs):
+    """Strategies ``names`` (the references and the networks fitted one by one) started
+    in a second process, one after another, while this one trains the side-by-side
+    networks: ``{"names": names, "future": future}``, the future of their
+    :func:`_run_strategy` results, in order (one job: the process is not recycled
+    between strategies). On two cores the two share the machine (the side-by-side
+    program runs on about one); without a process pool (e.g. a sandbox) they run here,
+    after the others."""
+    if not names:
+        return {}
+    try:
+        from joblib.externals.loky import get_reusable_executor
+
+        executor = get_reusable_executor(max_workers=1, reuse=True)
+    except (ImportError, OSError, NotImplementedError):
+        return {}
+    future = executor.submit(_run_aside, names, ctx, setup, X, y, plan, n_jobs)
+    return {"names": names, "future": future}
+
+
+def _run_aside(names, *args):
+    """:func:`_run_strategy` of each of ``names`` in the second process, Keras imported
+    first without its start-up log."""
+    from ._tf_logging import import_keras_quietly
+
+    import_keras_quietly()  # imbnet.model_selection (asked whether fits go side by side) imports it
+    return [_run_strategy(name, *args) for name in names]
 
 
 def compare(

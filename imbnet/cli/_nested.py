@@ -9,15 +9,13 @@ Here they are handed at once to :func:`imbnet.model_selection.cross_validate`
 as a list of (training rows, held-out rows) splits, so that a pipeline ending
 in a :class:`imbnet.CostSensitiveMLPClassifier` trains all of them side by side
 in one compiled program; any other pipeline is fitted split by split, as
-before. The threshold is then chosen by ``TunedThresholdClassifierCV`` itself
-over the models already fitted (:class:`Prefitted`): the same code, the same
-inner folds, as if it had fitted them.
+before. The threshold is then chosen over the models already fitted, as
+``TunedThresholdClassifierCV`` chooses it (:mod:`imbnet.cli._threshold`).
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
-__all__ = ["FitStore", "FoldPlan", "Prefitted", "corrected_by_weights", "fit_splits"]
+__all__ = ["FoldPlan", "fit_splits", "trains_side_by_side"]
 
 
 class FoldPlan:
@@ -60,52 +58,6 @@ def _rows(labels):
     return np.asarray(labels, dtype=np.int64).tobytes()
 
 
-class FitStore:
-    """Fitted models by the rows they learned from (``X``'s row labels).
-
-    One store is shared by every copy: ``clone`` deep-copies parameters, and a
-    :class:`Prefitted` clone must find the same fits.
-    """
-
-    def __init__(self, fits=()):
-        self._fits = {_rows(train): model for train, model in fits}
-
-    def __deepcopy__(self, memo):
-        return self
-
-    def take(self, X):
-        try:
-            return self._fits[_rows(X.index)]
-        except KeyError:
-            raise RuntimeError("no model was fitted on these rows") from None
-
-
-class Prefitted(ClassifierMixin, BaseEstimator):
-    """A classifier whose ``fit`` takes the model already fitted on the same rows.
-
-    Parameters
-    ----------
-    store : FitStore
-    """
-
-    def __init__(self, store=None):
-        self.store = store
-
-    def fit(self, X, y):
-        """Take the model fitted on ``X``'s rows from the store."""
-        self.model_ = self.store.take(X)
-        self.classes_ = self.model_.classes_
-        return self
-
-    def predict_proba(self, X):
-        """The fitted model's class probabilities."""
-        return self.model_.predict_proba(X)
-
-    def predict(self, X):
-        """The fitted model's labels."""
-        return self.model_.predict(X)
-
-
 def trains_side_by_side(pipeline):
     """Whether imbnet.model_selection trains ``pipeline``'s fits side by side."""
     from imbnet.model_selection import side_by_side_reason
@@ -132,7 +84,8 @@ def fit_splits(pipeline, X, y, splits, n_jobs=1):
         kept = {}
 
         def keep(estimator, X_held, y_held):
-            kept[_rows(X_held.index)] = estimator
+            # the fitted pipeline (cross_validate scores a wrapper holding it as fitted_)
+            kept[_rows(X_held.index)] = getattr(estimator, "fitted_", estimator)
             return 0.0
 
         cross_validate(pipeline, X, y, cv=splits, scoring=keep, n_jobs=n_jobs, error_score="raise")
@@ -157,28 +110,11 @@ def _fit_one(pipeline, X, y, train):
 
     from ._tf_logging import import_keras_quietly
 
-    import_keras_quietly()
+    if type(pipeline.steps[-1][1]).__module__.startswith("imbnet"):
+        import_keras_quietly()  # a network: Keras without its start-up log
     # One OpenMP thread (HistGradientBoosting): on a busy machine its threads spin
     # waiting for each other, measured 40 s per fit against 1-2 s with one thread.
     with threadpool_limits(1, user_api="openmp"), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = clone(pipeline).fit(X.iloc[train], y[train])
     return model, [(w.category, str(w.message)) for w in caught]
-
-
-def corrected_by_weights(proba, classes, class_weight, y_train):
-    """``proba`` of a network trained with ``class_weight`` mapped back to the data's prior.
-
-    A log-loss network trained with class weights ``w`` learns the class mix
-    ``π_c w_c`` (normalised); Bayes' rule maps its probabilities back by
-    ``p_c / w_c``, renormalised: what the classifier's ``prior_correction=True``
-    gives (a test holds this), for fits that trained side by side.
-    """
-    from imbnet import compute_class_weight
-
-    if class_weight is None:
-        return np.asarray(proba)
-    weights = compute_class_weight(class_weight, classes=np.asarray(classes), y=y_train)
-    w = np.array([weights[c] for c in classes], dtype=np.float64)
-    shifted = np.asarray(proba, dtype=np.float64) / w
-    return shifted / shifted.sum(axis=1, keepdims=True)

@@ -20,18 +20,10 @@ are its own:
   (:mod:`imbnet.engine._stopping`) with its own ``tol`` / ``n_iter_no_change``,
   and its own ``max_iter`` ends it; a non-finite loss marks it diverged.
 
-Each step is written out as one pass: the forward and backward matrix
-products of every member (the backward pass spelled out for the sigmoid or
-softmax output and the usual hidden activations, TensorFlow's own gradient
-for any other), and one Adam update over every member's weights at once,
-kept as one flat vector per member (kernels, then biases).
-
-The host draws the row orders a chunk of epochs at a time, once per *source*
-(members with the same orders callable and row count, e.g. one seed on one
-fold, share one); inside the program each member reads its batch's rows from
-its source. The program runs the chunk's epochs without returning to Python
-and stops early once every member has stopped. This module knows nothing of
-estimators.
+The host draws each member's row orders (a callable per member) a chunk of
+epochs at a time; the program runs the chunk's epochs without returning to
+Python and stops early once every member has stopped. This module knows
+nothing of estimators.
 """
 
 import functools
@@ -72,6 +64,18 @@ class Member(NamedTuple):
     beta_1: float
     beta_2: float
     epsilon: float
+    # Beyond cross-entropy, for binary members (one sigmoid unit) only: focal
+    # ``gamma``; the logit ``z`` trained as ``scale * (z + shift - y * margins[1]
+    # + (1 - y) * margins[0])`` (logit adjustment: ``shift``; LDAM: ``margins``
+    # and ``scale``); deferred re-weighting: row weights ``w_late`` from epoch
+    # ``switch`` on (``w`` before), the stopping rule counting from there. The
+    # defaults leave the cross-entropy as it is, bit for bit.
+    gamma: float = 0.0
+    shift: float = 0.0
+    margins: tuple = (0.0, 0.0)
+    scale: float = 1.0
+    w_late: np.ndarray = None
+    switch: int = 0
 
 
 class MemberResult(NamedTuple):
@@ -127,26 +131,35 @@ def train_members(members, *, activation, n_outputs):
     n_real = len(members)
     k_pad = _members_padded(n_real)
     sizes = [m.X.shape[0] for m in members]
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
     n_rows = max(1024, _bucket(int(offsets[-1]) + 1))
     n_features = members[0].X.shape[1]
     X_all = np.zeros((n_rows, n_features), np.float32)
     y_all = np.zeros(n_rows, np.int32)
     w_all = np.zeros(n_rows, np.float32)
+    # Binary members: one program for every loss setting (the settings are data;
+    # the extra arithmetic is per row, not per unit).
+    general = n_outputs == 1
+    plain = Member._field_defaults
+    if not general and any(
+        getattr(m, name) != plain[name] for m in members for name in ("gamma", "shift", "scale")
+    ):
+        raise ValueError("focal, shifted or margin losses are for binary members")
+    if not general and any(m.margins != plain["margins"] or m.w_late is not None for m in members):
+        raise ValueError("margins and deferred re-weighting are for binary members")
+    deferred = general
+    w_late = np.zeros(n_rows, np.float32) if deferred else None
     for k, m in enumerate(members):
         X_all[offsets[k] : offsets[k + 1]] = m.X
         y_all[offsets[k] : offsets[k + 1]] = m.y
         w_all[offsets[k] : offsets[k + 1]] = m.w
+        if deferred:
+            w_late[offsets[k] : offsets[k + 1]] = m.w if m.w_late is None else m.w_late
     batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
     n_batches = [-(-n // b) for n, b in zip(sizes, batch)]
     slots = _slots_padded(batch, members)
-    # members drawing the same row orders (one seed and row count) share one source
-    sources, source_of = {}, []
-    for m, n in zip(members, sizes):
-        source_of.append(sources.setdefault((id(m.orders), n), (len(sources), m.orders, n))[0])
-    sources = list(sources.values())
-    longest_rows = max(sizes)
-    per_call = _ORDER_BUDGET // max(1, len(sources) * longest_rows)
+    b_pad = _bucket(max(n_batches))
+    per_call = _ORDER_BUDGET // (b_pad * slots * k_pad)
     per_call = int(min(_MAX_EPOCHS_PER_CALL, max(1, 1 << (max(1, per_call).bit_length() - 1))))
 
     def column(values, dtype=np.float32, fill=0):
@@ -163,21 +176,25 @@ def train_members(members, *, activation, n_outputs):
         tol=column([m.tol for m in members]),
         patience=column([m.n_iter_no_change for m in members], np.int32),
         max_iter=column([m.max_iter for m in members], np.int32),
-        batch=column(batch, np.int32, 1),
-        n_rows=column(sizes, np.int32),
-        source=column(source_of, np.int32),
-        offset=column(offsets[:-1], np.int32),
+        gamma=column([m.gamma for m in members]),
+        shift=column([m.shift for m in members]),
+        margin_0=column([m.margins[0] for m in members]),
+        margin_1=column([m.margins[1] for m in members]),
+        scale=column([m.scale for m in members], fill=1.0),
+        switch=column([m.switch for m in members], np.int32),
     )
-    shapes = [tuple(k.shape) for k in members[0].kernels]
-    layout = _Layout(shapes)
-    flat = np.zeros((k_pad, layout.size), np.float32)
-    for k, m in enumerate(members):
-        flat[k, : layout.n_kernel_values] = np.concatenate([np.ravel(w) for w in m.kernels])
-    flat = tf.constant(flat)
+    kernels = []
+    for layer in range(len(members[0].kernels)):
+        shape = members[0].kernels[layer].shape
+        stacked = np.zeros((k_pad,) + shape, np.float32)
+        stacked[:n_real] = [m.kernels[layer] for m in members]
+        kernels.append(tf.constant(stacked))
+    biases = [tf.zeros((k_pad, k.shape[-1])) for k in kernels]
+    weights = kernels + biases
     state = dict(
-        flat=flat,
-        m=tf.zeros_like(flat),
-        v=tf.zeros_like(flat),
+        weights=weights,
+        m=[tf.zeros_like(v) for v in weights],
+        v=[tf.zeros_like(v) for v in weights],
         t=tf.zeros(k_pad),
         best=tf.fill([k_pad], np.float32(np.inf)),
         count=tf.zeros(k_pad, tf.int32),
@@ -186,21 +203,30 @@ def train_members(members, *, activation, n_outputs):
         diverged=tf.zeros(k_pad, tf.bool),
         loss=tf.zeros(k_pad),
     )
-    program = _program(shapes, activation, n_outputs, slots)
+    program = _program(len(kernels), activation, n_outputs)
     data = (tf.constant(X_all), tf.constant(y_all), tf.constant(w_all))
+    if deferred:
+        data = (*data, tf.constant(w_late))
     epoch = 0
     longest = max(m.max_iter for m in members)
     running = np.array([True] * n_real)
-    orders = np.zeros((len(sources), per_call, longest_rows), np.int32)
     while epoch < longest and running.any():
         count = min(per_call, longest - epoch)
-        wanted = {source_of[k] for k in np.flatnonzero(running)}
-        for position, draw, n in sources:
-            if position in wanted:
-                orders[position, :count, :n] = draw(epoch, count)
+        orders = np.zeros((per_call, b_pad, k_pad, slots), np.int32)
+        mask = np.zeros((per_call, b_pad, k_pad, slots), np.float32)
+        for k, m in enumerate(members):
+            if not running[k]:
+                continue
+            n, b, nb = sizes[k], batch[k], n_batches[k]
+            drawn = np.full((count, nb * b), -1, np.int64)
+            drawn[:, :n] = np.asarray(m.orders(epoch, count)) + offsets[k]
+            drawn = drawn.reshape(count, nb, b)
+            orders[:count, :nb, k, :b] = np.maximum(drawn, 0)
+            mask[:count, :nb, k, :b] = drawn >= 0
         state = program(
             *data,
             tf.constant(orders),
+            tf.constant(mask),
             tf.constant(count, tf.int32),
             tf.constant(max(n_batches), tf.int32),
             hyper,
@@ -208,7 +234,8 @@ def train_members(members, *, activation, n_outputs):
         )
         epoch += count
         running = state["running"].numpy()[:n_real]
-    kernels, biases = layout.split(state["flat"].numpy())
+    weights = [w.numpy() for w in state["weights"]]
+    n_layers = len(kernels)
     n_iter = state["n_iter"].numpy()
     diverged = state["diverged"].numpy()
     count = state["count"].numpy()
@@ -217,8 +244,8 @@ def train_members(members, *, activation, n_outputs):
     for k, m in enumerate(members):
         results.append(
             MemberResult(
-                [w[k] for w in kernels],
-                [b[k] for b in biases],
+                [w[k] for w in weights[:n_layers]],
+                [w[k] for w in weights[n_layers:]],
                 int(n_iter[k]),
                 bool(count[k] > m.n_iter_no_change) and not diverged[k],
                 bool(diverged[k]),
@@ -228,150 +255,114 @@ def train_members(members, *, activation, n_outputs):
     return results
 
 
-class _Layout:
-    """Where each layer's kernel and bias sit in a member's flat weight vector:
-    the kernels (row-major) first, then the biases."""
-
-    def __init__(self, shapes):
-        self.shapes = [tuple(int(d) for d in s) for s in shapes]
-        sizes = [a * b for a, b in self.shapes] + [b for _, b in self.shapes]
-        self.bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
-        self.n_kernel_values = self.bounds[len(self.shapes)]
-        self.size = self.bounds[-1]
-
-    def pieces(self, flat, xp_reshape):
-        n = len(self.shapes)
-        parts = [flat[:, self.bounds[i] : self.bounds[i + 1]] for i in range(2 * n)]
-        kernels = [xp_reshape(p, (-1, *s)) for p, s in zip(parts[:n], self.shapes)]
-        return kernels, parts[n:]
-
-    def split(self, flat):
-        return self.pieces(flat, np.reshape)
-
-
 _PROGRAMS = {}
 
 
-def _program(shapes, activation, n_outputs, slots):
+def _program(n_layers, activation, n_outputs):
     """The compiled program for an architecture (one per process, XLA per shape)."""
-    key = (tuple(shapes), activation, n_outputs, slots)
+    key = (n_layers, activation, n_outputs)
     if key not in _PROGRAMS:
         import tensorflow as tf
 
+        run = _make_run(tf, n_layers, keras.activations.get(activation), n_outputs)
+        if n_outputs == 1:  # binary: every loss setting, deferred re-weighting
+            run = _with_late_weights(tf, run)
         _PROGRAMS[key] = tf.function(
-            _make_run(tf, _Layout(shapes), activation, n_outputs, slots),
+            run,
             jit_compile=True,
             autograph=False,
         )
     return _PROGRAMS[key]
 
 
-def _activation_and_gradient(tf, name):
-    """The hidden activation and ``grad(z, h, upstream)``, its backward pass
-    (written out for the usual ones, else TensorFlow's own gradient)."""
-    known = {
-        "relu": (tf.nn.relu, lambda z, h, up: up * tf.cast(z > 0, up.dtype)),
-        "tanh": (tf.tanh, lambda z, h, up: up * (1 - h * h)),
-        "sigmoid": (tf.sigmoid, lambda z, h, up: up * h * (1 - h)),
-        "linear": (tf.identity, lambda z, h, up: up),
-    }
-    if name in known:
-        return known[name]
-    function = keras.activations.get(name)
+def _with_late_weights(tf, run):
+    """``run`` taking the row weights of deferred re-weighting as a fourth array: a
+    member trains on ``w_late`` from its epoch ``switch`` on."""
 
-    def grad(z, h, upstream):
-        with tf.GradientTape() as tape:
-            tape.watch(z)
-            out = function(z)
-        return tape.gradient(out, z, output_gradients=upstream)
+    def deferred_run(X, y, w, w_late, orders, mask, n_epochs, n_batches, hyper, state):
+        return run(X, y, (w, w_late), orders, mask, n_epochs, n_batches, hyper, state)
 
-    return function, grad
+    return deferred_run
 
 
-def _make_run(tf, layout, activation, n_outputs, slots):
-    n_layers = len(layout.shapes)
-    hidden, hidden_grad = _activation_and_gradient(tf, activation)
-
-    def forward_backward(flat, x, yb, scale, penalty):
-        """Rows' losses and the flat gradient of each member's batch loss
-        ``sum(scale * row loss) + penalty * ||kernels||^2``."""
-        kernels, biases = layout.pieces(flat, tf.reshape)
-        inputs, pre = [x], []
+def _make_run(tf, n_layers, hidden_activation, n_outputs):
+    def forward(weights, x):
         h = x
         for layer in range(n_layers):
-            z = tf.matmul(h, kernels[layer]) + biases[layer][:, None]
-            pre.append(z)
+            h = tf.matmul(h, weights[layer]) + weights[n_layers + layer][:, None]
             if layer < n_layers - 1:
-                h = hidden(z)
-                inputs.append(h)
-        if n_outputs == 1:
-            labels = tf.cast(yb, tf.float32)
-            losses = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=z[..., 0])
-            delta = ((tf.sigmoid(z[..., 0]) - labels) * scale)[..., None]
-        else:
-            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=z)
-            delta = (tf.nn.softmax(z) - tf.one_hot(yb, n_outputs)) * scale[..., None]
-        kernel_grads, bias_grads = [None] * n_layers, [None] * n_layers
-        factor = (2 * penalty)[:, None, None]
-        for layer in reversed(range(n_layers)):
-            kernel_grads[layer] = (
-                tf.matmul(inputs[layer], delta, transpose_a=True) + factor * kernels[layer]
-            )
-            bias_grads[layer] = tf.reduce_sum(delta, axis=1)
-            if layer:
-                upstream = tf.matmul(delta, kernels[layer], transpose_b=True)
-                delta = hidden_grad(pre[layer - 1], inputs[layer], upstream)
-        n_members = tf.shape(flat)[0]
-        grads = tf.concat(
-            [tf.reshape(g, (n_members, -1)) for g in kernel_grads] + bias_grads, axis=1
-        )
-        squares = tf.reduce_sum(tf.square(flat[:, : layout.n_kernel_values]), axis=1)
-        return losses, grads, penalty * squares
+                h = hidden_activation(h)
+        return h
 
-    def run(X, y, w, orders, n_epochs, n_batches, hyper, state):
-        slot = tf.range(slots)[None, :]
-        batch, n_rows = hyper["batch"][:, None], hyper["n_rows"][:, None]
-        width = tf.shape(orders)[2]
-        first_row = hyper["source"][:, None] * width
-        b1, b2 = hyper["beta_1"][:, None], hyper["beta_2"][:, None]
-        epsilon = hyper["epsilon"][:, None]
+    def row_loss(logits, y, hyper):
+        if n_outputs != 1:
+            return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
 
+        def member(name):
+            return hyper[name][:, None]
+
+        y, z = tf.cast(y, tf.float32), logits[..., 0]
+        # as LogitAdjustedLoss / LDAMLoss on a sigmoid unit (scale 1, shift and
+        # margins 0: z itself)
+        margin = y * member("margin_1") - (1.0 - y) * member("margin_0")
+        z = member("scale") * (z + member("shift") - margin)
+        loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z)
+        # as keras.losses.BinaryFocalCrossentropy without class balancing; gamma 0:
+        # a factor of exactly 1 (and a zero gradient, from a base of 1)
+        focal = member("gamma") > 0
+        p = tf.sigmoid(z)
+        base = tf.where(focal, 1.0 - (y * p + (1.0 - y) * (1.0 - p)), 1.0)
+        return tf.pow(base, member("gamma")) * loss
+
+    def row_weights(w, rows, epoch, hyper):
+        """Each slot's weight: ``w``, or with deferred re-weighting ``(w, w_late)``
+        switched per member at its epoch ``switch`` (``epoch``: its epochs run)."""
+        if not isinstance(w, tuple):
+            return tf.gather(w, rows)
+        late = (epoch >= hyper["switch"])[:, None]
+        return tf.where(late, tf.gather(w[1], rows), tf.gather(w[0], rows))
+
+    def penalty(weights, factor):
+        total = 0.0
+        for kernel in weights[:n_layers]:
+            total += tf.reduce_sum(tf.square(kernel), axis=[1, 2])
+        return factor * total
+
+    def run(X, y, w, orders, mask, n_epochs, n_batches, hyper, state):
         def step(b, e, s):
-            position = b * batch + slot
-            real = tf.logical_and(slot < batch, position < n_rows)
-            local = tf.gather(
-                tf.reshape(orders[:, e], [-1]),
-                first_row + tf.clip_by_value(position, 0, tf.maximum(n_rows - 1, 0)),
-            )
-            rows = local + hyper["offset"][:, None]
-            real = tf.cast(real, tf.float32)
+            rows, real = orders[e, b], mask[e, b]
             x, yb = tf.gather(X, rows), tf.gather(y, rows)
-            wb = tf.gather(w, rows) * real
+            wb = row_weights(w, rows, s["n_iter"], hyper) * real
             n_real = tf.reduce_sum(real, axis=1)
             active = tf.logical_and(s["running"], n_real > 0)
-            losses, g, reg = forward_backward(
-                s["flat"], x, yb, wb / tf.maximum(n_real, 1.0)[:, None], hyper["penalty"]
-            )
-            weighted = tf.reduce_sum(wb * losses, axis=1)
+            weights = s["weights"]
+            with tf.GradientTape() as tape:
+                tape.watch(weights)
+                losses = row_loss(forward(weights, x), yb, hyper)
+                weighted = tf.reduce_sum(wb * losses, axis=1)
+                reg = penalty(weights, hyper["penalty"])
+                total = tf.reduce_sum(weighted / tf.maximum(n_real, 1.0) + reg)
+            grads = tape.gradient(total, weights)
             t = s["t"] + tf.cast(active, tf.float32)
-            step_size = (
-                hyper["lr"]
-                * tf.sqrt(1 - hyper["beta_2"] ** t)
-                / tf.maximum(1 - hyper["beta_1"] ** t, 1e-30)
-            )
-            m, v, flat = s["m"], s["v"], s["flat"]
-            m2 = m + (g - m) * (1 - b1)
-            v2 = v + (g * g - v) * (1 - b2)
-            flat2 = flat - step_size[:, None] * m2 / (tf.sqrt(v2) + epsilon)
-            on = active[:, None]
+            b1, b2 = hyper["beta_1"], hyper["beta_2"]
+            step_size = hyper["lr"] * tf.sqrt(1 - b2**t) / tf.maximum(1 - b1**t, 1e-30)
+            new_w, new_m, new_v = [], [], []
+            for var, g, m, v in zip(weights, grads, s["m"], s["v"]):
+                shape = (-1,) + (1,) * (len(var.shape) - 1)
+                on = tf.reshape(active, shape)
+                m2 = m + (g - m) * tf.reshape(1 - b1, shape)
+                v2 = v + (g * g - v) * tf.reshape(1 - b2, shape)
+                var2 = var - tf.reshape(step_size, shape) * m2 / (
+                    tf.sqrt(v2) + tf.reshape(hyper["epsilon"], shape)
+                )
+                new_w.append(tf.where(on, var2, var))
+                new_m.append(tf.where(on, m2, m))
+                new_v.append(tf.where(on, v2, v))
             mass = tf.reduce_sum(wb, axis=1)
-            new = {
-                "flat": tf.where(on, flat2, flat),
-                "m": tf.where(on, m2, m),
-                "v": tf.where(on, v2, v),
-                "t": t,
-            }
-            return {**s, **new}, (weighted + reg * mass, mass)
+            return {**s, "weights": new_w, "m": new_m, "v": new_v, "t": t}, (
+                weighted + reg * mass,
+                mass,
+            )
 
         def epoch_body(e, s):
             zeros = tf.zeros_like(s["t"])
@@ -385,6 +376,8 @@ def _make_run(tf, layout, activation, n_outputs, slots):
             )
             loss = total / tf.maximum(mass, 1e-12)
             running = s["running"]
+            # the rule counts from the switch of deferred re-weighting on (else from 0)
+            counting = s["n_iter"] >= hyper["switch"]
             stopping, _, stop = _stopping.update(
                 _stopping.StoppingState(s["best"], s["count"]),
                 loss,
@@ -392,16 +385,19 @@ def _make_run(tf, layout, activation, n_outputs, slots):
                 n_iter_no_change=hyper["patience"],
                 xp=tf,
             )
-            finite = tf.logical_and(
-                tf.math.is_finite(loss), tf.reduce_all(tf.math.is_finite(s["flat"]), axis=1)
-            )
+            finite = tf.math.is_finite(loss)
+            for var in s["weights"]:
+                finite = tf.logical_and(
+                    finite, tf.reduce_all(tf.math.is_finite(var), axis=list(range(1, var.ndim)))
+                )
             n_iter = s["n_iter"] + tf.cast(running, tf.int32)
             diverged = tf.logical_or(s["diverged"], tf.logical_and(running, ~finite))
-            still = running & ~stop & finite & (n_iter < hyper["max_iter"])
+            still = running & ~(stop & counting) & finite & (n_iter < hyper["max_iter"])
+            counted = running & counting
             return e + 1, {
                 **s,
-                "best": tf.where(running, stopping.best, s["best"]),
-                "count": tf.where(running, stopping.count, s["count"]),
+                "best": tf.where(counted, stopping.best, s["best"]),
+                "count": tf.where(counted, stopping.count, s["count"]),
                 "n_iter": n_iter,
                 "diverged": diverged,
                 "running": still,

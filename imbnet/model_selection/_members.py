@@ -38,12 +38,12 @@ _REQUIRED = {
     "solver": "adam",
     "early_stopping": False,
     "warm_start": False,
-    "loss": "log_loss",
-    "deferred_reweighting": None,
     "output_bias_init": "zeros",
-    "prior_correction": False,
     "on_divergence": "raise",
 }
+# The losses the program computes; all but the log loss (and deferred re-weighting)
+# for two classes only: a multiclass fit with one of them is fitted on its own.
+_LOSSES = ("log_loss", "focal", "logit_adjusted", "balanced_softmax", "ldam")
 
 
 def network_of(estimator):
@@ -59,9 +59,10 @@ def side_by_side_reason(estimator, fit_params=None):
     :mod:`imbnet.model_selection` trains the fits of a
     :class:`imbnet.CostSensitiveMLPClassifier`, alone or as the last step of a
     pipeline, side by side in one compiled program when its settings are ones
-    the program reproduces (Adam, no early stopping, dropout or warm start,
-    the log loss, no prior correction); any other estimator is fitted one fit
-    at a time, as scikit-learn would, with the same results.
+    the program reproduces (Adam, no early stopping, dropout or warm start;
+    any ``loss``, the long-tail and focal ones for two classes; deferred
+    re-weighting; prior correction); any other estimator is fitted one fit at
+    a time, as scikit-learn would, with the same results.
 
     Parameters
     ----------
@@ -92,6 +93,8 @@ def side_by_side_reason(estimator, fit_params=None):
     for name, value in _REQUIRED.items():
         if getattr(network, name) != value:
             return f"{name}={getattr(network, name)!r}"
+    if network.loss not in _LOSSES:
+        return f"loss={network.loss!r}"
     if network.dropout or network.verbose:
         return "dropout or verbose"
     allowed = {"sample_weight"}
@@ -152,6 +155,8 @@ class Prepared(NamedTuple):
     member: Member
     key: tuple
     target: object
+    loss: object = None  # the network's Keras loss (its output prior)
+    fed: tuple = None  # the class mix fed before and from the re-weighting switch
 
 
 def step_keys(estimator):
@@ -218,6 +223,10 @@ def prepare(estimator, X_train, y_train, fit_params, steps_cache=None, rows_key=
     sizes = _check_layer_sizes(network.hidden_layer_sizes)
     activation = _check_activation(network.activation)
     n_outputs = target.output_width
+    binary_only = network.loss != "log_loss" or network.deferred_reweighting is not None
+    if network.loss not in _LOSSES or (binary_only and n_outputs != 1):
+        return None
+    loss_options = _loss_options(network, data)
     widths = [data.X.shape[1], *sizes, n_outputs]
     shapes = list(zip(widths[:-1], widths[1:]))
     seeds = [data.seeds.seed_for(f"kernel{position}") for position in range(len(shapes))]
@@ -230,7 +239,7 @@ def prepare(estimator, X_train, y_train, fit_params, steps_cache=None, rows_key=
     member = Member(
         X=np.asarray(data.X, np.float32),
         y=np.asarray(data.y, np.int32),
-        w=np.asarray(data.weights, np.float32),
+        w=loss_options["fed_weights"],
         kernels=kernels,
         orders=orders,
         batch_size=network._batch_size(),
@@ -242,9 +251,44 @@ def prepare(estimator, X_train, y_train, fit_params, steps_cache=None, rows_key=
         beta_1=float(network.beta_1),
         beta_2=float(network.beta_2),
         epsilon=float(network.epsilon),
+        **loss_options["member"],
     )
     key = (tuple(sizes), activation, data.X.shape[1], n_outputs)
-    return Prepared(estimator, network, member, key, target)
+    return Prepared(
+        estimator, network, member, key, target, loss_options["loss"], loss_options["fed"]
+    )
+
+
+def _loss_options(network, data):
+    """The member's loss settings (see :class:`imbnet.engine._member_training.Member`),
+    the network's Keras loss, and the class mix it is fed before and after the switch
+    of deferred re-weighting, as the network's own fit computes them."""
+    loss = data.target.loss(network.loss, **network._loss_options())
+    options = {}
+    if network.loss == "focal":
+        options["gamma"] = float(network.focal_gamma)
+    elif network.loss != "log_loss":
+        values = loss.program_values()
+        if network.loss == "ldam":
+            options["margins"] = tuple(float(v) for v in np.ravel(values[0]))
+            options["scale"] = float(values[1])
+        else:
+            options["shift"] = float(np.ravel(values[0])[0])
+    w = np.asarray(data.weights, np.float32)
+    y = np.asarray(data.y).reshape(-1).astype(np.int64)
+    early = w
+    switch = network._reweighting_epoch()
+    if switch:  # the epochs before the switch: sample weights only
+        vector = np.asarray(data.target.class_weight_vector(network.class_weight_), np.float64)
+        early = (w.astype(np.float64) / vector[y]).astype(np.float32)
+        options.update(w_late=w, switch=int(switch))
+
+    def shares(weights):
+        mass = np.bincount(y, np.asarray(weights, np.float64), minlength=network.n_classes_)
+        return mass / max(mass.sum(), 1e-12)
+
+    fed = (switch, shares(early), shares(w))
+    return {"member": options, "fed_weights": early, "loss": loss, "fed": fed}
 
 
 # Hidden activations computed in NumPy (float32) at predict; others through Keras.
@@ -289,6 +333,12 @@ class FittedMember(ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = network.feature_names_in_
         self.class_weight_ = network.class_weight_
         self.class_prior_ = network.class_prior_
+        if prepared.fed is not None:  # as the network's own fit records it
+            from ..weighting._long_tail_losses import output_prior
+
+            switch, early, late = prepared.fed
+            fed = late if switch < result.n_iter else early
+            self.training_prior_ = output_prior(prepared.loss, fed)
         self.coefs_ = result.kernels
         self.intercepts_ = result.biases
         self.n_iter_ = result.n_iter
@@ -318,10 +368,14 @@ class FittedMember(ClassifierMixin, BaseEstimator):
                 h = activation(h)
         if h.shape[1] == 1:
             p = 1.0 / (1.0 + np.exp(-h[:, 0].astype(np.float64)))
-            return np.column_stack([1.0 - p, p]).astype(np.float32)
-        h = h.astype(np.float64) - h.max(axis=1, keepdims=True)
-        e = np.exp(h)
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+            proba = np.column_stack([1.0 - p, p]).astype(np.float32)
+        else:
+            h = h.astype(np.float64) - h.max(axis=1, keepdims=True)
+            e = np.exp(h)
+            proba = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+        if self.network.prior_correction:  # read at prediction time, as the network's
+            proba = self._target.correct(proba, self.class_prior_, self.training_prior_)
+        return proba
 
     def predict(self, X):
         """The class of highest probability."""

@@ -5,13 +5,62 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold, TunedThresholdClassifierCV
 
-from imbnet import CostSensitiveMLPClassifier, make_tutorial_data
+from imbnet import make_tutorial_data
 from imbnet.cli._compare import Setup, _Budget, plan_folds, run_order
-from imbnet.cli._nested import FitStore, Prefitted, corrected_by_weights, fit_splits
+from imbnet.cli._nested import _rows, fit_splits
 from imbnet.cli._objectives import Objective
 from imbnet.cli._strategies import STRATEGIES, Context, make_pipeline
+
+
+# TunedThresholdClassifierCV over fits already made: scikit-learn's own threshold choice,
+# the reference compare's is tested against.
+class FitStore:
+    """Fitted models by the rows they learned from (``X``'s row labels).
+
+    One store is shared by every copy: ``clone`` deep-copies parameters, and a
+    :class:`Prefitted` clone must find the same fits.
+    """
+
+    def __init__(self, fits=()):
+        self._fits = {_rows(train): model for train, model in fits}
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def take(self, X):
+        try:
+            return self._fits[_rows(X.index)]
+        except KeyError:
+            raise RuntimeError("no model was fitted on these rows") from None
+
+
+class Prefitted(ClassifierMixin, BaseEstimator):
+    """A classifier whose ``fit`` takes the model already fitted on the same rows.
+
+    Parameters
+    ----------
+    store : FitStore
+    """
+
+    def __init__(self, store=None):
+        self.store = store
+
+    def fit(self, X, y):
+        """Take the model fitted on ``X``'s rows from the store."""
+        self.model_ = self.store.take(X)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        """The fitted model's class probabilities."""
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        """The fitted model's labels."""
+        return self.model_.predict(X)
 
 
 @pytest.fixture(scope="module")
@@ -77,20 +126,6 @@ def test_side_by_side_fits_predict_as_fits_of_their_own(data):
         )
 
 
-@pytest.mark.parametrize("class_weight", ["balanced", "log", {0: 1.0, 1: 7.0}])
-def test_correction_by_weights_is_the_classifiers_prior_correction(data, class_weight):
-    X, y = data
-    y = np.where(np.arange(len(y)) % 9 == 0, 1, y)  # rare enough for 'log' to weigh
-    clf = CostSensitiveMLPClassifier(
-        hidden_layer_sizes=(8,), max_iter=5, class_weight=class_weight, random_state=0
-    ).fit(X, y)
-    proba = clf.predict_proba(X)
-    expected = clf.set_params(prior_correction=True).predict_proba(X)
-    np.testing.assert_allclose(
-        corrected_by_weights(proba, (0, 1), class_weight, y), expected, rtol=1e-4, atol=1e-6
-    )
-
-
 def test_budget_estimates_each_kind_from_its_own_measurements():
     budget = _Budget(100.0)
     network, reference = STRATEGIES["balanced"], STRATEGIES["logreg"]
@@ -117,3 +152,59 @@ def test_cheap_references_run_first_whatever_the_order_asked():
     first_network = next(i for i, s in enumerate(default) if STRATEGIES[s].network)
     assert all(not STRATEGIES[s].network for s in default[:first_network])
     assert all(STRATEGIES[s].network for s in default[first_network:])
+
+
+@pytest.mark.parametrize(
+    "objective, cost",
+    [
+        (Objective("f1"), None),
+        (Objective("balanced_accuracy"), None),
+        (Objective("recall@precision", 0.3), None),
+        (Objective("precision@recall", 0.6), None),
+        (Objective("cost"), (1.0, 20.0)),
+    ],
+)
+@pytest.mark.parametrize("pos_label", [1, 0])
+def test_tuned_threshold_is_scikit_learns(data, objective, cost, pos_label):
+    """compare's threshold over the inner fits (counts at every threshold at once) is the
+    one TunedThresholdClassifierCV chooses over the same fits, and decides alike."""
+    from imbnet.cli._threshold import Thresholded, tune_threshold
+
+    X, y = data
+    setup = Setup(objective, (0, 1), pos_label, cost, 3, 0)
+    plan = plan_folds(setup, y)
+    pipeline = make_pipeline("logreg", Context(5, 0, ("x0", "x1"), ()))
+    splits = plan.splits()
+    fits = fit_splits(pipeline, X, y, splits)
+    store = FitStore((train, model) for (train, _), model in zip(splits, fits))
+    for fold, ((train, test), inner) in enumerate(zip(plan.outer, plan.inner)):
+        theirs = TunedThresholdClassifierCV(
+            Prefitted(store), scoring=setup.scorer(), response_method="predict_proba", cv=inner
+        ).fit(X.iloc[train], y[train])
+        models = fits[4 * fold : 4 * fold + 3]
+        validations = [(X.iloc[train[b]], y[train[b]]) for _, b in inner]
+        function = setup.score_function()
+        threshold = tune_threshold(models, validations, function, setup.classes)
+        assert threshold == pytest.approx(theirs.best_threshold_, abs=1e-12)
+        ours = Thresholded(fits[4 * fold + 3], threshold, function[1].get("pos_label"))
+        np.testing.assert_array_equal(ours.predict(X.iloc[test]), theirs.predict(X.iloc[test]))
+
+
+@pytest.mark.parametrize("name", ["balanced", "logit_adjusted", "ldam_drw"])
+def test_corrected_probabilities_are_the_refits_prior_correction(data, name):
+    """compare's prior-corrected probabilities of a side-by-side strategy are those of
+    the strategy's pipeline fitted alone with clf__prior_correction=True."""
+    from imbnet.cli._compare import _run_strategy
+
+    X, y = data
+    setup = Setup(Objective("f1"), (0, 1), 1, None, 2, 0)
+    ctx = Context(6, 0, ("x0", "x1"), ())
+    assert STRATEGIES[name].prior_correction
+    plan = plan_folds(setup, y)
+    runs, _, _ = _run_strategy(name, ctx, setup, X, y, plan, 1)
+    for run, (train, test) in zip(runs, plan.outer):
+        assert run["error"] is None
+        alone = make_pipeline(name, ctx).set_params(clf__prior_correction=True)
+        alone.fit(X.iloc[train], y[train])
+        np.testing.assert_allclose(run["corrected"], alone.predict_proba(X.iloc[test]), atol=2e-3)
+        assert not np.allclose(run["corrected"], run["proba"], atol=1e-3)
