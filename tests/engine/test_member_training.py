@@ -40,10 +40,9 @@ def test_members_stop_on_their_own_and_match_alone_fits():
     "activation, n_classes",
     [("tanh", 2), ("logistic", 2), ("identity", 3), ("elu", 2), ("relu", 3)],
 )
-def test_written_out_gradients_match_alone_fits(activation, n_classes):
-    # The program's backward pass is written out per activation (TensorFlow's own
-    # gradient for any other, e.g. elu) and per output (sigmoid or softmax): each
-    # member still ends where a fit of its own does.
+def test_members_of_other_activations_and_outputs_match_alone_fits(activation, n_classes):
+    # Every hidden activation and both outputs (sigmoid, softmax): each member ends
+    # where a fit of its own does.
     Xm, ym = make_classification(
         n_samples=240,
         n_features=4,
