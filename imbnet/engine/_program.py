@@ -151,6 +151,7 @@ class Program:
         self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
         self._loss_built = False
         self._keep_good = False
+        self._holder = None  # see _holds
         self.nbytes = 3 * sum(
             math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
             for v in self._state
@@ -163,7 +164,7 @@ class Program:
         learning rate: the program's other optimizer variables (moments,
         accumulators) start from their initial values.
         """
-        if model is not self.model:
+        if model is not self.model and not self._holds(model):
             values = list(model.variables) + list(model.optimizer.variables)
             rest = _unbuilt_optimizer_state.get(model) if len(values) < len(self._state) else None
             if rest is None or len(values) + len(rest) != len(self._state):
@@ -202,6 +203,12 @@ class Program:
                 _unbuilt_optimizer_state[model] = rest
             else:
                 _unbuilt_optimizer_state.pop(model, None)
+            self._holder = _Holder(model, self._penalties)
+
+    def _holds(self, model):
+        """Whether ``model``'s state is the program's, as the last ``store`` left
+        both: then ``load`` has nothing to copy (consecutive ``partial_fit`` calls)."""
+        return self._holder is not None and self._holder.holds(model, self._penalties)
 
     # Copies as one XLA call each, on the program's shapes (compiled once per
     # program): one by one, a dozen variables cost dozens of eager ops, and
@@ -239,6 +246,7 @@ class Program:
         if restore_best and bool(self._has_best.numpy()):
             if stored:
                 self.load(model)
+            self._holder = None
             for variable, snapshot in zip(self.model.variables, self._best):
                 variable.assign(snapshot)
             self.store(model)
@@ -246,6 +254,7 @@ class Program:
             self.store(model)
 
     def restore_good(self, model):
+        self._holder = None
         for variable, snapshot in zip(self._state, self._good):
             variable.assign(snapshot)
         self.store(model)
@@ -276,6 +285,7 @@ class Program:
 
     def run(self, chunk, validation, stopping, state):
         tf = self._tf
+        self._holder = None  # the program's state moves on from the model's
         width = self.model.inputs[0].shape[-1]
         # Sparse rows: (column, value) pairs per row (takes_sparse_rows).
         sparse = chunk.X.ndim == 3 and len(self.model.inputs[0].shape) == 2
@@ -584,6 +594,41 @@ def takes_sparse_rows(model):
         and getattr(first, "quantization_mode", None) is None
         and first.compute_dtype == "float32"
     )
+
+
+class _Holder:
+    """Which model a program's state was last stored into, and that model's state
+    then (its values, its penalties' factors, the optimizer state kept aside),
+    to tell whether the model has been changed since (``set_weights``, another
+    program's ``store``, an assignment of the user's)."""
+
+    def __init__(self, model, penalties):
+        self.model = weakref.ref(model)
+        self.values = _state_values(model)
+        self.factors = _penalty_factors(model, penalties)
+        self.rest = _unbuilt_optimizer_state.get(model)
+
+    def holds(self, model, penalties):
+        if self.model() is not model or _unbuilt_optimizer_state.get(model) is not self.rest:
+            return False
+        if _penalty_factors(model, penalties) != self.factors:
+            return False
+        values = _state_values(model)
+        return len(values) == len(self.values) and all(
+            a.shape == b.shape and np.array_equal(a, b) for a, b in zip(values, self.values)
+        )
+
+
+def _state_values(model):
+    return [np.asarray(_variable(v).numpy()) for v in model_state(model)]
+
+
+def _penalty_factors(model, penalties):
+    return [
+        getattr(getattr(model.variables[i], "regularizer", None), name, 0.0)
+        for i, _ in penalties
+        for name in ("l1", "l2")
+    ]
 
 
 def _variable(variable):

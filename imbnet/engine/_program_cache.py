@@ -34,6 +34,7 @@ import logging
 import os
 import queue
 import threading
+import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
 
@@ -138,7 +139,7 @@ def _put(key, program):
 def _cached(model, augment, width):
     """``(key, program)``: the cache key and the cached program, taken out (one fit
     per program at a time), or None."""
-    key = _graph_key(model, augment, width)
+    key = _model_graph_key(model, augment, width)
     if key is None:
         return None, None
     with _cache_lock:
@@ -240,6 +241,30 @@ def _padded_width(model, augment):
     if len(model.inputs[0].shape) != 2 or not isinstance(model.layers[0], keras.layers.Dense):
         return None
     return max(16, bucket(model.inputs[0].shape[-1]))
+
+
+# A model's graph keys, by width: serialising its config costs more than a
+# partial_fit call's epoch, and a partial_fit continues the same model call
+# after call. Valid while the model has the same layers, optimizer and loss.
+_model_keys = weakref.WeakKeyDictionary()
+
+
+def _model_graph_key(model, augment, width=None):
+    """:func:`_graph_key`, remembered for ``model`` while it has the same layers,
+    optimizer and loss (held here, so that no new object takes an old one's id)."""
+    parts = (augment, model.optimizer, model.loss, *model.layers)
+    try:
+        keys = _model_keys.setdefault(model, {})
+    except TypeError:  # not weakly referable: nothing remembered
+        return _graph_key(model, augment, width)
+    held = keys.get(width)
+    if (
+        held is None
+        or len(held[0]) != len(parts)
+        or any(a is not b for a, b in zip(held[0], parts))
+    ):
+        held = keys[width] = (parts, _graph_key(model, augment, width))
+    return held[1]
 
 
 def _graph_key(model, augment, width=None):
