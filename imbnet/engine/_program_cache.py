@@ -26,6 +26,12 @@ it use it. The fit that compiles the wide program starts nothing in the
 background: a script's single fit leaves no compilation behind. Keras 3.5
 cannot rebuild a model wider: there every width is a program of its own,
 compiled when a fit needs it.
+
+Threads. A program trains one fit at a time; fits of one architecture that
+run at once on threads (joblib's threading backend) take one program each,
+the second compiled anew (from XLA's disk cache when it is on,
+:mod:`imbnet.engine._persistent_cache`). Up to ``_SPARES`` such extra
+programs per key are kept, so later overlapping fits compile nothing.
 """
 
 import atexit
@@ -54,6 +60,8 @@ _WIDE = 64  # inputs of an architecture's first program: it serves every width u
 # would cost memory and time in proportion.
 _WIDE_ROWS = MIN_ROWS
 _cache = OrderedDict()
+_SPARES = 3  # more programs of one key, for fits that run at once on threads
+_spares = {}  # key: [program]; their key is in _cache
 _cache_lock = threading.Lock()
 
 
@@ -124,16 +132,27 @@ def _clear():
     wait_for_background_compiles()
     with _cache_lock:
         _cache.clear()
+        _spares.clear()
 
 
 def _put(key, program):
     with _cache_lock:
+        if key in _cache and _cache[key] is not program:
+            # Fits on threads took programs of one key at once (joblib's threading
+            # backend): keep the second too, or every overlap would compile again.
+            spares = _spares.setdefault(key, [])
+            if len(spares) < _SPARES and all(p is not program for p in spares):
+                spares.append(program)
+            return
         _cache[key] = program
         _cache.move_to_end(key)
         while len(_cache) > _CACHE_SIZE or (
-            len(_cache) > 1 and sum(p.nbytes for p in _cache.values()) > _CACHE_BYTES
+            len(_cache) > 1
+            and sum(p.nbytes * (1 + len(_spares.get(k, ()))) for k, p in _cache.items())
+            > _CACHE_BYTES
         ):
-            _cache.popitem(last=False)
+            oldest, _ = _cache.popitem(last=False)
+            _spares.pop(oldest, None)
 
 
 def _cached(model, augment, width):
@@ -142,11 +161,17 @@ def _cached(model, augment, width):
     key = _model_graph_key(model, augment, width)
     if key is None:
         return None, None
-    with _cache_lock:
-        program = _cache.pop(key, None)
+    program = _take(key)
     if program is not None and not _same_shapes(program.model, model):
         program = None  # a config that does not show every shape: compile anew
     return key, program
+
+
+def _take(key):
+    """The cached program of ``key`` (a spare first), taken out; or None."""
+    with _cache_lock:
+        spares = _spares.get(key)
+        return spares.pop() if spares else _cache.pop(key, None)
 
 
 def _compile_in_background(key, model, augment, width, call):

@@ -139,3 +139,48 @@ def test_a_failed_call_leaves_the_model_and_the_next_call_correct(monkeypatch):
     _program_cache._clear()
     straight = partial_fits(CostSensitiveMLPClassifier(**PARAMS))
     np.testing.assert_array_equal(clf.predict_proba(X), straight.predict_proba(X))
+
+
+def test_fits_on_threads_at_once_keep_their_programs_for_the_next_ones(monkeypatch):
+    """Two fits of one architecture at once (joblib's threading backend) need two
+    programs; both are kept, so the next two fits at once compile nothing, and
+    each fit trains as it does alone."""
+    import threading
+
+    _program_cache._clear()
+    barrier = threading.Barrier(2, timeout=120)
+    real_run = _program.Program.run
+    made = []
+    real_init = _program.Program.__init__
+
+    def run(self, chunk, *args):
+        if chunk.n_epochs:  # not a background compilation's call
+            barrier.wait()  # both fits hold a program at once
+        return real_run(self, chunk, *args)
+
+    def init(self, *args, **kwargs):
+        made.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(_program.Program, "run", run)
+    monkeypatch.setattr(_program.Program, "__init__", init)
+    params = dict(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+    X_wide, y_wide = make_classification(n_samples=200, n_features=70, random_state=1)
+
+    def two_at_once():
+        fitted = [CostSensitiveMLPClassifier(**params) for _ in range(2)]
+        threads = [threading.Thread(target=clf.fit, args=(X_wide, y_wide)) for clf in fitted]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return fitted
+
+    first = two_at_once()
+    assert len(made) == 2
+    again = two_at_once()
+    assert len(made) == 2  # no new program
+    monkeypatch.setattr(_program.Program, "run", real_run)
+    alone = CostSensitiveMLPClassifier(**params).fit(X_wide, y_wide)
+    for clf in first + again:
+        np.testing.assert_array_equal(clf.predict_proba(X_wide), alone.predict_proba(X_wide))
