@@ -602,14 +602,24 @@ class _Holder:
     to tell whether the model has been changed since (``set_weights``, another
     program's ``store``, an assignment of the user's)."""
 
+    # Larger states are copied in every time: a copy kept per cached program
+    # would cost memory, and their copy costs little beside their training.
+    MAX_BYTES = 2**20
+
     def __init__(self, model, penalties):
         self.model = weakref.ref(model)
-        self.values = _state_values(model)
+        size = sum(
+            math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
+            for v in model_state(model)
+        )
+        self.values = _state_values(model) if size <= self.MAX_BYTES else None
         self.factors = _penalty_factors(model, penalties)
         self.rest = _unbuilt_optimizer_state.get(model)
 
     def holds(self, model, penalties):
-        if self.model() is not model or _unbuilt_optimizer_state.get(model) is not self.rest:
+        if self.values is None or self.model() is not model:
+            return False
+        if _unbuilt_optimizer_state.get(model) is not self.rest:
             return False
         if _penalty_factors(model, penalties) != self.factors:
             return False
