@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _persistent_cache, _stopping
 from ._chunks import MAX_EPOCHS_PER_CALL, bucket, pad_rows
+from ._held_state import HeldState
 
 # XLA reads its flags once, when TensorFlow's runtime starts (the first tensor):
 # the persistent compilation cache is turned on here, when the estimators are
@@ -203,12 +204,14 @@ class Program:
                 _unbuilt_optimizer_state[model] = rest
             else:
                 _unbuilt_optimizer_state.pop(model, None)
-            self._holder = _Holder(model, self._penalties)
+            self._holder = HeldState(model, self._penalties, _unbuilt_optimizer_state.get(model))
 
     def _holds(self, model):
         """Whether ``model``'s state is the program's, as the last ``store`` left
         both: then ``load`` has nothing to copy (consecutive ``partial_fit`` calls)."""
-        return self._holder is not None and self._holder.holds(model, self._penalties)
+        return self._holder is not None and self._holder.holds(
+            model, self._penalties, _unbuilt_optimizer_state.get(model)
+        )
 
     # Copies as one XLA call each, on the program's shapes (compiled once per
     # program): one by one, a dozen variables cost dozens of eager ops, and
@@ -594,51 +597,6 @@ def takes_sparse_rows(model):
         and getattr(first, "quantization_mode", None) is None
         and first.compute_dtype == "float32"
     )
-
-
-class _Holder:
-    """Which model a program's state was last stored into, and that model's state
-    then (its values, its penalties' factors, the optimizer state kept aside),
-    to tell whether the model has been changed since (``set_weights``, another
-    program's ``store``, an assignment of the user's)."""
-
-    # Larger states are copied in every time: a copy kept per cached program
-    # would cost memory, and their copy costs little beside their training.
-    MAX_BYTES = 2**20
-
-    def __init__(self, model, penalties):
-        self.model = weakref.ref(model)
-        size = sum(
-            math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
-            for v in model_state(model)
-        )
-        self.values = _state_values(model) if size <= self.MAX_BYTES else None
-        self.factors = _penalty_factors(model, penalties)
-        self.rest = _unbuilt_optimizer_state.get(model)
-
-    def holds(self, model, penalties):
-        if self.values is None or self.model() is not model:
-            return False
-        if _unbuilt_optimizer_state.get(model) is not self.rest:
-            return False
-        if _penalty_factors(model, penalties) != self.factors:
-            return False
-        values = _state_values(model)
-        return len(values) == len(self.values) and all(
-            a.shape == b.shape and np.array_equal(a, b) for a, b in zip(values, self.values)
-        )
-
-
-def _state_values(model):
-    return [np.asarray(_variable(v).numpy()) for v in model_state(model)]
-
-
-def _penalty_factors(model, penalties):
-    return [
-        getattr(getattr(model.variables[i], "regularizer", None), name, 0.0)
-        for i, _ in penalties
-        for name in ("l1", "l2")
-    ]
 
 
 def _variable(variable):
