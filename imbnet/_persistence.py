@@ -29,7 +29,6 @@ import zipfile
 
 import keras
 import sklearn
-import skops.io
 
 from ._version import __version__
 from .engine._program import build_optimizer_state
@@ -40,6 +39,16 @@ FORMAT = "imbnet-model"
 FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 _ESTIMATOR = "estimator.skops"
+
+
+def _skops_io():
+    """skops's ``io`` module, imported when a file is saved or loaded: importing it
+    imports much of scikit-learn, seconds a script that never saves should not pay."""
+    import skops.io
+
+    return skops.io
+
+
 _MODEL_REF = "__imbnet_keras_model__"
 _OBJECT_REF = "__imbnet_keras_object__"
 # Packages whose estimators (and plain functions) are trusted without being named.
@@ -165,7 +174,7 @@ def save(estimator, path):
     context = _SaveContext()
     token = _active.set(context)
     try:
-        skops_bytes = skops.io.dumps(estimator)
+        skops_bytes = _skops_io().dumps(estimator)
     finally:
         _active.reset(token)
     members = {_ESTIMATOR: skops_bytes}
@@ -221,7 +230,7 @@ def load(path, *, trusted=(), safe_mode=True):
         here; the message names it and says what to do.
     """
     members = _read_members(path)
-    named = skops.io.get_untrusted_types(data=members[_ESTIMATOR])
+    named = _skops_io().get_untrusted_types(data=members[_ESTIMATOR])
     untrusted = [n for n in named if n not in trusted and not _trusted_by_package(n)]
     if untrusted:
         raise ValueError(
@@ -240,7 +249,7 @@ def load(path, *, trusted=(), safe_mode=True):
             models.append(keras.saving.load_model(model_path, compile=False, safe_mode=safe_mode))
     token = _active.set(_LoadContext(models, safe_mode))
     try:
-        return skops.io.loads(members[_ESTIMATOR], trusted=named)
+        return _skops_io().loads(members[_ESTIMATOR], trusted=named)
     except (ImportError, AttributeError) as exc:
         missing = [n for n in named if not _importable(n)]
         if not missing:
@@ -269,7 +278,7 @@ def _check_fitted(estimator):
 
 def _main_names(members):
     """Names from ``__main__`` (the running script or notebook) that the archive refers to."""
-    names = [n for n in skops.io.get_untrusted_types(data=members[_ESTIMATOR])]
+    names = [n for n in _skops_io().get_untrusted_types(data=members[_ESTIMATOR])]
     for name, data in members.items():
         if name.startswith("keras/"):
             names += list(_code_in(_keras_config(data)))

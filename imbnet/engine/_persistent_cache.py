@@ -35,6 +35,13 @@ entry rather than compiling anew, so :func:`enable` first removes the
 entries whose layout is not whole (a process killed while writing one).
 Nothing is evicted: the directory grows by about 0.5 MB per compiled
 program; deleting it is always safe.
+
+XLA writes an entry in place, so a process reading it while another writes
+it would fail that call. In joblib's loky workers (``n_jobs`` > 1, where
+processes start at once) the cache is therefore read-only
+(``--tf_xla_persistent_cache_read_only``): workers read what the main process
+and earlier runs compiled and write nothing; what only a worker compiles is
+not kept (``GridSearchCV``'s refit, in the main process, keeps its program).
 """
 
 import hashlib
@@ -42,10 +49,13 @@ import os
 import platform
 import threading
 
+from ._worker_threads import in_joblib_worker
+
 __all__ = ["cache_directory", "enable"]
 
 _OFF = ("0", "off", "false", "no", "")
 _FLAG = "--tf_xla_persistent_cache_directory"
+_READ_ONLY = "--tf_xla_persistent_cache_read_only"
 _lock = threading.Lock()
 _state = {"done": False, "directory": None}
 
@@ -113,7 +123,10 @@ def _enable():
     remove_broken_entries(directory)
     from tensorflow.python import pywrap_tfe
 
-    os.environ["TF_XLA_FLAGS"] = f"{previous or ''} {_FLAG}={directory}".strip()
+    flags = f"{_FLAG}={directory}"
+    if in_joblib_worker():
+        flags += f" {_READ_ONLY}=true"
+    os.environ["TF_XLA_FLAGS"] = f"{previous or ''} {flags}".strip()
     try:
         # Any XLA flag getter reads all of TF_XLA_FLAGS, once per process.
         pywrap_tfe.TF_GetXlaConstantFoldingDisabled()

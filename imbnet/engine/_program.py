@@ -24,6 +24,7 @@ import numpy as np
 
 from . import _persistent_cache, _stopping
 from ._chunks import MAX_EPOCHS_PER_CALL, bucket, pad_rows
+from ._held_state import HeldState
 from ._stacking import StackedDense
 
 # XLA reads its flags once, when TensorFlow's runtime starts (the first tensor):
@@ -166,6 +167,7 @@ class Program:
         self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
         self._loss_built = False
         self._keep_good = False
+        self._holder = None  # see _holds
         self.nbytes = 3 * sum(
             math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
             for v in self._state
@@ -182,7 +184,7 @@ class Program:
         learning rate: the program's other optimizer variables (moments,
         accumulators) start from their initial values.
         """
-        if model is not self.model:
+        if model is not self.model and not self._holds(model):
             values = list(model.variables) + list(model.optimizer.variables)
             rest = _unbuilt_optimizer_state.get(model) if len(values) < len(self._state) else None
             if rest is None or len(values) + len(rest) != len(self._state):
@@ -221,6 +223,14 @@ class Program:
                 _unbuilt_optimizer_state[model] = rest
             else:
                 _unbuilt_optimizer_state.pop(model, None)
+            self._holder = HeldState(model, self._penalties, _unbuilt_optimizer_state.get(model))
+
+    def _holds(self, model):
+        """Whether ``model``'s state is the program's, as the last ``store`` left
+        both: then ``load`` has nothing to copy (consecutive ``partial_fit`` calls)."""
+        return self._holder is not None and self._holder.holds(
+            model, self._penalties, _unbuilt_optimizer_state.get(model)
+        )
 
     # Copies as one XLA call each, on the program's shapes (compiled once per
     # program): one by one, a dozen variables cost dozens of eager ops, and
@@ -258,6 +268,7 @@ class Program:
         if restore_best and bool(self._has_best.numpy()):
             if stored:
                 self.load(model)
+            self._holder = None
             for variable, snapshot in zip(self.model.variables, self._best):
                 variable.assign(snapshot)
             self.store(model)
@@ -265,6 +276,7 @@ class Program:
             self.store(model)
 
     def restore_good(self, model):
+        self._holder = None
         for variable, snapshot in zip(self._state, self._good):
             variable.assign(snapshot)
         self.store(model)
@@ -305,6 +317,7 @@ class Program:
             raise ValueError(
                 "a stopping rule per member needs stacked perceptrons and a validation set"
             )
+        self._holder = None  # the program's state moves on from the model's
         width = self.model.inputs[0].shape[-1]
         # Sparse rows: (column, value) pairs per row (takes_sparse_rows).
         sparse = chunk.X.ndim == 3 and len(self.model.inputs[0].shape) == 2

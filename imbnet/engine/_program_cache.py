@@ -26,6 +26,12 @@ it use it. The fit that compiles the wide program starts nothing in the
 background: a script's single fit leaves no compilation behind. Keras 3.5
 cannot rebuild a model wider: there every width is a program of its own,
 compiled when a fit needs it.
+
+Threads. A program trains one fit at a time; fits of one architecture that
+run at once on threads (joblib's threading backend) take one program each,
+the second compiled anew (from XLA's disk cache when it is on,
+:mod:`imbnet.engine._persistent_cache`). Up to ``_SPARES`` such extra
+programs per key are kept, so later overlapping fits compile nothing.
 """
 
 import atexit
@@ -34,6 +40,7 @@ import logging
 import os
 import queue
 import threading
+import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
 
@@ -53,6 +60,8 @@ _WIDE = 64  # inputs of an architecture's first program: it serves every width u
 # would cost memory and time in proportion.
 _WIDE_ROWS = MIN_ROWS
 _cache = OrderedDict()
+_SPARES = 3  # more programs of one key, for fits that run at once on threads
+_spares = {}  # key: [program]; their key is in _cache
 _cache_lock = threading.Lock()
 
 
@@ -123,29 +132,46 @@ def _clear():
     wait_for_background_compiles()
     with _cache_lock:
         _cache.clear()
+        _spares.clear()
 
 
 def _put(key, program):
     with _cache_lock:
+        if key in _cache and _cache[key] is not program:
+            # Fits on threads took programs of one key at once (joblib's threading
+            # backend): keep the second too, or every overlap would compile again.
+            spares = _spares.setdefault(key, [])
+            if len(spares) < _SPARES and all(p is not program for p in spares):
+                spares.append(program)
+            return
         _cache[key] = program
         _cache.move_to_end(key)
         while len(_cache) > _CACHE_SIZE or (
-            len(_cache) > 1 and sum(p.nbytes for p in _cache.values()) > _CACHE_BYTES
+            len(_cache) > 1
+            and sum(p.nbytes * (1 + len(_spares.get(k, ()))) for k, p in _cache.items())
+            > _CACHE_BYTES
         ):
-            _cache.popitem(last=False)
+            oldest, _ = _cache.popitem(last=False)
+            _spares.pop(oldest, None)
 
 
 def _cached(model, augment, width):
     """``(key, program)``: the cache key and the cached program, taken out (one fit
     per program at a time), or None."""
-    key = _graph_key(model, augment, width)
+    key = _model_graph_key(model, augment, width)
     if key is None:
         return None, None
-    with _cache_lock:
-        program = _cache.pop(key, None)
+    program = _take(key)
     if program is not None and not _same_shapes(program.model, model):
         program = None  # a config that does not show every shape: compile anew
     return key, program
+
+
+def _take(key):
+    """The cached program of ``key`` (a spare first), taken out; or None."""
+    with _cache_lock:
+        spares = _spares.get(key)
+        return spares.pop() if spares else _cache.pop(key, None)
 
 
 def _compile_in_background(key, model, augment, width, call):
@@ -240,6 +266,30 @@ def _padded_width(model, augment):
     if len(model.inputs[0].shape) != 2 or not isinstance(model.layers[0], keras.layers.Dense):
         return None
     return width_bucket(model.inputs[0].shape[-1])
+
+
+# A model's graph keys, by width: serialising its config costs more than a
+# partial_fit call's epoch, and a partial_fit continues the same model call
+# after call. Valid while the model has the same layers, optimizer and loss.
+_model_keys = weakref.WeakKeyDictionary()
+
+
+def _model_graph_key(model, augment, width=None):
+    """:func:`_graph_key`, remembered for ``model`` while it has the same layers,
+    optimizer and loss (held here, so that no new object takes an old one's id)."""
+    parts = (augment, model.optimizer, model.loss, *model.layers)
+    try:
+        keys = _model_keys.setdefault(model, {})
+    except TypeError:  # not weakly referable: nothing remembered
+        return _graph_key(model, augment, width)
+    held = keys.get(width)
+    if (
+        held is None
+        or len(held[0]) != len(parts)
+        or any(a is not b for a, b in zip(held[0], parts))
+    ):
+        held = keys[width] = (parts, _graph_key(model, augment, width))
+    return held[1]
 
 
 def _graph_key(model, augment, width=None):

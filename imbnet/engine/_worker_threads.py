@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import sys
 
-__all__ = ["limit_in_joblib_worker"]
+__all__ = ["in_joblib_worker", "limit_in_joblib_worker"]
 
 _VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
@@ -50,8 +50,15 @@ def limit_in_joblib_worker(environ=None, process_name=None, tf_imported=None):
     if tf_imported is None:
         tf_imported = "tensorflow" in sys.modules
     budget = environ.get("OMP_NUM_THREADS", "")
-    if not process_name.startswith("LokyProcess") or tf_imported or not budget.isdigit():
+    if not in_joblib_worker(process_name) or tf_imported or not budget.isdigit():
         return {}
     chosen = {name: budget for name in _VARIABLES if name not in environ}
     environ.update(chosen)
     return chosen
+
+
+def in_joblib_worker(process_name=None):
+    """Whether this process is one of joblib's loky workers (``n_jobs`` > 1)."""
+    if process_name is None:
+        process_name = multiprocessing.current_process().name
+    return process_name.startswith("LokyProcess")

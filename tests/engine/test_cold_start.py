@@ -22,11 +22,30 @@ print(json.dumps({
     "proba": clf.predict_proba(X[:20]).tolist(),
     "directory": _persistent_cache.cache_directory(),
     "flags": os.environ.get("TF_XLA_FLAGS"),
+    "skops imported": "skops" in sys.modules,
 }))
 """
 
+# Fits in joblib's loky workers, then (argument "main") one in this process.
+_WORKERS = """
+import json, os, sys
+from joblib import Parallel, delayed
+from sklearn.datasets import make_classification
 
-def _run(cache_setting, tmp_path):
+def fit(seed):
+    from imbnet import CostSensitiveMLPClassifier
+    X, y = make_classification(300, 6, weights=[0.9], random_state=0)
+    clf = CostSensitiveMLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=seed)
+    return clf.fit(X, y).predict_proba(X[:20]).tolist()
+
+probas = Parallel(n_jobs=2, backend="loky")(delayed(fit)(seed) for seed in (0, 1))
+if sys.argv[1] == "main":
+    probas.append(fit(0))
+print(json.dumps(probas))
+"""
+
+
+def _run(cache_setting, tmp_path, code=_FIT, *args):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg"), "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("TF_XLA_FLAGS", None)
     env.pop("IMBNET_COMPILE_CACHE", None)
@@ -35,7 +54,7 @@ def _run(cache_setting, tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     done = subprocess.run(
-        [sys.executable, "-c", _FIT], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -56,6 +75,7 @@ def test_a_second_process_reads_the_compiled_programs(tmp_path):
     assert entries  # the programs XLA compiled are on disk
     stamps = {name: os.stat(os.path.join(directory, name)).st_mtime_ns for name in entries}
 
+    assert not first["skops imported"]  # imported when a model is saved or loaded
     second = _run(str(cache), tmp_path)
     # Read, not compiled again: no new entry, none rewritten; the same results.
     assert _entries(directory) == entries
@@ -108,3 +128,20 @@ def test_broken_entries_are_removed_whole_ones_kept(tmp_path):
     (tmp_path / "notes.txt").write_bytes(b"not an entry")
     assert _persistent_cache.remove_broken_entries(tmp_path) == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pb", "notes.txt"]
+
+
+@pytest.mark.slow
+def test_loky_workers_read_the_cache_and_never_write_it(tmp_path):
+    """Workers start at once and XLA writes entries in place: they only read."""
+    cache = tmp_path / "cache"
+    in_workers = _run(str(cache), tmp_path, _WORKERS, "workers")
+    directories = list(cache.iterdir()) if cache.exists() else []
+    assert all(_entries(directory) == [] for directory in directories)
+    with_main = _run(str(cache), tmp_path, _WORKERS, "main")  # the main process writes
+    (directory,) = cache.iterdir()
+    entries = _entries(directory)
+    assert entries
+    again = _run(str(cache), tmp_path, _WORKERS, "workers")  # read, nothing new
+    assert _entries(directory) == entries
+    assert again == in_workers == with_main[:2]
+    assert with_main[2] == with_main[0]
