@@ -31,7 +31,7 @@ import keras
 import sklearn
 
 from ._version import __version__
-from .engine._program import build_optimizer_state
+from .engine._model_state import build_optimizer_state
 
 __all__ = ["KerasStateMixin", "load", "save"]
 

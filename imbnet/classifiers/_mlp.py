@@ -20,7 +20,7 @@ from ..data._sparse import (
 )
 from ..engine._keras_fit import train_with_model_fit
 from ..engine._loop import runs_compiled
-from ..engine._program import takes_sparse_rows
+from ..engine._model_inputs import takes_sparse_rows
 from ..engine._records import Stopping
 from ..engine._schedules import EpochLearningRate
 from ..engine._stopping import StoppingState

@@ -13,7 +13,7 @@ rows are gathered, never as a whole:
   (Keras ``validation_data``);
 - :func:`sparse_rows` / :func:`sparse_row_source`: the compiled program's
   form, never dense: each row's (column, value) pairs, padded to the same
-  count (:func:`imbnet.engine._program.takes_sparse_rows`), when that takes
+  count (:func:`imbnet.engine._model_inputs.takes_sparse_rows`), when that takes
   less memory than the dense rows.
 
 This module knows nothing of estimators.

@@ -9,7 +9,17 @@ compilation. This module knows nothing of Keras.
 
 import numpy as np
 
-__all__ = ["MAX_EPOCHS_PER_CALL", "MIN_ROWS", "Chunk", "bucket", "pad_rows", "width_bucket"]
+__all__ = [
+    "EVAL_ROWS",
+    "MAX_EPOCHS_PER_CALL",
+    "MIN_ROWS",
+    "Chunk",
+    "bucket",
+    "pad_rows",
+    "padded_validation",
+    "width_bucket",
+    "with_width",
+]
 
 # Epochs handed over in one call at most: the host draws their row orders.
 MAX_EPOCHS_PER_CALL = 128
@@ -21,6 +31,8 @@ MAX_EPOCHS_PER_CALL = 128
 # never computed on (rows are gathered by index, unused slots are skipped).
 _ORDER_SLOTS = 1 << 17
 MIN_ROWS = 4096
+# The hold-out is evaluated this many rows at a time.
+EVAL_ROWS = 4096
 # An epoch of one batch fills the slots of a whole batch when the batch size
 # is at most this (MLPClassifier's 200): data sets smaller than a batch share
 # the compilation of larger ones. A larger batch size: a power of two.
@@ -122,3 +134,20 @@ class Chunk:
         by_epoch[:, :n_order] = np.stack([e.order for e in epochs])
         self.slots[:used].reshape(self.n_epochs, slots_per_epoch)[:, :n_order] = 1.0
         self.batch_size = batch_size
+
+
+def with_width(X, width):
+    """``X`` with zero columns appended up to ``width`` features."""
+    if X.ndim != 2 or X.shape[1] == width:
+        return X
+    return np.pad(X, ((0, 0), (0, width - X.shape[1])))
+
+
+def padded_validation(validation):
+    """The hold-out ``(X, y, w)`` padded to a power of two or a whole number of
+    evaluation chunks, with the mask of its real rows."""
+    X, y, w = validation
+    n = X.shape[0]
+    n_pad = bucket(n) if n <= EVAL_ROWS else -(-n // EVAL_ROWS) * EVAL_ROWS
+    slots = np.ones(n, np.float32)
+    return tuple(pad_rows(a, n_pad) for a in (X, y, w, slots))

@@ -22,7 +22,8 @@ import keras
 import numpy as np
 
 from . import _stopping
-from ._program import augment_rows, model_state
+from ._model_inputs import augment_rows
+from ._model_state import model_state
 from ._records import TrainResult, print_epoch
 
 __all__ = [

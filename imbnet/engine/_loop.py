@@ -37,7 +37,8 @@ import numpy as np
 from . import _stopping
 from ._chunks import MAX_EPOCHS_PER_CALL, Chunk
 from ._keras_fit import model_input, needs_model_fit, nested_layers, train_with_model_fit
-from ._program import CallShapes, build_optimizer_state
+from ._model_state import build_optimizer_state
+from ._program import CallShapes
 from ._program_cache import cached_program
 from ._records import Epoch, Stopping, TrainResult, print_epoch
 
@@ -120,7 +121,7 @@ def train(
     # the model, and callbacks see (and may change) the model after each epoch.
     one_epoch_per_call = bool(callbacks) or getattr(source, "redraws", False)
     # The fitted model's optimizer is built only when its state must be its own
-    # (pickling, model.fit): see imbnet.engine._program.build_optimizer_state.
+    # (pickling, model.fit): see imbnet.engine._model_state.build_optimizer_state.
     model.stop_training = False
     history = {"loss": []} if validation is None else {"loss": [], "val_loss": []}
     epoch, state, ended = 0, _stopping.initial_state(members=stopping.members), None

@@ -15,7 +15,6 @@ others go on, and the call ends when all have stopped.
 """
 
 import math
-import weakref
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -23,8 +22,16 @@ import keras
 import numpy as np
 
 from . import _persistent_cache, _stopping
-from ._chunks import MAX_EPOCHS_PER_CALL, bucket, pad_rows
+from ._chunks import EVAL_ROWS, MAX_EPOCHS_PER_CALL, padded_validation, with_width
 from ._held_state import HeldState
+from ._model_inputs import augment_rows
+from ._model_state import (
+    model_state,
+    padded_to,
+    unbuilt_optimizer_state,
+    variable_of,
+)
+from ._penalties import Penalty
 from ._stacking import StackedDense
 
 # XLA reads its flags once, when TensorFlow's runtime starts (the first tensor):
@@ -35,39 +42,8 @@ _persistent_cache.enable()
 
 __all__ = [
     "CallShapes",
-    "Penalty",
     "Program",
-    "adjustable_penalties",
-    "augment_rows",
-    "build_optimizer_state",
-    "model_state",
-    "takes_sparse_rows",
 ]
-
-
-def model_state(model):
-    """The model's variables and its optimizer's, in a fixed order."""
-    return list(model.variables) + list(model.optimizer.variables)
-
-
-# A fitted model's optimizer is not built (its moments would be a dozen more
-# variables to create for every fit, a fifth of a small network's fit): its
-# step count and learning rate are its own, the rest of its state is kept here,
-# at the program's shapes, until the next fit loads it or
-# build_optimizer_state puts it into the optimizer (before pickling).
-_unbuilt_optimizer_state = weakref.WeakKeyDictionary()
-
-
-def build_optimizer_state(model):
-    """Build ``model``'s optimizer and give it the state its last fit left, if it has none."""
-    state = _unbuilt_optimizer_state.pop(model, None)
-    optimizer = getattr(model, "optimizer", None)
-    if state is None or optimizer is None or optimizer.built:
-        return
-    n_own = len(optimizer.variables)
-    optimizer.build(model.trainable_variables)
-    for variable, value in zip(optimizer.variables[n_own:], state):
-        variable.assign(_padded_to(value, variable.shape))  # kept at the program's input width
 
 
 # ---------------------------------------------------------------- program
@@ -105,9 +81,6 @@ class _RunResult(NamedTuple):
     stop: bool
     diverged: bool
     member_epochs: object = None  # with a rule per member: epochs each trained in the call
-
-
-_EVAL_ROWS = 4096
 
 
 class Program:
@@ -186,7 +159,7 @@ class Program:
         """
         if model is not self.model and not self._holds(model):
             values = list(model.variables) + list(model.optimizer.variables)
-            rest = _unbuilt_optimizer_state.get(model) if len(values) < len(self._state) else None
+            rest = unbuilt_optimizer_state.get(model) if len(values) < len(self._state) else None
             if rest is None or len(values) + len(rest) != len(self._state):
                 rest = self._fresh[len(values) - len(self._state) :]
             values = values + list(rest)
@@ -200,9 +173,9 @@ class Program:
             ]
             self._copy_in(
                 [
-                    _variable(value)
+                    variable_of(value)
                     if tuple(value.shape) == tuple(variable.shape)
-                    else _padded_to(_variable(value), variable.shape)
+                    else padded_to(variable_of(value), variable.shape)
                     for variable, value in zip(self._state, values)
                 ],
                 factors,
@@ -212,24 +185,24 @@ class Program:
         """Copy the program's model state back into ``model`` (the variables it has)."""
         if model is not self.model:
             targets = [
-                _variable(t) for t in list(model.variables) + list(model.optimizer.variables)
+                variable_of(t) for t in list(model.variables) + list(model.optimizer.variables)
             ]
             same = tuple(tuple(t.shape) == tuple(v.shape) for t, v in zip(targets, self._state))
             rest = self._copy_out([t for t, equal in zip(targets, same) if equal], same)
             for target, value, equal in zip(targets, self._state, same):
                 if not equal:  # a padded input width: the rows the model has
-                    target.assign(_variable(value)[: target.shape[0]])
+                    target.assign(variable_of(value)[: target.shape[0]])
             if rest:  # the optimizer was not built: its moments are kept aside
-                _unbuilt_optimizer_state[model] = rest
+                unbuilt_optimizer_state[model] = rest
             else:
-                _unbuilt_optimizer_state.pop(model, None)
-            self._holder = HeldState(model, self._penalties, _unbuilt_optimizer_state.get(model))
+                unbuilt_optimizer_state.pop(model, None)
+            self._holder = HeldState(model, self._penalties, unbuilt_optimizer_state.get(model))
 
     def _holds(self, model):
         """Whether ``model``'s state is the program's, as the last ``store`` left
         both: then ``load`` has nothing to copy (consecutive ``partial_fit`` calls)."""
         return self._holder is not None and self._holder.holds(
-            model, self._penalties, _unbuilt_optimizer_state.get(model)
+            model, self._penalties, unbuilt_optimizer_state.get(model)
         )
 
     # Copies as one XLA call each, on the program's shapes (compiled once per
@@ -321,9 +294,9 @@ class Program:
         width = self.model.inputs[0].shape[-1]
         # Sparse rows: (column, value) pairs per row (takes_sparse_rows).
         sparse = chunk.X.ndim == 3 and len(self.model.inputs[0].shape) == 2
-        X = _with_width(chunk.X, width)
+        X = with_width(chunk.X, width)
         if validation is not None:
-            validation = _padded_validation((_with_width(validation[0], width), *validation[1:]))
+            validation = padded_validation((with_width(validation[0], width), *validation[1:]))
         if not self._loss_built:
             # Keras builds its compiled loss on first use; do that eagerly,
             # outside the compiled function, as model.fit does.
@@ -391,9 +364,9 @@ class Program:
         x = tf.reshape(x, tf.stack([tf.shape(x)[0], -1, 2]))  # a known rank
         columns = tf.cast(x[..., 0], tf.int32)
         # Padding pairs (column 0, value 0) add exact zeros, forward and backward.
-        h = tf.einsum("bk,bku->bu", x[..., 1], tf.gather(_variable(first.kernel), columns))
+        h = tf.einsum("bk,bku->bu", x[..., 1], tf.gather(variable_of(first.kernel), columns))
         if first.use_bias:
-            h = h + _variable(first.bias)
+            h = h + variable_of(first.bias)
         if first.activation is not None:
             h = first.activation(h)
         for layer in rest:
@@ -436,7 +409,7 @@ class Program:
         penalty of the stacked weights is all members')."""
         tf = self._tf
         # Shapes may be unknown while tracing (one trace serves every data size).
-        size = tf.minimum(tf.shape(X_val)[0], _EVAL_ROWS)
+        size = tf.minimum(tf.shape(X_val)[0], EVAL_ROWS)
         n_chunks = tf.shape(X_val)[0] // size
 
         def chunked(array):
@@ -505,7 +478,7 @@ class Program:
             w_batch = tf.gather(w, rows)
             if members:  # a stopped member's rows weigh nothing
                 w_batch = w_batch * _member_weights(tf, running, w_batch)
-                before = [tf.convert_to_tensor(_variable(v)) for v in self.variables]
+                before = [tf.convert_to_tensor(variable_of(v)) for v in self.variables]
             with tf.GradientTape() as tape:
                 loss, part, mass = self._batch_loss(
                     x_batch, tf.gather(y, rows), w_batch, batch_slots, True, sparse
@@ -518,7 +491,7 @@ class Program:
             if members:  # and its weights stay (the optimizer's momentum would move them)
                 for variable, value in zip(self.variables, before):
                     keep = _member_weights(tf, running, value, axis=0) > 0
-                    _variable(variable).assign(tf.where(keep, _variable(variable), value))
+                    variable_of(variable).assign(tf.where(keep, variable_of(variable), value))
             return part, mass
 
         def epoch_body(e, best, count, stop, diverged, losses, val_losses, active):
@@ -620,9 +593,9 @@ class Program:
         for snapshot, variable, stacked in zip(self._best, self.model.variables, self._member_axis):
             if stacked:
                 keep = _member_weights(tf, improved, snapshot, axis=0) > 0
-                snapshot.assign(tf.where(keep, _variable(variable), snapshot))
+                snapshot.assign(tf.where(keep, variable_of(variable), snapshot))
             else:  # no member axis (a seed's state): as the latest improvement left it
-                snapshot.assign(tf.where(tf.reduce_any(improved), _variable(variable), snapshot))
+                snapshot.assign(tf.where(tf.reduce_any(improved), variable_of(variable), snapshot))
 
     def _snapshot_if(self, condition, snapshots, variables):
         tf = self._tf
@@ -633,76 +606,6 @@ class Program:
             return tf.constant(True)
 
         tf.cond(condition, copy, lambda: tf.constant(False))
-
-
-class Penalty(keras.regularizers.Regularizer):
-    """``l1 * sum(|w|) + l2 * sum(w**2)`` with the factors in variables.
-
-    Keras's ``L1``, ``L2`` and ``L1L2`` hold their factors as numbers, which a
-    compiled program bakes in: a multi-layer perceptron's penalty
-    ``0.5 * alpha / batch_size`` then made every small data set's row count a
-    compilation of its own. A cached program's model carries these instead
-    (:func:`adjustable_penalties`), set from the fitted model's at each load.
-    """
-
-    def __init__(self, kind, l1, l2):
-        import tensorflow as tf
-
-        self.kind = kind
-        self.l1 = tf.Variable(float(l1), trainable=False, dtype=tf.float32)
-        self.l2 = tf.Variable(float(l2), trainable=False, dtype=tf.float32)
-
-    def get_config(self):
-        return {"kind": self.kind, "l1": float(self.l1.numpy()), "l2": float(self.l2.numpy())}
-
-    def __call__(self, x):
-        total = 0.0
-        if self.kind != "l2":
-            total += keras.ops.cast(self.l1, x.dtype) * keras.ops.sum(keras.ops.abs(x))
-        if self.kind != "l1":
-            total += keras.ops.cast(self.l2, x.dtype) * keras.ops.sum(keras.ops.square(x))
-        return total
-
-
-_PENALTY_KINDS = {
-    keras.regularizers.L1: "l1",
-    keras.regularizers.L2: "l2",
-    keras.regularizers.L1L2: "l1l2",
-}
-
-
-def adjustable_penalties(model):
-    """Give ``model``'s weights with an ``L1``, ``L2`` or ``L1L2`` penalty a
-    :class:`Penalty` (same value, factors in variables), in place."""
-    for variable in model.variables:
-        regularizer = getattr(variable, "regularizer", None)
-        kind = _PENALTY_KINDS.get(type(regularizer))
-        if kind is not None:
-            variable.regularizer = Penalty(
-                kind, getattr(regularizer, "l1", 0.0), getattr(regularizer, "l2", 0.0)
-            )
-
-
-def takes_sparse_rows(model):
-    """Whether a program can train ``model`` on sparse rows.
-
-    Sparse rows are a float32 array of shape ``(n_rows, k, 2)``: each row's
-    ``k`` (column, value) pairs, padded with ``(0, 0)``. The model must be
-    sequential with a plain ``Dense`` first layer on flat input: the program
-    computes that layer as the value-weighted sum of the kernel rows of the
-    row's columns, never a dense row.
-    """
-    if not isinstance(model, keras.Sequential) or not model.layers:
-        return False
-    first = model.layers[0]
-    return (
-        len(model.inputs[0].shape) == 2
-        and type(first) is keras.layers.Dense
-        and first.activity_regularizer is None
-        and not getattr(first, "lora_enabled", False)
-        and getattr(first, "quantization_mode", None) is None
-        and first.compute_dtype == "float32"
-    )
 
 
 def _member_weights(tf, flags, like, axis=1):
@@ -716,47 +619,3 @@ def _member_weights(tf, flags, like, axis=1):
 def _member_mask(tf, k, members, like):
     """Weights keeping member ``k``'s entries of ``like``, a (rows, members, ...) tensor."""
     return _member_weights(tf, tf.one_hot(k, members) > 0, like)
-
-
-def _variable(variable):
-    """The TensorFlow variable under a Keras one (a tensor as it is)."""
-    return getattr(variable, "value", variable)
-
-
-def _padded_to(value, shape):
-    """``value`` with zero rows appended, or its rows of padded inputs (all zero)
-    cut, to ``shape[0]`` rows: state from a program of another input width."""
-    if tuple(value.shape) == tuple(shape):
-        return value
-    if value.shape[0] > shape[0]:
-        return value[: shape[0]]
-    import tensorflow as tf
-
-    return tf.pad(value, [[0, shape[0] - value.shape[0]]] + [[0, 0]] * (len(shape) - 1))
-
-
-def _with_width(X, width):
-    """``X`` with zero columns appended up to ``width`` features."""
-    if X.ndim != 2 or X.shape[1] == width:
-        return X
-    return np.pad(X, ((0, 0), (0, width - X.shape[1])))
-
-
-def _padded_validation(validation):
-    """The hold-out ``(X, y, w)`` padded to a power of two or a whole number of
-    evaluation chunks, with the mask of its real rows."""
-    X, y, w = validation
-    n = X.shape[0]
-    n_pad = bucket(n) if n <= _EVAL_ROWS else -(-n // _EVAL_ROWS) * _EVAL_ROWS
-    slots = np.ones(n, np.float32)
-    return tuple(pad_rows(a, n_pad) for a in (X, y, w, slots))
-
-
-def augment_rows(augment, x_batch, row_mask):
-    """``augment(x_batch)`` on the rows of ``row_mask``, the other rows unchanged."""
-    if isinstance(augment, keras.layers.Layer):
-        augmented = augment(x_batch, training=True)
-    else:
-        augmented = augment(x_batch)
-    mask = keras.ops.reshape(row_mask, (-1,) + (1,) * (len(x_batch.shape) - 1))
-    return keras.ops.where(mask, augmented, x_batch)

@@ -48,7 +48,8 @@ import keras
 
 from .._random import keras_seeded
 from ._chunks import MIN_ROWS, width_bucket
-from ._program import Program, adjustable_penalties
+from ._penalties import adjustable_penalties
+from ._program import Program
 
 __all__ = ["cached_program", "wait_for_background_compiles"]
 
