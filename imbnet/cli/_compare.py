@@ -310,6 +310,8 @@ def cross_validate_strategies(
         except Exception as exc:  # the second process failed: reported as the strategies'
             error = [{"fold": 0, "error": f"{type(exc).__name__}: {exc}"}]
             done = [(error, 0, [])] * len(aside["names"])
+        finally:
+            aside["executor"].shutdown(wait=True)
     for name, (runs, limit, warned) in zip(aside.get("names", ()), done if aside else ()):
         epoch_limit += limit
         _show_new_warnings(warned, shown)
@@ -326,7 +328,7 @@ def cross_validate_strategies(
 def _start_aside(names, ctx, setup, X, y, plan, n_jobs):
     """Strategies ``names`` (the references and the networks fitted one by one) started
     in a second process, one after another, while this one trains the side-by-side
-    networks: ``{"names": names, "future": future}``, the future of their
+    networks: ``{"names": names, "future": future, "executor": executor}``, the future of their
     :func:`_run_strategy` results, in order (one job: the process is not recycled
     between strategies). On two cores the two share the machine (the side-by-side
     program runs on about one); without a process pool (e.g. a sandbox) they run here,
@@ -334,13 +336,15 @@ def _start_aside(names, ctx, setup, X, y, plan, n_jobs):
     if not names:
         return {}
     try:
-        from joblib.externals.loky import get_reusable_executor
+        # A pool of its own, not loky's reusable one: joblib's Parallel (n_jobs > 1 in
+        # the same process later) would take that one over without its set-up.
+        from joblib.externals.loky import ProcessPoolExecutor
 
-        executor = get_reusable_executor(max_workers=1, reuse=True)
+        executor = ProcessPoolExecutor(max_workers=1)
     except (ImportError, OSError, NotImplementedError):
         return {}
     future = executor.submit(_run_aside, names, ctx, setup, X, y, plan, n_jobs)
-    return {"names": names, "future": future}
+    return {"names": names, "future": future, "executor": executor}
 
 
 def _run_aside(names, *args):

@@ -158,6 +158,15 @@ def test_recommendation_with_paired_comparison(default_run):
     assert (out / "recommended.py").read_text() == rec["snippet"]
 
 
+def test_joblib_process_pools_work_in_the_process_after_compare(default_run):
+    # compare runs the references in a second process from a pool of its own: joblib's
+    # reusable pool (GridSearchCV(n_jobs=2) later in the same process) stays joblib's.
+    from joblib import Parallel, delayed
+
+    assert default_run[0] == 0
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
+
+
 def test_compare_writes_csv_figures_and_report(default_run):
     import matplotlib.image
 
