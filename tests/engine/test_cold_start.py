@@ -18,6 +18,10 @@ from imbnet import CostSensitiveMLPClassifier
 from imbnet.engine import _persistent_cache
 X, y = make_classification(300, 6, weights=[0.9], random_state=0)
 clf = CostSensitiveMLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(X, y)
+# The first fit ran on the wide program; its own width's is compiled in the background
+# (and kept on disk if the process lives that long: here it is waited for).
+from imbnet.engine import _program_cache
+_program_cache.wait_for_background_compiles()
 print(json.dumps({
     "proba": clf.predict_proba(X[:20]).tolist(),
     "directory": _persistent_cache.cache_directory(),
