@@ -36,8 +36,9 @@ from . import _stopping
 
 __all__ = ["Member", "MemberResult", "starting_kernels", "train_members"]
 
-# Order slots handed over per call at most (epochs x batches x slots x members).
-_ORDER_BUDGET = 1 << 21
+# Order slots handed over per call at most (epochs x batches x slots x members;
+# 16 MB of int32).
+_ORDER_BUDGET = 1 << 22
 _MAX_EPOCHS_PER_CALL = 64
 
 
@@ -212,21 +213,18 @@ def train_members(members, *, activation, n_outputs):
     running = np.array([True] * n_real)
     while epoch < longest and running.any():
         count = min(per_call, longest - epoch)
-        orders = np.zeros((per_call, b_pad, k_pad, slots), np.int32)
-        mask = np.zeros((per_call, b_pad, k_pad, slots), np.float32)
-        for k, m in enumerate(members):
-            if not running[k]:
-                continue
-            n, b, nb = sizes[k], batch[k], n_batches[k]
-            drawn = np.full((count, nb * b), -1, np.int64)
-            drawn[:, :n] = np.asarray(m.orders(epoch, count)) + offsets[k]
-            drawn = drawn.reshape(count, nb, b)
-            orders[:count, :nb, k, :b] = np.maximum(drawn, 0)
-            mask[:count, :nb, k, :b] = drawn >= 0
+        # every slot's row, -1 where a member has no row (the program masks it);
+        # the members reading one source of row orders, filled at once
+        orders = np.full((per_call, b_pad, k_pad, slots), -1, np.int32)
+        for (source, n, b, nb), ks in _by_source(members, running, sizes, batch, n_batches):
+            drawn = np.full((count, nb * b), -1, np.int32)
+            drawn[:, :n] = source(epoch, count)
+            drawn = drawn.reshape(count, nb, 1, b)
+            shifted = drawn + offsets[ks].astype(np.int32)[:, None]
+            orders[:count, :nb, ks, :b] = np.where(drawn >= 0, shifted, -1)
         state = program(
             *data,
             tf.constant(orders),
-            tf.constant(mask),
             tf.constant(count, tf.int32),
             tf.constant(max(n_batches), tf.int32),
             hyper,
@@ -255,6 +253,17 @@ def train_members(members, *, activation, n_outputs):
     return results
 
 
+def _by_source(members, running, sizes, batch, n_batches):
+    """The running members grouped by their source of row orders (and row count,
+    batch size, batches): ``((source, n, b, nb), member indices)`` pairs."""
+    groups = {}
+    for k, m in enumerate(members):
+        if running[k]:
+            key = (id(m.orders), sizes[k], batch[k], n_batches[k])
+            groups.setdefault(key, (m.orders, []))[1].append(k)
+    return [((source, *key[1:]), np.array(ks)) for key, (source, ks) in groups.items()]
+
+
 _PROGRAMS = {}
 
 
@@ -279,8 +288,8 @@ def _with_late_weights(tf, run):
     """``run`` taking the row weights of deferred re-weighting as a fourth array: a
     member trains on ``w_late`` from its epoch ``switch`` on."""
 
-    def deferred_run(X, y, w, w_late, orders, mask, n_epochs, n_batches, hyper, state):
-        return run(X, y, (w, w_late), orders, mask, n_epochs, n_batches, hyper, state)
+    def deferred_run(X, y, w, w_late, orders, n_epochs, n_batches, hyper, state):
+        return run(X, y, (w, w_late), orders, n_epochs, n_batches, hyper, state)
 
     return deferred_run
 
@@ -328,9 +337,11 @@ def _make_run(tf, n_layers, hidden_activation, n_outputs):
             total += tf.reduce_sum(tf.square(kernel), axis=[1, 2])
         return factor * total
 
-    def run(X, y, w, orders, mask, n_epochs, n_batches, hyper, state):
+    def run(X, y, w, orders, n_epochs, n_batches, hyper, state):
         def step(b, e, s):
-            rows, real = orders[e, b], mask[e, b]
+            rows = orders[e, b]
+            real = tf.cast(rows >= 0, tf.float32)
+            rows = tf.maximum(rows, 0)
             x, yb = tf.gather(X, rows), tf.gather(y, rows)
             wb = row_weights(w, rows, s["n_iter"], hyper) * real
             n_real = tf.reduce_sum(real, axis=1)
