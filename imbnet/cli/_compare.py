@@ -212,7 +212,7 @@ class _Budget:
     """
 
     REPORT_SHARE = 0.05
-    # measured (benchmarks/cli_compare.py --warm): a strategy's 20 fits one by one cost
+    # measured (benchmarks/cli_compare.py --warm): a strategy's fits one by one cost
     # 1.0-1.2x the same fits side by side
     ONE_BY_ONE = 1.2
 
