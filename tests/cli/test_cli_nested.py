@@ -251,3 +251,34 @@ def test_corrected_probabilities_are_the_refits_prior_correction(data, name):
         alone.fit(X.iloc[train], y[train])
         np.testing.assert_allclose(run["corrected"], alone.predict_proba(X.iloc[test]), atol=2e-3)
         assert not np.allclose(run["corrected"], run["proba"], atol=1e-3)
+
+
+@pytest.mark.parametrize("cost", [None, (1, 20)])
+def test_threshold_figure_is_the_metric_at_each_threshold(cost):
+    """The report's objective-vs-threshold curve (computed from confusion counts at
+    every threshold at once) is the metric called at each threshold."""
+    from imbnet.cli._figures import _thresholds
+    from imbnet.cli._objectives import cost_per_1000
+
+    rng = np.random.default_rng(0)
+    truth = rng.random(400) < 0.1
+    score = np.clip(0.5 * truth + rng.random(400) * 0.6, 0, 1)
+    objective = Objective("cost" if cost else "f1")
+    setup = Setup(objective, (0, 1), 1, cost, 3, 0)
+    strategy = {"name": "a", "error": None, "skipped": None, "oof_score": score}
+    results = {
+        "multiclass": False,
+        "minority": 1,
+        "classes": [0, 1],
+        "cost": list(cost) if cost else None,
+        "setup": setup,
+        "objective": {"label": objective.label()},
+        "strategies": [strategy],
+    }
+    figure = _thresholds(results, truth)
+    grid, drawn = figure.axes[0].lines[0].get_data()
+    function, kwargs, _ = setup.score_function()
+    if cost:
+        function, kwargs = cost_per_1000, {"fp_cost": 1, "fn_cost": 20, "pos_label": 1}
+    expected = [function(truth.astype(int), (score >= t).astype(int), **kwargs) for t in grid]
+    np.testing.assert_allclose(drawn, expected)
