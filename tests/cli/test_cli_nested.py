@@ -224,12 +224,13 @@ def test_tuned_threshold_is_scikit_learns(data, objective, cost, pos_label):
         theirs = TunedThresholdClassifierCV(
             Prefitted(store), scoring=setup.scorer(), response_method="predict_proba", cv=inner
         ).fit(X.iloc[train], y[train])
-        models = fits[4 * fold : 4 * fold + 3]
+        per = INNER_CV + 1  # a fold's inner fits, then its refit
+        models = fits[per * fold : per * fold + INNER_CV]
         validations = [(X.iloc[train[b]], y[train[b]]) for _, b in inner]
         function = setup.score_function()
         threshold = tune_threshold(models, validations, function, setup.classes)
         assert threshold == pytest.approx(theirs.best_threshold_, abs=1e-12)
-        ours = Thresholded(fits[4 * fold + 3], threshold, function[1].get("pos_label"))
+        ours = Thresholded(fits[per * fold + INNER_CV], threshold, function[1].get("pos_label"))
         np.testing.assert_array_equal(ours.predict(X.iloc[test]), theirs.predict(X.iloc[test]))
 
 
