@@ -20,6 +20,14 @@ Run from the repository root::
     python benchmarks/cli_compare.py            # the default run (several minutes)
     python benchmarks/cli_compare.py --budget 60
     python benchmarks/cli_compare.py --quick    # 10 epochs, 3 folds: a smoke run
+    python benchmarks/cli_compare.py --end-to-end-only   # the command, cold and warm
+
+``--end-to-end-only`` runs the command twice, first with an empty compile cache
+(its own ``XDG_CACHE_HOME``), then with the cache that run filled, and the anchor
+(every tabular strategy's nested cross-validation fit by fit, in this process)
+in between; it prints their wall and CPU seconds (the command's CPU includes
+its second process), the 1-minute load before each, the ratio to the 30 s
+target and to the anchor, and the cold run's ranking.
 """
 
 import argparse
@@ -35,11 +43,12 @@ import warnings
 import numpy as np
 
 
-def run_cli(args, out):
+def run_cli(args, out, env=None):
     argv = [sys.executable, "-m", "imbnet", "compare", "--out", out, *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=os.environ.copy())
+    env = {**os.environ, **(env or {})}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -100,6 +109,65 @@ def run_both(epochs, cv, warm=False):
     return found
 
 
+def load():
+    """The 1-minute load average (other processes sharing the machine)."""
+    return os.getloadavg()[0]
+
+
+def anchor_total(epochs, cv):
+    """Wall and CPU seconds of the anchor (scikit-learn's nested cross-validation,
+    every fit on its own) over every tabular strategy, in this process."""
+    from imbnet.cli._compare import Setup
+    from imbnet.cli._data import default_dataset
+    from imbnet.cli._objectives import Objective
+    from imbnet.cli._strategies import STRATEGIES, Context
+
+    frame = default_dataset()
+    y = frame.pop("y").to_numpy()
+    setup = Setup(Objective("f1"), (0, 1), 1, None, cv, 0)
+    ctx = Context(epochs, 0, tuple(frame.columns), ())
+    t0, c0 = clock()
+    for name in [name for name in STRATEGIES if STRATEGIES[name].reads == "tabular"]:
+        _anchor(frame, y, name, setup, ctx)
+    t1, c1 = clock()
+    return t1 - t0, c1 - c0
+
+
+def end_to_end(epochs, cv, target=30.0):
+    """``imbnet compare --out DIR`` end to end with an empty compile cache, then again
+    with the cache it filled, beside the anchor measured in between; a table."""
+    cli_args = ["--epochs", str(epochs), "--cv", str(cv)]
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        for label in ("cold cache", "warm cache"):
+            before = load()
+            with tempfile.TemporaryDirectory() as out:
+                seconds, cpu, found, _ = run_cli(cli_args, out, {"XDG_CACHE_HOME": cache})
+            rows.append((f"imbnet compare, {label}", seconds, cpu, before, found))
+            if label == "cold cache":
+                before = load()
+                a_wall, a_cpu = anchor_total(epochs, cv)
+                rows.append(("anchor: scikit-learn, fit by fit", a_wall, a_cpu, before, None))
+    print(f"\nend to end, built-in data, {epochs} epochs, {cv} folds (target: {target:g} s wall)")
+    print("| run | wall s | CPU s | load (1 min) | wall vs target | anchor wall / wall |")
+    print("|---|---|---|---|---|---|")
+    for label, wall, cpu, before, _ in rows:
+        print(
+            f"| {label} | {wall:.1f} | {cpu:.1f} | {before:.1f} | {wall / target:.2f}x "
+            f"| {a_wall / wall:.2f}x (CPU {a_cpu / cpu:.2f}x) |"
+        )
+    found = rows[0][4]
+    print("\n| rank | strategy | F1 | ROC AUC | AP | fit s |")
+    print("|---|---|---|---|---|---|")
+    for rank, strategy in enumerate(found["strategies"], 1):
+        scores = strategy["scores"]
+        print(
+            f"| {rank} | {strategy['name']} | {scores['objective']['mean']:.3f} "
+            f"± {scores['objective']['sd']:.3f} | {scores['roc_auc']['mean']:.3f} "
+            f"| {scores['average_precision']['mean']:.3f} | {strategy['fit_time']['mean']:.1f} |"
+        )
+
+
 def _ours(frame, y, name, setup, epochs, ctx):
     from imbnet.cli._compare import cross_validate_strategies
 
@@ -136,8 +204,16 @@ def main():
     parser.add_argument("--budget", type=float, help="also run --time-budget SECONDS")
     parser.add_argument("--warm", action="store_true", help="compile both methods first")
     parser.add_argument("--end-to-end", action="store_true", help="also time the command")
+    parser.add_argument(
+        "--end-to-end-only",
+        action="store_true",
+        help="only the command end to end (cold and warm compile cache) beside the anchor",
+    )
     args = parser.parse_args()
     epochs, cv = (10, 3) if args.quick else (50, 5)
+    if args.end_to_end_only:
+        end_to_end(epochs, cv)
+        return
     print(f"imbnet compare's cross-validation, built-in data, {epochs} epochs, {cv} folds, F1")
     both = run_both(epochs, cv, args.warm)
     print(

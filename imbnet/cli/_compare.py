@@ -29,7 +29,17 @@ __all__ = [
     "run_order",
 ]
 
-INNER_CV = 3  # folds of the threshold's inner cross-validation
+INNER_CV = 2  # folds of the threshold's inner cross-validation
+# The second process's threads: one TensorFlow and one OpenMP / BLAS thread. Its work
+# (small Keras fits, HistGradientBoosting, LogisticRegression) shares two cores with
+# this process's compiled program; with TensorFlow's default two threads its fits
+# measured 1.3x the CPU time (benchmarks/cli_compare.py, RESULTS.md).
+ASIDE_THREADS = {
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
 MIN_EPOCHS = 5  # a time budget shortens networks down to this, then skips them
 
 
@@ -89,8 +99,12 @@ def plan_folds(setup, y):
     return FoldPlan.make(y, outer_cv(setup), inner)
 
 
-def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
+def _run_strategy(name, ctx, setup, X, y, plan, n_jobs, fitted=None):
     """Every fold of strategy ``name``: its fits in one batch, then each outer fold scored.
+
+    ``fitted``: ``(fits, seconds)`` when its fits are done already (trained with
+    other strategies', :func:`_fit_together`): its pipelines in the order of
+    ``plan.splits()`` and its share of their time.
 
     Returns ``(runs, epoch_limit, other warnings)``: one run dict per outer fold
     (see ``_summarise``), or one run with the error when the strategy failed.
@@ -106,10 +120,14 @@ def _run_strategy(name, ctx, setup, X, y, plan, n_jobs):
     pipeline = make_pipeline(name, ctx)
     splits = plan.splits()
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fits = fit_splits(pipeline, X, y, splits, n_jobs)
-        limit, others = split_warnings(caught)
+        if fitted is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fits = fit_splits(pipeline, X, y, splits, n_jobs)
+            limit, others = split_warnings(caught)
+        else:  # their warnings are counted where they were trained
+            (fits, shared), limit, others = fitted, 0, []
+            start -= shared
         runs, position = [], 0
         for fold, ((train, test), inner) in enumerate(zip(plan.outer, plan.inner)):
             inner_fits = fits[position : position + len(inner)]
@@ -194,7 +212,7 @@ class _Budget:
     """
 
     REPORT_SHARE = 0.05
-    # measured (benchmarks/cli_compare.py --warm): a strategy's 20 fits one by one cost
+    # measured (benchmarks/cli_compare.py --warm): a strategy's fits one by one cost
     # 1.0-1.2x the same fits side by side
     ONE_BY_ONE = 1.2
 
@@ -279,10 +297,15 @@ def cross_validate_strategies(
     results, epoch_limit, shown = [], 0, set()
     ctx = Context(epochs, setup.random_state, numeric, categorical, text)
     together = {name: trains_side_by_side(make_pipeline(name, ctx)) for name in strategies}
-    aside = {}
+    aside, fitted = {}, {}
     if time_budget is None and any(together.values()):
         names = [name for name in strategies if not together[name]]
         aside = _start_aside(names, ctx, setup, X, y, plan, n_jobs)
+        fitted, limit, warned = _fit_together(
+            [name for name in strategies if together[name]], ctx, X, y, plan, n_jobs
+        )
+        epoch_limit += limit
+        _show_new_warnings(warned, shown)
     for name in strategies:
         strategy = STRATEGIES[name]
         ctx = Context(epochs, setup.random_state, numeric, categorical, text)
@@ -295,7 +318,7 @@ def cross_validate_strategies(
             results.append(_empty_result(name, ctx, note))
             continue
         start = time.perf_counter()
-        runs, limit, warned = _run_strategy(name, ctx, setup, X, y, plan, n_jobs)
+        runs, limit, warned = _run_strategy(name, ctx, setup, X, y, plan, n_jobs, fitted.get(name))
         epoch_limit += limit
         _show_new_warnings(warned, shown)
         failed = " failed" if runs[0]["error"] else ""
@@ -325,14 +348,40 @@ def cross_validate_strategies(
     return results, epoch_limit
 
 
+def _fit_together(names, ctx, X, y, plan, n_jobs):
+    """The fits of strategies ``names`` (networks that train side by side), all in one
+    search (:func:`imbnet.cli._nested.fit_strategies`): ``({name: (fits, seconds)},
+    epoch_limit, other warnings)``, each strategy's seconds an equal share of the
+    whole. Empty (each strategy then fits its own) for fewer than two strategies or
+    when the joint fit could not be kept."""
+    import warnings
+
+    from ._nested import fit_strategies
+    from ._warnings import split_warnings
+
+    if len(names) < 2:
+        return {}, 0, []
+    start = time.perf_counter()
+    pipelines = {name: make_pipeline(name, ctx) for name in names}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = fit_strategies(pipelines, X, y, plan.splits(), n_jobs)
+    if found is None:
+        return {}, 0, []
+    limit, others = split_warnings(caught)
+    share = (time.perf_counter() - start) / len(names)
+    fitted = {name: (fits, share) for name, fits in found.items()}
+    return fitted, limit, [(w.category, str(w.message)) for w in others]
+
+
 def _start_aside(names, ctx, setup, X, y, plan, n_jobs):
     """Strategies ``names`` (the references and the networks fitted one by one) started
     in a second process, one after another, while this one trains the side-by-side
     networks: ``{"names": names, "future": future, "executor": executor}``, the future of their
     :func:`_run_strategy` results, in order (one job: the process is not recycled
     between strategies). On two cores the two share the machine (the side-by-side
-    program runs on about one); without a process pool (e.g. a sandbox) they run here,
-    after the others."""
+    program runs on about one; the second process on one thread, ``ASIDE_THREADS``);
+    without a process pool (e.g. a sandbox) they run here, after the others."""
     if not names:
         return {}
     try:
@@ -340,7 +389,7 @@ def _start_aside(names, ctx, setup, X, y, plan, n_jobs):
         # the same process later) would take that one over without its set-up.
         from joblib.externals.loky import ProcessPoolExecutor
 
-        executor = ProcessPoolExecutor(max_workers=1)
+        executor = ProcessPoolExecutor(max_workers=1, env=ASIDE_THREADS)
     except (ImportError, OSError, NotImplementedError):
         return {}
     future = executor.submit(_run_aside, names, ctx, setup, X, y, plan, n_jobs)

@@ -166,6 +166,7 @@ def _thresholds(results, truth):
     if results["multiclass"]:
         return None
     from ._objectives import cost_per_1000
+    from ._threshold import _curve
 
     positive, negative = results["minority"], _other(results)
     cost = results.get("cost")
@@ -180,11 +181,11 @@ def _thresholds(results, truth):
     fig, ax = plt.subplots(figsize=SIZE)
     colours = _colours(results)
     labels = np.where(truth, positive, negative)
+    classes = [negative, positive]
     for r in _ran(results):
-        values = []
-        for t in grid:
-            decided = np.where(r["oof_score"] >= t, positive, negative)
-            values.append(function(labels, decided, **kwargs))
+        # the metric of "positive when P >= t" at every t at once, from confusion counts
+        # (1,111 metric calls took seconds)
+        values = _curve(function, kwargs, labels, r["oof_score"], grid, classes, positive)
         ax.plot(grid, values, color=colours[r["name"]], label=r["name"])
         chosen = r.get("threshold")
         if chosen:

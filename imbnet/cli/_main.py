@@ -15,7 +15,7 @@ from ._errors import CommandError
 from ._objectives import OBJECTIVES, parse_cost, parse_objective
 from ._strategies import STRATEGIES
 
-INNER_CV = 3  # as _compare.INNER_CV (not imported: it would import NumPy)
+INNER_CV = 2  # as _compare.INNER_CV (not imported: it would import NumPy)
 
 __all__ = ["main"]
 

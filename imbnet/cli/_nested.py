@@ -15,7 +15,7 @@ before. The threshold is then chosen over the models already fitted, as
 
 import numpy as np
 
-__all__ = ["FoldPlan", "fit_splits", "trains_side_by_side"]
+__all__ = ["FoldPlan", "fit_splits", "fit_strategies", "trains_side_by_side"]
 
 
 class FoldPlan:
@@ -118,3 +118,95 @@ def _fit_one(pipeline, X, y, train):
         warnings.simplefilter("always")
         model = clone(pipeline).fit(X.iloc[train], y[train])
     return model, [(w.category, str(w.message)) for w in caught]
+
+
+def _signature(pipeline):
+    """What tells strategies' fitted pipelines apart: each step's name, class and
+    parameters (a network trained side by side by those of its settings)."""
+    found = []
+    for name, step in pipeline.steps:
+        if step is None or step == "passthrough":
+            continue
+        step = getattr(step, "network", step)  # a member: the settings it was trained with
+        found.append((name, type(step).__qualname__, repr(step.get_params(deep=True))))
+    return repr(found)
+
+
+def _common_steps(pipelines):
+    """Every step name of ``pipelines``, in pipeline order (the last one, the
+    network's, last), and per pipeline its step under each name or "passthrough"."""
+    names = []
+    for pipeline in pipelines:
+        for position, (name, _) in enumerate(pipeline.steps[:-1]):
+            if name not in names:
+                before = [n for n, _ in pipeline.steps[:position] if n in names]
+                names.insert(names.index(before[-1]) + 1 if before else 0, name)
+    last = {pipeline.steps[-1][0] for pipeline in pipelines}
+    if len(last) != 1 or last & set(names):
+        return None
+    names.append(last.pop())
+    steps = []
+    for pipeline in pipelines:
+        own = dict(pipeline.steps)
+        if [n for n in names if n in own] != [n for n, _ in pipeline.steps]:
+            return None  # the same names in another order
+        steps.append({name: own.get(name, "passthrough") for name in names})
+    return names, steps
+
+
+def fit_strategies(pipelines, X, y, splits, n_jobs=1):
+    """Several strategies' pipelines fitted on every split, all their networks side by
+    side in one search (one program per row count, not one per strategy).
+
+    ``pipelines``: name -> pipeline, each of which trains side by side
+    (:func:`trains_side_by_side`). The pipelines become the candidates of one
+    :class:`imbnet.model_selection.GridSearchCV` over their steps (a step one
+    of them lacks is "passthrough" for it), so preprocessing fitted with the
+    same settings on the same rows is fitted once, and the networks of every
+    strategy and split train together. Each network is trained as it would be
+    alone (its own data, seeds, weights and stopping), so a strategy's fits
+    are those :func:`fit_splits` returns for it.
+
+    Returns name -> fitted pipelines in the order of ``splits``, or None when the
+    fits could not be kept (e.g. a strategy failed): then fit them one strategy
+    at a time.
+    """
+    from sklearn.pipeline import Pipeline as SkPipeline
+
+    from imbnet.model_selection import GridSearchCV
+
+    names = list(pipelines)
+    common = _common_steps([pipelines[name] for name in names])
+    held = [_rows(test) for _, test in splits]
+    if common is None or len(set(held)) != len(held):
+        return None
+    step_names, steps = common
+    first = pipelines[names[0]]
+    base = type(first)([(name, "passthrough") for name in step_names[:-1]] + [first.steps[-1]])
+    if not isinstance(base, SkPipeline):
+        return None
+    grid = [{name: [step] for name, step in own.items()} for own in steps]
+    signatures = {_signature(pipelines[name]): name for name in names}
+    if len(signatures) != len(names):
+        return None  # two strategies with the same settings: not told apart
+    kept = {}
+
+    def keep(estimator, X_held, y_held):
+        fitted = getattr(estimator, "fitted_", estimator)
+        kept[_signature(fitted), _rows(X_held.index)] = fitted
+        return 0.0
+
+    search = GridSearchCV(
+        base, grid, scoring=keep, cv=splits, refit=False, n_jobs=n_jobs, error_score="raise"
+    )
+    try:
+        search.fit(X, y)
+    except Exception:  # a strategy failed: each is fitted on its own (and reports its error)
+        return None
+    found = {}
+    for signature, name in signatures.items():
+        fits = [kept.get((signature, key)) for key in held]
+        if any(fit is None for fit in fits):
+            return None
+        found[name] = fits
+    return found

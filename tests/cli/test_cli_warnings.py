@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from imbnet.cli._compare import INNER_CV
 from imbnet.cli._strategies import STRATEGIES
 
 ENV = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
@@ -67,9 +68,9 @@ def test_full_compare_says_the_epoch_limit_once(table):
         other[0],
     )
     assert found, other
-    # the MLP strategies' fits: 2 outer folds x (3 inner + 1 refit)
+    # the MLP strategies' fits: 2 outer folds x (INNER_CV inner + 1 refit)
     mlp = ["none", "balanced", "log", "focal", "logit_adjusted", "ldam_drw", "smote"]
-    assert int(found.group(1)) >= len(mlp) * 2 * 4 - 4
+    assert int(found.group(1)) >= len(mlp) * 2 * (INNER_CV + 1) - 4
 
 
 WARNS = """
