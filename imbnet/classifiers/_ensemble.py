@@ -62,7 +62,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
     member_training : {"auto", "estimator"}, default="auto"
         "auto": members of a ``CostSensitiveMLPClassifier`` train with its
         settings scaled to their small draws: mini-batches of 32 rows (if
-        its ``batch_size`` is "auto"), twice its ``learning_rate_init`` and
+        its ``batch_size`` is "auto"), three times its ``learning_rate_init`` and
         half its ``n_iter_no_change`` (at least 1). A member's draw is
         twice the rarest class's rows, which scikit-learn's batch
         ``min(200, n_samples)`` makes one optimizer step per epoch, too few
@@ -472,12 +472,12 @@ class _MemberView(ClassifierMixin):
 def _small_draw_settings(member):
     """``member``'s training settings scaled to an ensemble's small draws (see the
     ``member_training`` parameter): for a ``CostSensitiveMLPClassifier``,
-    mini-batches of 32 rows if its batch size is "auto", twice its learning rate,
+    mini-batches of 32 rows if its batch size is "auto", three times its learning rate,
     half its patience; nothing for other estimators."""
     if not isinstance(member, CostSensitiveMLPClassifier):
         return {}
     settings = {
-        "learning_rate_init": 2 * member.learning_rate_init,
+        "learning_rate_init": 3 * member.learning_rate_init,
         "n_iter_no_change": max(1, member.n_iter_no_change // 2),
     }
     if member.batch_size == "auto":

@@ -390,7 +390,7 @@ def test_multilabel_is_refused():
 def test_members_train_in_several_steps_per_draw_by_default(batch_size):
     """A draw is twice the rarest class (here about 80 rows): with the default
     member_training the members step through it in batches of 32 rows (an explicit
-    batch size is kept) at twice the learning rate and half the patience;
+    batch size is kept) at three times the learning rate and half the patience;
     "estimator" trains with the estimator's settings, one step per draw."""
     n_draw = 2 * np.sum(y == 1)
     member = mlp(max_iter=3, batch_size=batch_size, n_iter_no_change=7)
@@ -402,7 +402,7 @@ def test_members_train_in_several_steps_per_draw_by_default(batch_size):
     params = auto.estimator_.get_params()
     assert (params["batch_size"], params["learning_rate_init"], params["n_iter_no_change"]) == (
         batch,
-        0.02,
+        0.03,
         3,
     )
     assert member.get_params()["learning_rate_init"] == 0.01  # the caller's estimator as it was
