@@ -209,9 +209,9 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         member = self._member()
         seeds = SeedStream(fit_seed(self.random_state))
         member.set_params(random_state=seeds.seed_for("estimator"))
-        if self.member_training == "auto":
-            member.set_params(**_small_draw_settings(member))
         member._validate_params()
+        if self.member_training == "auto":  # from valid settings, valid ones
+            member.set_params(**_small_draw_settings(member))
         data, validation = member._prepare_data(X, y, sample_weight)
         self._check_member(member)
         n_members = self.n_estimators
