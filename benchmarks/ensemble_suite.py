@@ -5,7 +5,10 @@ The shapes of ``benchmarks/bench_small.py`` with 180-4,000 rows (binary and 3-cl
 one process:
 
 - ``ensemble 10``: ``BalancedEnsembleClassifier(CostSensitiveMLPClassifier(hidden_layer_sizes=(32,),
-  max_iter=300), n_estimators=10)``, otherwise defaults;
+  max_iter=300), n_estimators=10)``, otherwise defaults (``member_training="auto"``: the members
+  train in batches of 32 rows at three times the learning rate with half the patience;
+  ``--variant 'previous default={"ensemble__member_training": "estimator"}'`` gives the members
+  the estimator's own settings);
 - ``one net``: that ``CostSensitiveMLPClassifier`` alone, on every row (defaults);
 - ``bag 10`` (the anchor): imbalanced-learn's ``BalancedBaggingClassifier(MLPClassifier(
   hidden_layer_sizes=(32,), max_iter=300), n_estimators=10)``, ``n_jobs=1``.

@@ -59,6 +59,17 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         many rows, and steps, as a single network's epoch on all the rows.
         1: one under-sample per epoch, as imbalanced-learn's
         ``BalancedBaggingClassifier`` trains each estimator on one.
+    member_training : {"auto", "estimator"}, default="auto"
+        "auto": members of a ``CostSensitiveMLPClassifier`` train with its
+        settings scaled to their small draws: mini-batches of 32 rows (if
+        its ``batch_size`` is "auto"), three times its ``learning_rate_init`` and
+        half its ``n_iter_no_change`` (at least 1). A member's draw is
+        twice the rarest class's rows, which scikit-learn's batch
+        ``min(200, n_samples)`` makes one optimizer step per epoch, too few
+        to train on (see the user guide for the measured effect).
+        ``estimator_.get_params()`` shows the settings the members used.
+        "estimator": the estimator's settings as they are (the default
+        before this option; other estimators always).
     out_of_bag : float in (0, 1) or None, default=None
         Without a ``sampler``: each member leaves this share of every class's
         rows (a random choice of its own, at least one row of a class of two
@@ -140,6 +151,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "sampler": [HasMethods(["fit_resample"]), None],
         "draws_per_epoch": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "member_training": [StrOptions({"auto", "estimator"})],
         "out_of_bag": [Interval(Real, 0, 1, closed="neither"), None],
         "prior_correction": ["boolean", None],
         "random_state": ["random_state"],
@@ -152,6 +164,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         *,
         sampler=None,
         draws_per_epoch=1,
+        member_training="auto",
         out_of_bag=None,
         prior_correction=None,
         random_state=None,
@@ -160,6 +173,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         self.n_estimators = n_estimators
         self.sampler = sampler
         self.draws_per_epoch = draws_per_epoch
+        self.member_training = member_training
         self.out_of_bag = out_of_bag
         self.prior_correction = prior_correction
         self.random_state = random_state
@@ -196,6 +210,8 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
         seeds = SeedStream(fit_seed(self.random_state))
         member.set_params(random_state=seeds.seed_for("estimator"))
         member._validate_params()
+        if self.member_training == "auto":  # from valid settings, valid ones
+            member.set_params(**_small_draw_settings(member))
         data, validation = member._prepare_data(X, y, sample_weight)
         self._check_member(member)
         n_members = self.n_estimators
@@ -451,6 +467,25 @@ class _MemberView(ClassifierMixin):
         ndarray of shape (n_samples,)
         """
         return self.ensemble.estimator_._target.decide(self.predict_proba(X))
+
+
+def _small_draw_settings(member):
+    """``member``'s training settings scaled to an ensemble's small draws (see the
+    ``member_training`` parameter): for a ``CostSensitiveMLPClassifier``,
+    mini-batches of 32 rows if its batch size is "auto", three times its learning rate,
+    half its patience; nothing for other estimators."""
+    if not isinstance(member, CostSensitiveMLPClassifier):
+        return {}
+    settings = {
+        "learning_rate_init": 3 * member.learning_rate_init,
+        "n_iter_no_change": max(1, member.n_iter_no_change // 2),
+    }
+    if member.batch_size == "auto":
+        settings["batch_size"] = _SMALL_DRAW_BATCH
+    return settings
+
+
+_SMALL_DRAW_BATCH = 32
 
 
 def _stacks_perceptrons(model):

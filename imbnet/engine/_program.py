@@ -495,8 +495,8 @@ class Program:
             return part, mass
 
         def epoch_body(e, best, count, stop, diverged, losses, val_losses, active):
-            # With a rule per member: who trains this epoch (not yet stopped).
-            running = count <= n_iter_no_change if members else None
+            # Who trains this epoch: the members not yet stopped (one rule: it does).
+            running = count <= n_iter_no_change if members else tf.constant(True)
 
             def batch_body(b, total, mass):
                 # A gather, not a slice: XLA would make the batch count a
@@ -519,41 +519,30 @@ class Program:
                 else tf.constant(0.0)
             )
             stop_rule = tf.constant(False)
-            if members:
-                if monitor is not None:
-                    state, improved, _ = _stopping.update(
-                        _stopping.StoppingState(best, count),
-                        val_loss,
-                        tol=tol,
-                        n_iter_no_change=n_iter_no_change,
-                        xp=tf,
-                    )
-                    # A stopped member's state stays as it stopped.
-                    best = tf.where(running, state.best, best)
-                    count = tf.where(running, state.count, count)
-                    improved = tf.logical_and(tf.logical_and(improved, running), finite)
-                    stop_rule = tf.reduce_all(count > n_iter_no_change)
-                    self._member_snapshot(improved)
-                    self._has_best.assign(tf.logical_or(self._has_best, tf.reduce_any(improved)))
-                active = tf.tensor_scatter_nd_update(active, [[e]], [tf.cast(running, tf.int32)])
-                val_loss = tf.reduce_mean(val_loss)
-            elif monitor is not None:
-                watched = val_loss if monitor == "val_loss" else loss
-                state, improved, stop_rule = _stopping.update(
+            if monitor is not None:
+                # With a rule per member, each member's loss on the validation rows (a vector).
+                watched = loss if monitor == "loss" and not members else val_loss
+                state, improved, _ = _stopping.update(
                     _stopping.StoppingState(best, count),
                     watched,
                     tol=tol,
                     n_iter_no_change=n_iter_no_change,
                     xp=tf,
                 )
-                best, count = state
-                if monitor == "val_loss":
-                    self._snapshot_if(
-                        tf.logical_and(improved, finite), self._best, self.model.variables
-                    )
-                    self._has_best.assign(
-                        tf.logical_or(self._has_best, tf.logical_and(improved, finite))
-                    )
+                # A stopped member's state stays as it stopped.
+                best = tf.where(running, state.best, best)
+                count = tf.where(running, state.count, count)
+                stop_rule = tf.reduce_all(count > n_iter_no_change)
+                if members or monitor == "val_loss":
+                    improved = tf.logical_and(tf.logical_and(improved, running), finite)
+                    if members:
+                        self._member_snapshot(improved)
+                    else:
+                        self._snapshot_if(improved, self._best, self.model.variables)
+                    self._has_best.assign(tf.logical_or(self._has_best, tf.reduce_any(improved)))
+            if members:
+                active = tf.tensor_scatter_nd_update(active, [[e]], [tf.cast(running, tf.int32)])
+                val_loss = tf.reduce_mean(val_loss)
             if keep_good:
                 self._snapshot_if(finite, self._good, self._state)
             losses = tf.tensor_scatter_nd_update(losses, [[e]], [loss])

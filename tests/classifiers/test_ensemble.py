@@ -368,6 +368,11 @@ def test_cross_validation_and_save_load(tmp_path, ensemble):
             InvalidParameterError,
             "out_of_bag",
         ),
+        (
+            lambda: BalancedEnsembleClassifier(mlp(), member_training="fast"),
+            InvalidParameterError,
+            "member_training",
+        ),
     ],
 )
 def test_bad_settings_are_refused(make, error, message):
@@ -378,6 +383,32 @@ def test_bad_settings_are_refused(make, error, message):
 def test_multilabel_is_refused():
     with pytest.raises(ValueError, match="no one class per row"):
         BalancedEnsembleClassifier(mlp()).fit(X, np.column_stack([y, 1 - y]))
+
+
+# ------------------------------------- members' training on small draws
+@pytest.mark.parametrize("batch_size", ["auto", 16])
+def test_members_train_in_several_steps_per_draw_by_default(batch_size):
+    """A draw is twice the rarest class (here about 80 rows): with the default
+    member_training the members step through it in batches of 32 rows (an explicit
+    batch size is kept) at three times the learning rate and half the patience;
+    "estimator" trains with the estimator's settings, one step per draw."""
+    n_draw = 2 * np.sum(y == 1)
+    member = mlp(max_iter=3, batch_size=batch_size, n_iter_no_change=7)
+    auto = BalancedEnsembleClassifier(member, n_estimators=2, random_state=0).fit(X, y)
+    plain = BalancedEnsembleClassifier(
+        member, n_estimators=2, member_training="estimator", random_state=0
+    ).fit(X, y)
+    batch = 32 if batch_size == "auto" else batch_size
+    params = auto.estimator_.get_params()
+    assert (params["batch_size"], params["n_iter_no_change"]) == (batch, 3)
+    assert params["learning_rate_init"] == pytest.approx(0.03)
+    assert member.get_params()["learning_rate_init"] == 0.01  # the caller's estimator as it was
+    steps = int(auto.estimator_.model_.optimizer.iterations.numpy())
+    assert steps == 3 * -(-n_draw // batch)
+    plain_params = plain.estimator_.get_params()
+    assert plain_params["learning_rate_init"] == 0.01 and plain_params["n_iter_no_change"] == 7
+    plain_steps = int(plain.estimator_.model_.optimizer.iterations.numpy())
+    assert plain_steps == 3 * -(-n_draw // (200 if batch_size == "auto" else batch_size))
 
 
 # ------------------------------------- stopping on steady rows, inspection
