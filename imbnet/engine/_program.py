@@ -172,8 +172,14 @@ class Program:
                 for i, _ in self._penalties
                 for name in ("l1", "l2")
             ]
-            # Padded to the program's input width inside the compiled copy.
-            values = [variable_of(value) for value in values]
+            # Padded here, not in the compiled copy: its shapes stay the program's
+            # (one compilation, whatever the model's width).
+            values = [
+                variable_of(value)
+                if tuple(value.shape) == tuple(variable.shape)
+                else padded_to(variable_of(value), variable.shape)
+                for variable, value in zip(self._state, values)
+            ]
             self._call(self._copy_in, ("in", _kinds(values), len(factors)), values, factors)
 
     def store(self, model):
@@ -182,12 +188,22 @@ class Program:
             targets = [
                 variable_of(t) for t in list(model.variables) + list(model.optimizer.variables)
             ]
+            same = tuple(tuple(t.shape) == tuple(v.shape) for t, v in zip(targets, self._state))
+            kept = [t for t, equal in zip(targets, same) if equal]
             # The values stored come back from the same call, for HeldState to keep
             # (reading the model's variables back would be an eager op each).
             copies = HeldState.keeps(targets)
-            rest, values = self._call(
-                self._copy_out, ("out", _kinds(targets), copies), targets, copies
+            rest, stored = self._call(
+                self._copy_out, ("out", _kinds(kept), same, copies), kept, same, copies
             )
+            stored, values = iter(stored), []
+            for target, value, equal in zip(targets, self._state, same):
+                if equal:
+                    values.append(next(stored, None))
+                else:  # a padded input width: the rows the model has
+                    rows = variable_of(value)[: target.shape[0]]
+                    target.assign(rows)
+                    values.append(rows)
             if rest:  # the optimizer was not built: its moments are kept aside
                 unbuilt_optimizer_state[model] = rest
             else:
@@ -214,19 +230,19 @@ class Program:
     # compilations are kept.
     def _copy_in_values(self, values, factors):
         for variable, value in zip(self._state, values):
-            variable.assign(padded_to(value, variable.shape))  # a narrower model's: padded
+            variable.assign(value)
         for (_, penalty), l1, l2 in zip(self._penalties, factors[::2], factors[1::2]):
             penalty.l1.assign(l1)
             penalty.l2.assign(l2)
 
-    def _copy_out_values(self, targets, copies=False):
-        values = [padded_to(v, t.shape) for t, v in zip(targets, self._state)]
-        for target, value in zip(targets, values):  # a narrower model: the rows it has
+    def _copy_out_values(self, targets, same, copies=False):
+        kept = [v for v, equal in zip(self._state, same) if equal]
+        for target, value in zip(targets, kept):
             target.assign(value)
         # The state the targets have no variables for (an optimizer not built), copied;
         # with ``copies``, the values assigned too.
-        rest = [self._tf.identity(v) for v in self._state[len(targets) :]]
-        return rest, [self._tf.identity(v) for v in values] if copies else []
+        rest = [self._tf.identity(v) for v in self._state[len(same) :]]
+        return rest, [self._tf.identity(v) for v in kept] if copies else []
 
     def start(self, model, keep_good):
         self.load(model)
