@@ -29,15 +29,28 @@ class HeldState:
     # would cost memory, and their copy costs little beside their training.
     MAX_BYTES = 2**20
 
-    def __init__(self, model, penalties, rest):
+    def __init__(self, model, penalties, rest, values=None):
+        """``values``: the model's state values as just stored (tensors or arrays,
+        in the order of its variables and its optimizer's), if the caller has them;
+        else they are read from the model."""
         self.model = weakref.ref(model)
-        size = sum(
-            math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
-            for v in _state(model)
-        )
-        self.values = _values(model) if size <= self.MAX_BYTES else None
+        if not self.keeps(_state(model)):
+            self.values = None
+        elif values is not None:
+            self.values = [np.asarray(v) for v in values]
+        else:
+            self.values = _values(model)
         self.factors = _penalty_factors(model, penalties)
         self.rest = rest
+
+    @classmethod
+    def keeps(cls, variables):
+        """Whether a state of these variables is small enough to be kept and compared."""
+        size = sum(
+            math.prod(v.shape) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize
+            for v in variables
+        )
+        return size <= cls.MAX_BYTES
 
     def holds(self, model, penalties, rest):
         """Whether ``model`` is the one stored into and has not changed since."""

@@ -138,6 +138,7 @@ class Program:
         self._fns = {}
         self._copy_in = tf.function(self._copy_in_values, jit_compile=True, autograph=False)
         self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
+        self._concrete = {}  # see _call
         self._loss_built = False
         self._keep_good = False
         self._holder = None  # see _holds
@@ -164,22 +165,22 @@ class Program:
                 rest = self._fresh[len(values) - len(self._state) :]
             values = values + list(rest)
             factors = [  # tensors, not numbers: a number would be a new trace each
-                self._tf.constant(
+                _scalar(
                     getattr(getattr(model.variables[i], "regularizer", None), name, 0.0),
                     self._tf.float32,
                 )
                 for i, _ in self._penalties
                 for name in ("l1", "l2")
             ]
-            self._copy_in(
-                [
-                    variable_of(value)
-                    if tuple(value.shape) == tuple(variable.shape)
-                    else padded_to(variable_of(value), variable.shape)
-                    for variable, value in zip(self._state, values)
-                ],
-                factors,
-            )
+            # Padded here, not in the compiled copy: its shapes stay the program's
+            # (one compilation, whatever the model's width).
+            values = [
+                variable_of(value)
+                if tuple(value.shape) == tuple(variable.shape)
+                else padded_to(variable_of(value), variable.shape)
+                for variable, value in zip(self._state, values)
+            ]
+            self._call(self._copy_in, ("in", _kinds(values), len(factors)), values, factors)
 
     def store(self, model):
         """Copy the program's model state back into ``model`` (the variables it has)."""
@@ -188,15 +189,31 @@ class Program:
                 variable_of(t) for t in list(model.variables) + list(model.optimizer.variables)
             ]
             same = tuple(tuple(t.shape) == tuple(v.shape) for t, v in zip(targets, self._state))
-            rest = self._copy_out([t for t, equal in zip(targets, same) if equal], same)
+            kept = [t for t, equal in zip(targets, same) if equal]
+            # The values stored come back from the same call, for HeldState to keep
+            # (reading the model's variables back would be an eager op each).
+            copies = HeldState.keeps(targets)
+            rest, stored = self._call(
+                self._copy_out, ("out", _kinds(kept), same, copies), kept, same, copies
+            )
+            stored, values = iter(stored), []
             for target, value, equal in zip(targets, self._state, same):
-                if not equal:  # a padded input width: the rows the model has
-                    target.assign(variable_of(value)[: target.shape[0]])
+                if equal:
+                    values.append(next(stored, None))
+                else:  # a padded input width: the rows the model has
+                    rows = variable_of(value)[: target.shape[0]]
+                    target.assign(rows)
+                    values.append(rows)
             if rest:  # the optimizer was not built: its moments are kept aside
                 unbuilt_optimizer_state[model] = rest
             else:
                 unbuilt_optimizer_state.pop(model, None)
-            self._holder = HeldState(model, self._penalties, unbuilt_optimizer_state.get(model))
+            self._holder = HeldState(
+                model,
+                self._penalties,
+                unbuilt_optimizer_state.get(model),
+                values if copies else None,
+            )
 
     def _holds(self, model):
         """Whether ``model``'s state is the program's, as the last ``store`` left
@@ -218,11 +235,14 @@ class Program:
             penalty.l1.assign(l1)
             penalty.l2.assign(l2)
 
-    def _copy_out_values(self, targets, same):
-        for target, value in zip(targets, [v for v, equal in zip(self._state, same) if equal]):
+    def _copy_out_values(self, targets, same, copies=False):
+        kept = [v for v, equal in zip(self._state, same) if equal]
+        for target, value in zip(targets, kept):
             target.assign(value)
-        # The state the targets have no variables for (an optimizer not built), copied.
-        return [self._tf.identity(v) for v in self._state[len(same) :]]
+        # The state the targets have no variables for (an optimizer not built), copied;
+        # with ``copies``, the values assigned too.
+        rest = [self._tf.identity(v) for v in self._state[len(same) :]]
+        return rest, [self._tf.identity(v) for v in kept] if copies else []
 
     def start(self, model, keep_good):
         self.load(model)
@@ -316,26 +336,36 @@ class Program:
                 reduce_retracing=True,
                 autograph=self._augment is not None,
             )
-        out = self._fns[ranks](
+        args = (
             X,
             chunk.y,
             chunk.w,
             chunk.augment_rows,
             chunk.orders,
             chunk.slots,
-            tf.constant(chunk.batch_slots, tf.int32),
-            tf.constant(chunk.n_batches, tf.int32),
-            tf.constant(chunk.n_epochs, tf.int32),
+            _scalar(chunk.batch_slots, tf.int32),
+            _scalar(chunk.n_batches, tf.int32),
+            _scalar(chunk.n_epochs, tf.int32),
             validation,
-            tf.constant(state.best, tf.float32),
-            tf.constant(state.count, tf.int32),
-            tf.constant(stopping.tol, tf.float32),
-            tf.constant(stopping.n_iter_no_change, tf.int32),
+            _scalar(state.best, tf.float32),
+            _scalar(state.count, tf.int32),
+            _scalar(stopping.tol, tf.float32),
+            _scalar(stopping.n_iter_no_change, tf.int32),
             stopping.monitor,
             self._keep_good,
             sparse,
             members,
         )
+        key = (
+            "run",
+            _kinds((X, chunk.y, chunk.w, chunk.augment_rows, chunk.orders, chunk.slots)),
+            None if validation is None else _kinds(validation),
+            stopping.monitor,
+            self._keep_good,
+            sparse,
+            members,
+        )
+        out = self._call(self._fns[ranks], key, *args)
         losses, val_losses, n_run, best, count, stop, diverged, active = (
             np.asarray(o) for o in out
         )
@@ -352,6 +382,20 @@ class Program:
             bool(diverged),
             active[:n_run].sum(axis=0).astype(int) if members else None,
         )
+
+    def _call(self, fn, key, *args):
+        """``fn(*args)`` through its concrete function for calls like ``key`` (the
+        kinds, shapes and dtypes of the arguments and the Python values among them).
+
+        A ``tf.function`` call matches its arguments' types against its traces
+        every time, which costs about as much as a small network's epochs; the
+        concrete function, looked up once per ``key``, skips that. Tracing and
+        compilation are the ``tf.function``'s own (``get_concrete_function``).
+        """
+        concrete = self._concrete.get(key)
+        if concrete is None:
+            concrete = self._concrete[key] = fn.get_concrete_function(*args)
+        return concrete(*args)
 
     # -------------------------------------------------- compiled code
     def _outputs(self, x, training, sparse):
@@ -595,6 +639,32 @@ class Program:
             return tf.constant(True)
 
         tf.cond(condition, copy, lambda: tf.constant(False))
+
+
+_scalars = {}  # (value, dtype): an immutable tensor, see _scalar
+
+
+def _scalar(value, dtype):
+    """``tf.constant(value, dtype)``, the same tensor again for a number seen before
+    (a call's sizes and stopping settings repeat from call to call; each new
+    tensor is an eager operation)."""
+    import tensorflow as tf
+
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        return tf.constant(value, dtype)  # an array: a rule per member
+    key = (float(value), dtype.name)
+    tensor = _scalars.get(key)
+    if tensor is None:
+        if len(_scalars) >= 4096:
+            _scalars.clear()
+        tensor = _scalars[key] = tf.constant(value, dtype)
+    return tensor
+
+
+def _kinds(values):
+    """What a concrete function's call depends on for these arguments: each one's
+    kind (variable, tensor or array), shape and dtype."""
+    return tuple((type(v).__name__, tuple(v.shape), str(getattr(v, "dtype", None))) for v in values)
 
 
 def _member_weights(tf, flags, like, axis=1):
