@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._aside import collect_aside, start_aside
 from ._metrics import decision_scores, probability_scores, ranking_scores
 from ._objectives import Objective, make_scorer
 from ._strategies import STRATEGIES, Context, describe, make_pipeline
@@ -30,16 +31,6 @@ __all__ = [
 ]
 
 INNER_CV = 2  # folds of the threshold's inner cross-validation
-# The second process's threads: one TensorFlow and one OpenMP / BLAS thread. Its work
-# (small Keras fits, HistGradientBoosting, LogisticRegression) shares two cores with
-# this process's compiled program; with TensorFlow's default two threads its fits
-# measured 1.3x the CPU time (benchmarks/cli_compare.py, RESULTS.md).
-ASIDE_THREADS = {
-    "TF_NUM_INTRAOP_THREADS": "1",
-    "TF_NUM_INTEROP_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-}
 MIN_EPOCHS = 5  # a time budget shortens networks down to this, then skips them
 
 
@@ -280,8 +271,12 @@ def cross_validate_strategies(
     time_budget=None,
     started=None,
     text=(),
+    aside_pool=None,
 ):
     """The cross-validation of every strategy on the same outer folds, in ``strategies`` order.
+
+    ``aside_pool``: a pool from :func:`imbnet.cli._aside.second_process` for the
+    strategies that do not train side by side (default: one is started when needed).
 
     Returns ``(results, epoch_limit)``: per-strategy dicts (see ``_summarise``), not
     ranked, and the number of networks that stopped at the epoch limit (their
@@ -300,7 +295,7 @@ def cross_validate_strategies(
     aside, fitted = {}, {}
     if time_budget is None and any(together.values()):
         names = [name for name in strategies if not together[name]]
-        aside = _start_aside(names, ctx, setup, X, y, plan, n_jobs)
+        aside = start_aside(names, (ctx, setup, X, y, plan, n_jobs), aside_pool)
         fitted, limit, warned = _fit_together(
             [name for name in strategies if together[name]], ctx, X, y, plan, n_jobs
         )
@@ -327,15 +322,8 @@ def cross_validate_strategies(
         result = _summarise(name, ctx, runs, y, setup)
         result["note"] = note
         results.append(result)
-    if aside:
-        try:
-            done = aside["future"].result()
-        except Exception as exc:  # the second process failed: reported as the strategies'
-            error = [{"fold": 0, "error": f"{type(exc).__name__}: {exc}"}]
-            done = [(error, 0, [])] * len(aside["names"])
-        finally:
-            aside["executor"].shutdown(wait=True)
-    for name, (runs, limit, warned) in zip(aside.get("names", ()), done if aside else ()):
+    done = collect_aside(aside) if aside else ()
+    for name, (runs, limit, warned) in zip(aside.get("names", ()), done):
         epoch_limit += limit
         _show_new_warnings(warned, shown)
         failed = " failed" if runs[0]["error"] else ""
@@ -374,37 +362,6 @@ def _fit_together(names, ctx, X, y, plan, n_jobs):
     return fitted, limit, [(w.category, str(w.message)) for w in others]
 
 
-def _start_aside(names, ctx, setup, X, y, plan, n_jobs):
-    """Strategies ``names`` (the references and the networks fitted one by one) started
-    in a second process, one after another, while this one trains the side-by-side
-    networks: ``{"names": names, "future": future, "executor": executor}``, the future of their
-    :func:`_run_strategy` results, in order (one job: the process is not recycled
-    between strategies). On two cores the two share the machine (the side-by-side
-    program runs on about one; the second process on one thread, ``ASIDE_THREADS``);
-    without a process pool (e.g. a sandbox) they run here, after the others."""
-    if not names:
-        return {}
-    try:
-        # A pool of its own, not loky's reusable one: joblib's Parallel (n_jobs > 1 in
-        # the same process later) would take that one over without its set-up.
-        from joblib.externals.loky import ProcessPoolExecutor
-
-        executor = ProcessPoolExecutor(max_workers=1, env=ASIDE_THREADS)
-    except (ImportError, OSError, NotImplementedError):
-        return {}
-    future = executor.submit(_run_aside, names, ctx, setup, X, y, plan, n_jobs)
-    return {"names": names, "future": future, "executor": executor}
-
-
-def _run_aside(names, *args):
-    """:func:`_run_strategy` of each of ``names`` in the second process, Keras imported
-    first without its start-up log."""
-    from ._tf_logging import import_keras_quietly
-
-    import_keras_quietly()  # imbnet.model_selection (asked whether fits go side by side) imports it
-    return [_run_strategy(name, *args) for name in names]
-
-
 def compare(
     X,
     y,
@@ -421,11 +378,12 @@ def compare(
     time_budget=None,
     text=(),
     started=None,
+    aside_pool=None,
 ):
     """Cross-validate every strategy; results ranked by the objective.
 
     ``time_budget`` seconds count from ``started`` (``time.perf_counter()``;
-    default: now).
+    default: now). ``aside_pool``: see :func:`cross_validate_strategies`.
 
     Returns a dict with ``classes``, ``minority`` (the positive class of the
     decision metrics), ``counts``, ``objective``, ``notes`` and ``strategies``: a
@@ -448,6 +406,7 @@ def compare(
         time_budget=time_budget,
         text=text,
         started=started,
+        aside_pool=aside_pool,
     )
     from ._warnings import convergence_line
 

@@ -282,31 +282,37 @@ def _compare(args):
         raise CommandError(problem)
     _check_encoding(X, numeric, categorical)
 
-    from ._tf_logging import import_keras_quietly
+    from ._aside import second_process
+    from ._compare import compare
 
-    import_keras_quietly()
+    # Without a time budget compare runs some strategies in a second process: started
+    # now, its TensorFlow import overlaps this one's (stopped when compare returns).
+    with second_process(args.time_budget is None and len(strategies) > 1) as pool:
+        from ._tf_logging import import_keras_quietly
+
+        import_keras_quietly()
+        results = compare(
+            X,
+            y,
+            strategies,
+            numeric=numeric,
+            categorical=categorical,
+            text=text,
+            objective=objective,
+            cost=args.cost,
+            cv=args.cv,
+            epochs=args.epochs,
+            random_state=args.random_state,
+            n_jobs=args.n_jobs,
+            time_budget=args.time_budget,
+            started=started,
+            aside_pool=pool,
+        )
     import imbnet
 
-    from ._compare import compare
     from ._recommend import recommend
     from ._report import format_summary, write_outputs
 
-    results = compare(
-        X,
-        y,
-        strategies,
-        numeric=numeric,
-        categorical=categorical,
-        text=text,
-        objective=objective,
-        cost=args.cost,
-        cv=args.cv,
-        epochs=args.epochs,
-        random_state=args.random_state,
-        n_jobs=args.n_jobs,
-        time_budget=args.time_budget,
-        started=started,
-    )
     results["settings"] = {
         "data": label,
         "data_path": os.path.abspath(args.data) if args.data else None,
