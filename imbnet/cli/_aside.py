@@ -38,9 +38,10 @@ def second_process(wanted=True):
             executor.shutdown(wait=True, kill_workers=True)
 
 
-def start_aside(names, args, executor=None):
+def start_aside(names, run, args, executor=None):
     """Strategies ``names`` started in the second process, one after another (one job:
-    the process is not recycled between them), each as ``_run_strategy(name, *args)``:
+    the process is not recycled between them), each as ``run(name, *args)`` (``run``
+    a module-level function: it is sent by reference):
     ``{"names", "future", "executor"}`` for :func:`collect_aside`; empty without a
     process pool (they then run in this process, after the others). ``executor``: the
     pool :func:`second_process` started (default: a new one)."""
@@ -50,7 +51,7 @@ def start_aside(names, args, executor=None):
         executor = _start_pool()
         if executor is None:
             return {}
-    future = executor.submit(_run_all, names, args)
+    future = executor.submit(_run_all, names, run, args)
     return {"names": names, "future": future, "executor": executor}
 
 
@@ -85,11 +86,9 @@ def _import_keras():
     import_keras_quietly()
 
 
-def _run_all(names, args):
-    """``_run_strategy(name, *args)`` of each of ``names`` (in the second process),
-    Keras imported first (imbnet.model_selection, asked whether fits go side by side,
+def _run_all(names, run, args):
+    """``run(name, *args)`` of each of ``names`` (in the second process), Keras
+    imported first (imbnet.model_selection, asked whether fits go side by side,
     imports it)."""
-    from ._compare import _run_strategy
-
     _import_keras()
-    return [_run_strategy(name, *args) for name in names]
+    return [run(name, *args) for name in names]

@@ -295,7 +295,7 @@ def cross_validate_strategies(
     aside, fitted = {}, {}
     if time_budget is None and any(together.values()):
         names = [name for name in strategies if not together[name]]
-        aside = start_aside(names, (ctx, setup, X, y, plan, n_jobs), aside_pool)
+        aside = start_aside(names, _run_strategy, (ctx, setup, X, y, plan, n_jobs), aside_pool)
         fitted, limit, warned = _fit_together(
             [name for name in strategies if together[name]], ctx, X, y, plan, n_jobs
         )

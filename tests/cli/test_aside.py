@@ -21,12 +21,22 @@ def test_the_early_process_is_stopped_when_the_command_fails_before_using_it():
         pool.submit(abs, -1)
 
 
+def test_the_second_process_runs_each_strategy_in_order():
+    with second_process() as pool:
+        aside = start_aside(["a", "bb", "ccc"], _length_times, (2,), pool)
+        assert collect_aside(aside) == [2, 4, 6]
+
+
+def _length_times(name, factor):
+    return len(name) * factor
+
+
 def test_a_failing_second_process_reports_each_strategy_as_failed():
     with second_process() as pool:
-        # no such strategy: the job fails in the second process
-        aside = start_aside(["logreg", "hgb"], ("not a context",), pool)
+        # a run that fails in the second process
+        aside = start_aside(["logreg", "hgb"], divmod, (0,), pool)
         done = collect_aside(aside)
     assert len(done) == 2
     for runs, limit, warned in done:
         assert limit == 0 and warned == []
-        assert runs[0]["error"]
+        assert runs[0]["error"].startswith("TypeError")
