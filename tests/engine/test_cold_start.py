@@ -68,19 +68,7 @@ def _entries(directory):
     return sorted(name for name in os.listdir(directory) if name.endswith(".pb"))
 
 
-def _tensorflow_before(major, minor):
-    import tensorflow as tf
-
-    return tuple(int(part) for part in tf.__version__.split(".")[:2]) < (major, minor)
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(
-    _tensorflow_before(2, 18),
-    reason="TensorFlow 2.17 sometimes keys one program differently in the second process "
-    "(seen under load), which then compiles it again: slower, the same results",
-    strict=False,
-)
 def test_a_second_process_reads_the_compiled_programs(tmp_path):
     cache = tmp_path / "cache"
     first = _run(str(cache), tmp_path)
@@ -93,10 +81,16 @@ def test_a_second_process_reads_the_compiled_programs(tmp_path):
 
     assert not first["skops imported"]  # imported when a model is saved or loaded
     second = _run(str(cache), tmp_path)
-    # Read, not compiled again: no new entry, none rewritten; the same results.
-    assert _entries(directory) == entries
+    # Read, not compiled again: every entry still there and none rewritten (a program
+    # compiled again is written under its key); the same results.
+    assert set(entries) <= set(_entries(directory))
     assert {n: os.stat(os.path.join(directory, n)).st_mtime_ns for n in entries} == stamps
     assert second["proba"] == first["proba"]
+    # At most one new entry: the program of the fit's own width, compiled in a
+    # background thread while the first fit runs on the wide one, can get another key
+    # when the two compile at once (XLA names its clusters in the order it meets
+    # them); seen on TensorFlow 2.17 and 2.21 under load: slower, the same results.
+    assert len(_entries(directory)) <= len(entries) + 1
 
     # A torn entry (a process killed while writing) is removed and compiled anew.
     for name in entries:
