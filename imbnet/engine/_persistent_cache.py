@@ -20,7 +20,18 @@ caller's own ``jit_compile`` functions in the same directory. It is not
 set when:
 
 - the environment variable ``IMBNET_COMPILE_CACHE`` is ``0``, ``off``,
-  ``false``, ``no`` or empty (opt-out); any other value is the directory;
+  ``false``, ``no`` or empty (opt-out); ``1``, ``on``, ``true`` or ``yes``
+  turn it on in the default directory; any other value is the directory;
+- ``IMBNET_COMPILE_CACHE`` is unset and TensorFlow would log every read of
+  the cache as an error: XLA's reader first tries to parse an entry as text
+  and logs ``Error parsing text-format tensorflow.XlaSerializedCacheEntry``
+  before it reads the binary entry correctly (seen on TensorFlow 2.17 and
+  2.21). The lines are harmless but look like failures, in every later
+  process, for the caller's own Keras models too; so by default the cache is
+  on only where reads are silent: ``TF_CPP_MIN_LOG_LEVEL`` 3 (TensorFlow's
+  errors hidden) on TensorFlow 2.18 or later (before, protobuf's own log
+  prints them whatever the level). Setting ``IMBNET_COMPILE_CACHE`` turns it
+  on anyway;
 - ``TF_XLA_FLAGS`` already names a persistent cache directory (the
   caller's own choice is kept);
 - TensorFlow's runtime started before imbnet was imported (its flags are
@@ -51,9 +62,12 @@ import threading
 
 from ._worker_threads import in_joblib_worker
 
-__all__ = ["cache_directory", "enable"]
+__all__ = ["cache_directory", "enable", "reads_are_logged"]
 
 _OFF = ("0", "off", "false", "no", "")
+_ON = ("1", "on", "true", "yes")
+# from this TensorFlow on, TF_CPP_MIN_LOG_LEVEL=3 hides the error logged at every read
+_LEVEL_HIDES_READS_FROM = (2, 18)
 _FLAG = "--tf_xla_persistent_cache_directory"
 _READ_ONLY = "--tf_xla_persistent_cache_read_only"
 _lock = threading.Lock()
@@ -66,11 +80,28 @@ def cache_directory():
 
 
 def _base_directory():
+    """The directory ``IMBNET_COMPILE_CACHE`` names (the default one when it is unset
+    or says on), or None when it says off."""
     setting = os.environ.get("IMBNET_COMPILE_CACHE")
     if setting is not None:
-        return None if setting.strip().lower() in _OFF else os.path.expanduser(setting)
+        if setting.strip().lower() in _OFF:
+            return None
+        if setting.strip().lower() not in _ON:
+            return os.path.expanduser(setting)
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(root, "imbnet", "xla")
+
+
+def reads_are_logged(tensorflow_version, environ):
+    """Whether this TensorFlow logs an error line for every read of a cache entry:
+    always, unless ``TF_CPP_MIN_LOG_LEVEL`` is 3 or more on TensorFlow 2.18 or later
+    (its logging then hides errors; protobuf's own logging before 2.18 does not)."""
+    try:
+        version = tuple(int(part) for part in tensorflow_version.split(".")[:2])
+        hidden = int(environ.get("TF_CPP_MIN_LOG_LEVEL", "0")) >= 3
+    except ValueError:
+        return True  # an unknown version or level: assume the lines show
+    return not (hidden and version >= _LEVEL_HIDES_READS_FROM)
 
 
 def _processor_features():
@@ -118,6 +149,10 @@ def _enable():
         return None
     if previous is not None and _FLAG in previous:
         return None  # the caller's own cache
+    import tensorflow as tf
+
+    if "IMBNET_COMPILE_CACHE" not in os.environ and reads_are_logged(tf.__version__, os.environ):
+        return None  # on by default only where reading it is silent
     directory = _version_directory(base)
     os.makedirs(directory, exist_ok=True)
     remove_broken_entries(directory)

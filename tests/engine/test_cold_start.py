@@ -49,8 +49,8 @@ print(json.dumps(probas))
 """
 
 
-def _run(cache_setting, tmp_path, code=_FIT, *args):
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+def _run(cache_setting, tmp_path, code=_FIT, *args, log_level="3", stderr=False):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg"), "TF_CPP_MIN_LOG_LEVEL": log_level}
     env.pop("TF_XLA_FLAGS", None)
     env.pop("IMBNET_COMPILE_CACHE", None)
     if cache_setting is not None:
@@ -61,7 +61,8 @@ def _run(cache_setting, tmp_path, code=_FIT, *args):
         [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return (result, done.stderr) if stderr else result
 
 
 def _entries(directory):
@@ -120,6 +121,38 @@ def test_default_directory_and_opt_out(monkeypatch, tmp_path):
         assert _persistent_cache._base_directory() is None
     monkeypatch.setenv("IMBNET_COMPILE_CACHE", str(tmp_path / "mine"))
     assert _persistent_cache._base_directory() == str(tmp_path / "mine")
+
+
+def test_on_by_default_only_where_tensorflow_reads_it_silently(monkeypatch, tmp_path):
+    # Every read of an entry logs "Error parsing text-format" (XLA's reader tries text
+    # first); TF_CPP_MIN_LOG_LEVEL=3 hides it from TensorFlow 2.18 on, not before.
+    assert _persistent_cache.reads_are_logged("2.21.0", {})
+    assert _persistent_cache.reads_are_logged("2.18.1", {"TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert not _persistent_cache.reads_are_logged("2.21.0", {"TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert _persistent_cache.reads_are_logged("2.17.0", {"TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert _persistent_cache.reads_are_logged("2.21.0", {"TF_CPP_MIN_LOG_LEVEL": "x"})
+    # Asked for by name: on, in the default directory.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    for on in ("1", "on", "YES"):
+        monkeypatch.setenv("IMBNET_COMPILE_CACHE", on)
+        assert _persistent_cache._base_directory() == str(tmp_path / "imbnet" / "xla")
+
+
+@pytest.mark.slow
+def test_a_later_process_logs_no_cache_read_errors_by_default(tmp_path):
+    import tensorflow as tf
+
+    env_level = {"log_level": "0", "stderr": True}
+    first, _ = _run(None, tmp_path, **env_level)
+    second, log = _run(None, tmp_path, **env_level)
+    assert "XlaSerializedCacheEntry" not in log, log[-2000:]
+    assert second["proba"] == first["proba"]
+    on = not _persistent_cache.reads_are_logged(tf.__version__, {})
+    assert (second["directory"] is not None) == on
+    # Asked for by name the cache is on, whatever TensorFlow logs.
+    named, _ = _run("on", tmp_path, **env_level)
+    assert named["directory"].startswith(str(tmp_path / "xdg" / "imbnet" / "xla"))
+    assert named["proba"] == first["proba"]
 
 
 def test_this_process_environment_is_left_as_it_was():
