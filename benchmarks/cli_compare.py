@@ -1,11 +1,11 @@
 """``imbnet compare`` on the built-in data: run time and per-strategy scores.
 
 Two timings of the same nested cross-validation (5 outer folds; per fold the
-F1 threshold tuned by a 3-fold inner CV of the training rows, then a refit):
+F1 threshold tuned by a 2-fold inner CV of the training rows, then a refit):
 
 - **anchor**: what ``compare`` did before, and what a user writes with plain
   scikit-learn: ``cross_validate(TunedThresholdClassifierCV(pipeline), cv=outer)``
-  per strategy, every fit on its own (11 strategies x 5 x (3 + 1) = 220 fits);
+  per strategy, every fit on its own (11 strategies x 5 x (2 + 1) = 165 fits);
 - **imbnet compare**: the command itself (``python -m imbnet compare --out DIR``,
   end to end, TensorFlow start-up and the report included).
 
