@@ -1,10 +1,12 @@
 """Cold start: a fresh Python process that imports imbnet and fits one 500-row network.
 
 Issue #25 (item 5): a script that imports imbnet and fits one small network paid
-TensorFlow's import, Keras's, and an XLA compilation of the training program. Since
-imbnet keeps XLA's compilations on disk (``imbnet.engine._persistent_cache``;
-``IMBNET_COMPILE_CACHE=0`` turns it off), a process fitting an architecture the
-machine has compiled before reads the compiled program instead.
+TensorFlow's import, Keras's, and an XLA compilation of the training program. With
+XLA's compilations kept on disk (``imbnet.engine._persistent_cache``), a process fitting
+an architecture the machine has compiled before reads the compiled program instead. The
+cache is on by default only with ``TF_CPP_MIN_LOG_LEVEL=3`` on TensorFlow >= 2.18 (else
+TensorFlow logs an error line per program read), so every row below names its setting
+(``IMBNET_COMPILE_CACHE``).
 
 Every row is a fresh process (median of ``--repeats``), in the same run:
 
