@@ -42,6 +42,7 @@ __all__ = [
     "PlainEpochs",
     "SamplerEpochs",
     "out_of_bag_rows",
+    "row_plan",
     "steady_rows",
 ]
 
@@ -183,6 +184,7 @@ class SamplerEpochs(_EpochSource):
         # A sampler that keeps rows of X as they are (random under- or over-sampling)
         # is redrawn as row indices into the same arrays: many epochs per compiled call.
         self._rows = {}
+        self._plan = None
         if per_epoch and current_loss is None and self._fitted is None and minority_rows is None:
             self._rows_of(0)
         self._by_index = bool(self._rows)
@@ -191,9 +193,16 @@ class SamplerEpochs(_EpochSource):
 
     def _rows_of(self, draw):
         """The rows draw ``draw`` keeps, by index (its ``sample_indices_``); None if the
-        sampler does not give them or its rows are not ``X``'s rows as they are."""
+        sampler does not give them or its rows are not ``X``'s rows as they are.
+
+        A random under- or over-sampler's later draws come from :func:`row_plan` (its
+        class counts, a fresh random choice of rows) rather than a new ``fit_resample``,
+        whose validation costs more than a small network's epoch."""
         if draw not in self._rows:
             d = self.data
+            if draw > 0 and self._plan is not None:
+                self._rows = {draw: self._plan(d.seeds.rng(f"sampler{draw}"))}
+                return self._rows[draw]
             if not isinstance(d.X, np.ndarray) or d.X.dtype.kind in "OUS":
                 return None
             sampler = clone(self.sampler)
@@ -205,6 +214,8 @@ class SamplerEpochs(_EpochSource):
                 draw == 0 and not np.array_equal(X_new, d.X[rows].reshape(len(rows), -1))
             ):
                 return None
+            if draw == 0:
+                self._plan = row_plan(sampler, d.y, np.asarray(rows))
             self._rows = {draw: np.asarray(rows)}
         return self._rows[draw]
 
@@ -470,6 +481,73 @@ def _padded_steady(X, y, w, pad_to):
 
 _DRAW_BLOCK = 1 << 21  # row indices drawn at once by MemberDraws (16 MB)
 _FLOYD_SIZE = 64  # subsets up to this size: vectorised Floyd; larger: one NumPy call each
+
+
+def row_plan(sampler, y, rows):
+    """``draw(rng) -> rows`` drawing as fitted ``sampler`` did, or None.
+
+    For imbalanced-learn's ``RandomUnderSampler`` and ``RandomOverSampler``
+    (exactly these; the latter without ``shrinkage``), whose draw depends on
+    ``y`` and the per-class counts they resolved (``sampling_strategy_``)
+    only: every class keeps its count, under-sampled classes a new random
+    subset of their rows (with replacement if the sampler draws so),
+    over-sampled ones all their rows and as many extra rows drawn at random as
+    the sampler added. ``rows`` (the sampler's own ``sample_indices_``) must
+    hold exactly those counts, else None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imblearn.under_sampling import RandomUnderSampler
+    >>> y = np.array([0] * 8 + [1] * 2)
+    >>> sampler = RandomUnderSampler(random_state=0).fit(np.zeros((10, 1)), y)
+    >>> _ = sampler.fit_resample(np.zeros((10, 1)), y)
+    >>> draw = row_plan(sampler, y, sampler.sample_indices_)
+    >>> np.bincount(y[draw(np.random.default_rng(1))])
+    array([2, 2])
+    """
+    from imblearn.over_sampling import RandomOverSampler
+    from imblearn.under_sampling import RandomUnderSampler
+
+    strategy = getattr(sampler, "sampling_strategy_", None)
+    if strategy is None:
+        return None
+    by_class = [(c, np.flatnonzero(y == c)) for c in np.unique(y)]
+    if type(sampler) is RandomUnderSampler:
+        replace = bool(sampler.replacement)
+
+        def draw(rng):
+            return np.concatenate(
+                [_under(rng, members, strategy.get(c), replace) for c, members in by_class]
+            )
+
+        expected = {c: strategy.get(c, members.size) for c, members in by_class}
+    elif type(sampler) is RandomOverSampler and sampler.shrinkage is None:
+
+        def draw(rng):
+            extra = [
+                members[rng.integers(0, members.size, strategy[c])]
+                for c, members in by_class
+                if strategy.get(c, 0) > 0
+            ]
+            return np.concatenate([np.arange(y.shape[0]), *extra])
+
+        expected = {c: members.size + strategy.get(c, 0) for c, members in by_class}
+    else:
+        return None
+    counts = dict(zip(*np.unique(y[rows], return_counts=True)))
+    if any(counts.get(c, 0) != n for c, n in expected.items()):
+        return None
+    return draw
+
+
+def _under(rng, members, n, replace):
+    """``n`` of ``members`` at random (all of them when ``n`` is None)."""
+    if n is None:
+        return members
+    if replace:
+        return members[rng.integers(0, members.size, n)]
+    return members[random_subsets(rng, members.size, n, 1)[0]]
 
 
 def random_subsets(rng, n, size, count):

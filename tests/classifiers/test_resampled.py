@@ -443,8 +443,9 @@ def test_per_epoch_sampler_early_stopping_watches_the_hold_out_weighted_to_the_d
 
 def test_a_row_keeping_sampler_is_redrawn_as_row_indices_of_the_same_arrays():
     """Random under-sampling redrawn every epoch is handed over as row orders into
-    the training arrays (many epochs per compiled call), each epoch the rows the
-    sampler's own draw keeps; SMOTE, which makes new rows, is redrawn as arrays."""
+    the training arrays (many epochs per compiled call): the first epoch the rows the
+    sampler's own draw keeps, later ones a new draw of the same class counts (without
+    a new fit_resample); SMOTE, which makes new rows, is redrawn as arrays."""
     from imbnet._random import SeedStream
     from imbnet.sampling._epochs import FitData, SamplerEpochs
     from imbnet.weighting._targets import make_target
@@ -458,10 +459,13 @@ def test_a_row_keeping_sampler_is_redrawn_as_row_indices_of_the_same_arrays():
     assert source.redraws is False
     first, second = source.epochs(0, 2)
     assert first.X is X and second.X is X
-    for epoch, drawn in enumerate((first, second)):
-        expected = RandomUnderSampler(random_state=seeds.seed_for(f"sampler{epoch}"))
-        expected.fit_resample(X, y_encoded)
-        np.testing.assert_array_equal(np.sort(drawn.order), np.sort(expected.sample_indices_))
+    expected = RandomUnderSampler(random_state=seeds.seed_for("sampler0"))
+    expected.fit_resample(X, y_encoded)
+    np.testing.assert_array_equal(np.sort(first.order), np.sort(expected.sample_indices_))
+    for drawn in (first, second):
+        rows = drawn.order
+        assert len(np.unique(rows)) == len(rows)  # without replacement, as the sampler
+        assert np.bincount(y_encoded[rows]).tolist() == [np.sum(y_encoded == 1)] * 2
     assert not np.array_equal(np.sort(first.order), np.sort(second.order))
     smote = SamplerEpochs(data, sampler=SMOTE(), per_epoch=True, shuffle=True)
     assert smote.redraws is True and smote(0).X.shape[0] > len(Y)
