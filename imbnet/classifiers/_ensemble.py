@@ -15,7 +15,7 @@ from ..data._dask import check_in_memory
 from ..engine._loop import predict_outputs
 from ..engine._stacking import StackedDense, padded_width, reseeded_kernels, stack_models
 from ..sampling._epochs import MemberDraws
-from ..sampling._samplers import check_sampler, takes_sample_loss
+from ..sampling._samplers import check_sampler, in_codes, takes_sample_loss
 from ._base import ImbalancedKerasClassifier, LogProbaMixin
 from ._mlp import CostSensitiveMLPClassifier
 from ._steady import steady_validation, watching_steady_rows
@@ -235,7 +235,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
             source = MemberDraws(
                 data,
                 n_members=n_members,
-                sampler=self.sampler,
+                sampler=in_codes(self.sampler, member._target.classes_),
                 draws_per_epoch=self._draws_per_epoch(data.y),
                 out_of_bag=self.out_of_bag,
             )
@@ -314,6 +314,7 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
                 )
         if self.sampler is not None:
             check_sampler(self.sampler)
+            in_codes(self.sampler, target.classes_)  # names an unknown class: fails now
             if takes_sample_loss(self.sampler):
                 raise ValueError(
                     f"{type(self.sampler).__name__} draws from each row's current loss, "

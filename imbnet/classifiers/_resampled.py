@@ -12,7 +12,7 @@ from .._random import keras_seeded
 from ..data._dask import DaskRows, dask_epochs, fit_dask, is_dask_collection
 from ..data._text import check_named_inputs, check_text_fit_data
 from ..sampling._epochs import BalancedBatchEpochs, PlainEpochs, SamplerEpochs
-from ..sampling._samplers import check_row_sampler, check_sampler, takes_sample_loss
+from ..sampling._samplers import check_row_sampler, check_sampler, in_codes, takes_sample_loss
 from ..weighting._losses import LOSSES
 from ._base import ImbalancedKerasClassifier
 from ._routing import (
@@ -434,9 +434,10 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         )
         if self.sampler is not None:
             check_sampler(self.sampler)
+            coded = in_codes(self.sampler, self.classes_)  # names an unknown class: fails now
             kind = getattr(self, "_input_kind", "array")
             if kind != "array":
-                check_row_sampler(self.sampler, y_encoded, data=f"{kind} input")
+                check_row_sampler(coded, y_encoded, data=f"{kind} input")
             if self.batch_ratio is not None:
                 raise ValueError(
                     "sampler and batch_ratio both set: choose one way of balancing "
@@ -551,7 +552,7 @@ class ResampledKerasClassifier(ImbalancedKerasClassifier):
         )
         return SamplerEpochs(
             data,
-            sampler=self.sampler,
+            sampler=in_codes(self.sampler, data.target.classes_),  # it sees encoded labels
             per_epoch=self.resample == "epoch",
             shuffle=self.shuffle,
             current_loss=current_loss,

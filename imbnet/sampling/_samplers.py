@@ -7,13 +7,21 @@ says which weight each returned row carries.
 import inspect
 import numbers
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 from sklearn.base import clone
 
 from .._validation import add_hint
 
-__all__ = ["check_row_sampler", "check_sampler", "resample", "stack_draws", "takes_sample_loss"]
+__all__ = [
+    "check_row_sampler",
+    "check_sampler",
+    "in_codes",
+    "resample",
+    "stack_draws",
+    "takes_sample_loss",
+]
 
 
 def check_sampler(sampler):
@@ -23,6 +31,39 @@ def check_sampler(sampler):
             f"sampler must have a fit_resample method, as imbalanced-learn's samplers "
             f"(SMOTE, RandomUnderSampler, ...) do; got {type(sampler).__name__}."
         )
+
+
+def in_codes(sampler, classes):
+    """``sampler`` for the encoded labels it is given (each class's position in
+    ``classes``): a clone whose ``sampling_strategy`` dict names the classes by
+    position instead of by label (``{"fraud": 50}`` becomes ``{1: 50}``); ``sampler``
+    itself when it has no such dict. The caller writes labels as in ``y``, as in an
+    imbalanced-learn pipeline, where the sampler sees them.
+
+    Raises ``ValueError`` naming a key that is not a class label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imblearn.under_sampling import RandomUnderSampler
+    >>> in_codes(RandomUnderSampler(sampling_strategy={"ok": 50}), np.array(["fraud", "ok"]))
+    RandomUnderSampler(sampling_strategy={1: 50})
+    """
+    get_params = getattr(sampler, "get_params", None)
+    strategy = get_params(deep=False).get("sampling_strategy") if get_params else None
+    if not isinstance(strategy, Mapping):
+        return sampler
+    labels = np.asarray(classes).tolist()
+    unknown = [key for key in strategy if key not in labels]
+    if unknown:
+        raise ValueError(
+            f"{type(sampler).__name__}'s sampling_strategy names {unknown!r}, which "
+            f"{'is' if len(unknown) == 1 else 'are'} not among the class labels of y "
+            f"{labels!r}."
+        )
+    coded = clone(sampler)
+    coded.set_params(sampling_strategy={labels.index(k): n for k, n in strategy.items()})
+    return coded
 
 
 def check_row_sampler(sampler, y, *, data="text"):

@@ -7,6 +7,7 @@ import pytest
 from _networks import build
 from imblearn.ensemble import BalancedBaggingClassifier, EasyEnsembleClassifier
 from imblearn.over_sampling import SMOTE
+from imblearn.under_sampling import RandomUnderSampler
 from sklearn.datasets import make_classification
 from sklearn.ensemble import BaggingClassifier, StackingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -557,3 +558,15 @@ def test_a_sampler_ensemble_then_a_plain_one_share_the_process():
         mlp(max_iter=40, early_stopping=True, **stopping), 3, random_state=0
     ).fit(X, y)
     assert ensemble.n_iter_.min() < ensemble.n_iter_.max() == ensemble.estimator_.n_iter_
+
+
+def test_the_ensembles_sampler_names_classes_by_their_labels():
+    labels = np.where(y == 1, "fraud", "ok")
+    n_ok = int(np.sum(y == 0))
+    sampler = RandomUnderSampler(sampling_strategy={"ok": n_ok // 2})
+    ensemble = BalancedEnsembleClassifier(mlp(), n_estimators=2, sampler=sampler).fit(X, labels)
+    assert set(ensemble.predict(X_test)) <= {"fraud", "ok"}
+    with pytest.raises(ValueError, match=r"sampling_strategy names \['nope'\]"):
+        BalancedEnsembleClassifier(
+            mlp(), n_estimators=2, sampler=RandomUnderSampler(sampling_strategy={"nope": 5})
+        ).fit(X, labels)

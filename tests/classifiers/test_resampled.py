@@ -502,3 +502,25 @@ def test_a_sampler_keeping_a_random_number_of_rows_hands_over_epochs_of_one_shap
     assert source.epochs(len(epochs), 1)[0] is held_back
     clf = ResampledKerasClassifier(build, sampler=sampler, epochs=6, random_state=0)
     assert clf.fit(X_big, y_big).n_iter_ == 6
+
+
+@pytest.mark.parametrize(
+    "labels", [(1, 2), ("ok", "fraud")], ids=["integer labels 1, 2", "string labels"]
+)
+def test_a_sampling_strategy_dict_names_classes_by_their_labels(labels):
+    """As in an imbalanced-learn pipeline: {label of the majority: 20} cuts the majority
+    to 20 rows, though the network's sampler sees encoded labels (with labels 1 and 2,
+    code 1 is label 2: read as a code, the dict would leave the majority whole)."""
+    majority, minority = labels
+    y = np.where(Y_COUNT == 0, majority, minority)
+    sampler = RandomUnderSampler(sampling_strategy={majority: 20})
+    clf = ResampledKerasClassifier(
+        model=counting_model(200), sampler=sampler, epochs=3, batch_size=20, random_state=0
+    ).fit(X_COUNT, y)
+    fed, _ = fed_counts(clf)
+    assert fed[Y_COUNT == 0].sum() == 3 * 20 and fed[Y_COUNT == 1].sum() == 3 * 20
+    assert sampler.get_params()["sampling_strategy"] == {majority: 20}  # not modified
+    before = clf.predict_proba(X_COUNT)
+    with pytest.raises(ValueError, match=r"sampling_strategy names \['nope'\].*class labels"):
+        clf.set_params(sampler=RandomUnderSampler(sampling_strategy={"nope": 5})).fit(X_COUNT, y)
+    np.testing.assert_array_equal(clf.predict_proba(X_COUNT), before)
