@@ -279,7 +279,10 @@ class MemberDraws(_EpochSource):
     ``out_of_bag`` (without a sampler): each member leaves this share of
     every class's rows (at least one of a class of two or more) out of all
     its draws, a random choice of its own; ``in_bag`` (shape (n_members,
-    n_rows)) marks the rows it may draw.
+    n_rows)) marks the rows it may draw. A random under- or over-sampler
+    (as :func:`row_plan` knows them) is drawn as row indices too: its first
+    draw resolves each class's count, and every member's draws keep those
+    counts, so the arrays stay the same.
     """
 
     def __init__(self, data, *, n_members, sampler=None, draws_per_epoch=1, out_of_bag=None):
@@ -287,8 +290,9 @@ class MemberDraws(_EpochSource):
         self.n_members = n_members
         self.sampler = sampler
         self.draws_per_epoch = int(draws_per_epoch)
-        self.redraws = sampler is not None
         self._rng = data.seeds.rng("members")
+        self._plan = None if sampler is None else _member_plan(sampler, data)
+        self.redraws = sampler is not None and self._plan is None
         self._fitted = [
             [] if callable(getattr(sampler, "redraw", None)) else None for _ in range(n_members)
         ]
@@ -325,12 +329,15 @@ class MemberDraws(_EpochSource):
 
     def epochs(self, first, count):
         """Epochs ``first .. first + count - 1`` (drawn ones as they were drawn)."""
-        if self.sampler is not None:
+        if self.redraws:
             return [super(MemberDraws, self).__call__(e) for e in range(first, first + count)]
         d = self.data
         new = [e for e in range(first, first + count) if e not in self._drawn]
         if new:
-            orders = self._under_samples(len(new))
+            if self._plan is None:
+                orders = self._under_samples(len(new))
+            else:
+                orders = self._planned_draws(len(new))
             for e, order in zip(new, orders):
                 self._drawn[e] = Epoch(d.X, d.targets, d.weights, order)
                 if self._mix is None:
@@ -364,6 +371,13 @@ class MemberDraws(_EpochSource):
             drawn = drawn.reshape(-1, self.n_members, self.draws_per_epoch * n_order)
             orders.extend(drawn.transpose(0, 2, 1))
         return orders
+
+    def _planned_draws(self, n_epochs):
+        """``n_epochs`` orders of shape (n_rows, n_members): each column a draw of the
+        sampler's :func:`row_plan`, shuffled."""
+        draws = np.stack([self._plan(self._rng) for _ in range(n_epochs * self.n_members)])
+        drawn = self._rng.permuted(draws, axis=1).reshape(n_epochs, self.n_members, -1)
+        return list(drawn.transpose(0, 2, 1))
 
     def _draw(self, epoch):
         d = self.data
@@ -539,6 +553,25 @@ def row_plan(sampler, y, rows):
     if any(counts.get(c, 0) != n for c, n in expected.items()):
         return None
     return draw
+
+
+def _member_plan(sampler, data):
+    """:func:`row_plan` of ``sampler`` fitted on ``data`` (its first draw), or None when
+    its draws are not row indices into ``data.X``."""
+    from imblearn.over_sampling import RandomOverSampler
+    from imblearn.under_sampling import RandomUnderSampler
+
+    X = data.X
+    if type(sampler) not in (RandomUnderSampler, RandomOverSampler) or (
+        not isinstance(X, np.ndarray) or X.dtype.kind in "OUS"
+    ):
+        return None
+    sampler = clone(sampler)
+    if "random_state" in sampler.get_params(deep=False):
+        sampler.set_params(random_state=data.seeds.seed_for("member0-epoch0"))
+    sampler.fit_resample(X.reshape(len(X), -1), data.y)
+    rows = getattr(sampler, "sample_indices_", None)
+    return None if rows is None else row_plan(sampler, data.y, np.asarray(rows))
 
 
 def _under(rng, members, n, replace):

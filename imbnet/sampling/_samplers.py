@@ -37,8 +37,9 @@ def in_codes(sampler, classes):
     """``sampler`` for the encoded labels it is given (each class's position in
     ``classes``): a clone whose ``sampling_strategy`` dict names the classes by
     position instead of by label (``{"fraud": 50}`` becomes ``{1: 50}``); ``sampler``
-    itself when it has no such dict. The caller writes labels as in ``y``, as in an
-    imbalanced-learn pipeline, where the sampler sees them.
+    itself when it has no such dict. A callable ``sampling_strategy`` is called with
+    the labels of ``y`` and its dict translated the same way. The caller writes labels
+    as in ``y``, as in an imbalanced-learn pipeline, where the sampler sees them.
 
     Raises ``ValueError`` naming a key that is not a class label.
 
@@ -51,19 +52,44 @@ def in_codes(sampler, classes):
     """
     get_params = getattr(sampler, "get_params", None)
     strategy = get_params(deep=False).get("sampling_strategy") if get_params else None
-    if not isinstance(strategy, Mapping):
+    if isinstance(strategy, Mapping):
+        coded_strategy = _coded(strategy, np.asarray(classes), type(sampler).__name__)
+    elif callable(strategy):
+        coded_strategy = _LabelledStrategy(strategy, np.asarray(classes), type(sampler).__name__)
+    else:
         return sampler
-    labels = np.asarray(classes).tolist()
+    coded = clone(sampler)
+    coded.set_params(sampling_strategy=coded_strategy)
+    return coded
+
+
+def _coded(strategy, classes, sampler_name):
+    """``strategy`` (a dict keyed by class labels) keyed by the classes' positions."""
+    labels = classes.tolist()
     unknown = [key for key in strategy if key not in labels]
     if unknown:
         raise ValueError(
-            f"{type(sampler).__name__}'s sampling_strategy names {unknown!r}, which "
+            f"{sampler_name}'s sampling_strategy names {unknown!r}, which "
             f"{'is' if len(unknown) == 1 else 'are'} not among the class labels of y "
             f"{labels!r}."
         )
-    coded = clone(sampler)
-    coded.set_params(sampling_strategy={labels.index(k): n for k, n in strategy.items()})
-    return coded
+    return {labels.index(k): n for k, n in strategy.items()}
+
+
+class _LabelledStrategy:
+    """A callable ``sampling_strategy`` as the caller wrote it, for a sampler that is
+    given encoded labels: called with the labels of ``y``, its dict is keyed by code."""
+
+    def __init__(self, strategy, classes, sampler_name):
+        self.strategy = strategy
+        self.classes = classes
+        self.sampler_name = sampler_name
+
+    def __call__(self, y, **kwargs):
+        wanted = self.strategy(self.classes[np.asarray(y)], **kwargs)
+        if not isinstance(wanted, Mapping):
+            return wanted  # imbalanced-learn says what it expected
+        return _coded(wanted, self.classes, self.sampler_name)
 
 
 def check_row_sampler(sampler, y, *, data="text"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from _networks import build
 from imblearn.ensemble import BalancedBaggingClassifier, EasyEnsembleClassifier
-from imblearn.over_sampling import SMOTE
+from imblearn.over_sampling import SMOTE, RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.datasets import make_classification
 from sklearn.ensemble import BaggingClassifier, StackingClassifier, VotingClassifier
@@ -124,6 +124,32 @@ def test_member_draws_are_balanced_and_fresh_every_epoch(labels):
     later = draws.epochs(1, 4)
     assert later[0].order is second
     assert len({tuple(np.sort(e.order[:, 0])) for e in later}) == 4
+
+
+@pytest.mark.parametrize(
+    "sampler, counts",
+    [
+        (RandomUnderSampler(sampling_strategy=0.5), [84, 42]),
+        (RandomOverSampler(sampling_strategy=0.5), [358, 179]),
+    ],
+    ids=["under", "over"],
+)
+def test_member_draws_of_a_random_sampler_are_row_indices_redrawn_every_epoch(sampler, counts):
+    """A random under- or over-sampler's draws, every member's and every epoch's, are
+    row indices with the counts it resolved: the arrays stay the data's (many epochs
+    per compiled call) and only the rows change."""
+    data = _fit_data(y, np.ones(len(y), np.float32))
+    draws = MemberDraws(data, n_members=3, sampler=sampler)
+    assert not draws.redraws
+    epochs = draws.epochs(0, 4)
+    for epoch in epochs:
+        assert epoch.X is data.X and epoch.order.shape == (sum(counts), 3)
+        for column in epoch.order.T:
+            np.testing.assert_array_equal(np.bincount(y[column]), counts)
+    columns = {tuple(np.sort(c)) for e in epochs for c in e.order.T}
+    assert len(columns) == 12  # every member, every epoch: its own draw
+    # a sampler that makes rows (SMOTE) is drawn by itself every epoch
+    assert MemberDraws(data, n_members=3, sampler=SMOTE(k_neighbors=3)).redraws
 
 
 def test_several_draws_per_epoch_follow_one_another():

@@ -524,3 +524,33 @@ def test_a_sampling_strategy_dict_names_classes_by_their_labels(labels):
     with pytest.raises(ValueError, match=r"sampling_strategy names \['nope'\].*class labels"):
         clf.set_params(sampler=RandomUnderSampler(sampling_strategy={"nope": 5})).fit(X_COUNT, y)
     np.testing.assert_array_equal(clf.predict_proba(X_COUNT), before)
+
+
+@pytest.mark.parametrize(
+    "labels", [(1, 2), ("ok", "fraud")], ids=["integer labels 1, 2", "string labels"]
+)
+def test_a_callable_sampling_strategy_sees_the_labels_of_y(labels):
+    """imbalanced-learn calls a callable sampling_strategy with y: it gets the caller's
+    labels and answers in them, as in a pipeline, not the network's codes."""
+    majority, minority = labels
+    y = np.where(Y_COUNT == 0, majority, minority)
+    seen = []
+
+    def cut_the_majority(y_seen):
+        seen.append(set(np.unique(y_seen).tolist()))
+        return {majority: 20}
+
+    clf = ResampledKerasClassifier(
+        model=counting_model(200),
+        sampler=RandomUnderSampler(sampling_strategy=cut_the_majority),
+        epochs=3,
+        batch_size=20,
+        random_state=0,
+    ).fit(X_COUNT, y)
+    assert seen and all(s == set(labels) for s in seen)
+    fed, _ = fed_counts(clf)
+    assert fed[Y_COUNT == 0].sum() == 3 * 20 and fed[Y_COUNT == 1].sum() == 3 * 20
+    with pytest.raises(ValueError, match=r"sampling_strategy names \['nope'\]"):
+        clf.set_params(
+            sampler=RandomUnderSampler(sampling_strategy=lambda y_seen: {"nope": 5})
+        ).fit(X_COUNT, y)
