@@ -35,7 +35,8 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
     ``EasyEnsembleClassifier`` do with any estimator, but the members train
     together: one Keras model holds them side by side (stacked weights), so
     one compiled program runs every member's mini-batch step at once, and
-    without a sampler many epochs per call (the draws are row indices).
+    many epochs per call when the draws are row indices (without a sampler,
+    or with imbalanced-learn's ``RandomUnderSampler`` / ``RandomOverSampler``).
 
     Parameters
     ----------
@@ -50,7 +51,10 @@ class BalancedEnsembleClassifier(ClassifierMixin, LogProbaMixin, MetaEstimatorMi
     sampler : imbalanced-learn sampler, default=None
         Draws each member's rows every epoch (cloned, seeded from
         ``random_state``). None: random under-sampling to the rarest class,
-        done by index without imbalanced-learn's overhead.
+        done by index without imbalanced-learn's overhead. A
+        ``RandomUnderSampler`` or ``RandomOverSampler`` (without
+        ``shrinkage``) is fitted once; every member's draw then keeps the
+        class counts it resolved, with rows drawn afresh by index.
     draws_per_epoch : int or "auto", default=1
         Without a ``sampler``: how many fresh under-samples a member trains on
         in one epoch, one after the other (so that its mini-batches see more
