@@ -9,6 +9,9 @@ one process, the same network (32 relu units, adam 1e-3, batch 200, at most 200 
   its classes weighted to the draws' mix (balanced);
 - ``per-epoch RUS, 200 epochs``: the same without a stopping rule (as ``imbnet compare``'s
   ``undersample`` strategy trains);
+- ``ensemble 10, sampler=RUS``: ``BalancedEnsembleClassifier(CostSensitiveMLPClassifier(
+  hidden_layer_sizes=(32,), max_iter=200), n_estimators=10, sampler=RandomUnderSampler())``: ten
+  networks side by side, each its own fresh under-sample every epoch (``--skip`` it to leave it out);
 - ``pipeline RUS once`` (the anchor): imbalanced-learn's ``make_pipeline(RandomUnderSampler(),
   CostSensitiveMLPClassifier(hidden_layer_sizes=(32,), max_iter=200))``: one under-sample per
   fit, scikit-learn's ``tol`` rule.
@@ -30,7 +33,7 @@ from ensemble_suite import SUITE, fit_and_score, print_run_header
 from imblearn.pipeline import make_pipeline
 from imblearn.under_sampling import RandomUnderSampler
 
-from imbnet import CostSensitiveMLPClassifier, ResampledKerasClassifier
+from imbnet import BalancedEnsembleClassifier, CostSensitiveMLPClassifier, ResampledKerasClassifier
 
 EPOCHS = 200
 
@@ -63,6 +66,12 @@ def per_epoch(seed, **params):
 METHODS = {
     "per-epoch RUS, early stopping": lambda seed: per_epoch(seed, early_stopping=True),
     "per-epoch RUS, 200 epochs": per_epoch,
+    "ensemble 10, sampler=RUS": lambda seed: BalancedEnsembleClassifier(
+        CostSensitiveMLPClassifier(hidden_layer_sizes=(32,), max_iter=EPOCHS),
+        n_estimators=10,
+        sampler=RandomUnderSampler(),
+        random_state=seed,
+    ),
     "pipeline RUS once": lambda seed: make_pipeline(
         RandomUnderSampler(random_state=seed),
         CostSensitiveMLPClassifier(hidden_layer_sizes=(32,), max_iter=EPOCHS, random_state=seed),

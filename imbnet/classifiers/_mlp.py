@@ -12,7 +12,10 @@ from .._compat import Interval, StrOptions
 from ..data._sparse import (
     DenseBatches,
     DenseRows,
+    dense,
     dense_row_source,
+    dense_source,
+    fits_dense,
     issparse,
     pairs_per_row,
     sparse_row_source,
@@ -419,13 +422,18 @@ class CostSensitiveMLPClassifier(ContinuedTrainingMixin, ImbalancedKerasClassifi
             )
         schedule = self._active_schedule = self._schedule()
         try:
-            pairs = None
+            pairs = whole = None
             if issparse(data.X) and runs_compiled(self.model_, self._fit_callbacks()):
                 pairs = pairs_per_row(data.X) if takes_sparse_rows(self.model_) else None
+                whole = pairs is None and fits_dense(data.X)
             if pairs is not None:  # the compiled program, on each row's non-zeros
                 if validation is not None:
                     validation = (sparse_rows(validation[0]), *validation[1:])
                 result = super()._fit_loop(sparse_row_source(source, pairs), validation, data)
+            elif whole:  # the compiled program, on the rows densified once
+                if validation is not None:
+                    validation = (dense(validation[0]), *validation[1:])
+                result = super()._fit_loop(dense_source(source), validation, data)
             elif issparse(data.X):
                 result = train_with_model_fit(
                     self.model_,

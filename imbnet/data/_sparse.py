@@ -14,7 +14,12 @@ rows are gathered, never as a whole:
 - :func:`sparse_rows` / :func:`sparse_row_source`: the compiled program's
   form, never dense: each row's (column, value) pairs, padded to the same
   count (:func:`imbnet.engine._model_inputs.takes_sparse_rows`), when that takes
-  less memory than the dense rows.
+  less memory than the dense rows;
+- :func:`fits_dense` / :func:`dense_source`: otherwise, a matrix whose dense
+  rows take no more memory than its pairs would and at most ``_DENSE_BYTES``
+  (a few one-hot columns) is densified whole, once per fit, for the compiled
+  program: its batches densified one by one would run through Keras's
+  ``model.fit``, a compilation of every fit's own.
 
 This module knows nothing of estimators.
 """
@@ -29,6 +34,9 @@ __all__ = [
     "DenseBatches",
     "DenseRows",
     "dense_row_source",
+    "dense",
+    "dense_source",
+    "fits_dense",
     "issparse",
     "pairs_per_row",
     "sparse_row_source",
@@ -38,6 +46,8 @@ __all__ = [
 # Column indices travel as float32: exact up to 2**24.
 _MAX_COLUMNS = 1 << 24
 _MIN_PAIRS = 4
+# A sparse matrix is densified whole for the compiled program up to this size.
+_DENSE_BYTES = 1 << 28
 
 
 def issparse(X):
@@ -130,13 +140,13 @@ def sparse_rows(X, pairs=None):
     return out
 
 
-class _SparseRowSource:
-    """``source`` whose epochs hold :func:`sparse_rows` of their sparse ``X``
-    (one conversion per matrix: the program keeps arrays resident by identity)."""
+class _ConvertedSource:
+    """``source`` whose epochs hold ``convert(X)`` of their sparse ``X`` (one
+    conversion per matrix: the program keeps arrays resident by identity)."""
 
-    def __init__(self, source, pairs):
+    def __init__(self, source, convert):
         self.source = source
-        self.pairs = pairs
+        self.convert = convert
         self.redraws = getattr(source, "redraws", False)
         self.tally = source.tally
         self._converted = (None, None)
@@ -145,11 +155,38 @@ class _SparseRowSource:
         arrays = self.source(epoch)
         matrix, rows = self._converted
         if matrix is not arrays.X:
-            rows = sparse_rows(arrays.X, self.pairs)
+            rows = self.convert(arrays.X)
             self._converted = (arrays.X, rows)
         return arrays._replace(X=rows)
 
 
 def sparse_row_source(source, pairs):
     """An epoch source like ``source`` whose sparse ``X`` is :func:`sparse_rows`."""
-    return _SparseRowSource(source, pairs)
+    return _ConvertedSource(source, lambda X: sparse_rows(X, pairs))
+
+
+def fits_dense(X):
+    """Whether sparse ``X`` is densified whole for the compiled program: its dense
+    float32 rows take at most ``_DENSE_BYTES`` and no more than twice its
+    (column, value) pairs would (:func:`pairs_per_row` without ``compact``).
+
+    >>> import scipy.sparse
+    >>> fits_dense(scipy.sparse.eye(100, 8, format="csr"))
+    True
+    >>> fits_dense(scipy.sparse.eye(100, 5000, format="csr"))
+    False
+    """
+    n_rows, n_columns = X.shape
+    return n_rows * n_columns * 4 <= _DENSE_BYTES and n_columns <= 4 * pairs_per_row(
+        X, compact=False
+    )
+
+
+def dense(X):
+    """Sparse ``X`` as a dense float32 array."""
+    return np.asarray(X.toarray(), dtype=np.float32)
+
+
+def dense_source(source):
+    """An epoch source like ``source`` whose sparse ``X`` is densified (:func:`dense`)."""
+    return _ConvertedSource(source, dense)

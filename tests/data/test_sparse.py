@@ -6,7 +6,9 @@ import scipy.sparse
 from sklearn.exceptions import ConvergenceWarning
 
 from imbnet import CostSensitiveMLPClassifier
-from imbnet.data._sparse import pairs_per_row, sparse_rows
+from imbnet.classifiers import _mlp
+from imbnet.data import _sparse
+from imbnet.data._sparse import fits_dense, pairs_per_row, sparse_rows
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +73,35 @@ def test_wide_sparse_trains_as_dense_without_densifying(wide, options, monkeypat
     np.testing.assert_allclose(sparse.coefs_[0], dense.coefs_[0], atol=1e-5)
 
 
-def test_sparse_with_dense_rows_trains_through_dense_batches():
+@pytest.mark.parametrize("options", [{}, {"early_stopping": True, "batch_size": 50}])
+def test_narrow_sparse_trains_in_the_compiled_program_on_rows_densified_once(options, monkeypatch):
+    """Rows denser than their pairs (a few one-hot columns): densified once per fit
+    and trained as the same dense data, in the compiled program, not Keras's
+    model.fit (a compilation of every fit's own: seconds for a tiny fit)."""
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(120, 6)).astype(np.float32)
+    dense[rng.random(dense.shape) < 0.5] = 0.0
+    y = (dense[:, 0] > 0.5).astype(int)
+    X = scipy.sparse.csr_matrix(dense)
+    assert pairs_per_row(X) is None and fits_dense(X)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("trained through Keras's model.fit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_mlp, "train_with_model_fit", refused)
+        sparse = _fit(X, y, **options)
+    alone = _fit(dense, y, **options)
+    np.testing.assert_array_equal(sparse.loss_curve_, alone.loss_curve_)
+    np.testing.assert_array_equal(sparse.predict_proba(X), alone.predict_proba(dense))
+
+
+def test_sparse_too_large_to_densify_trains_through_dense_batches(monkeypatch):
     rng = np.random.default_rng(0)
     dense = rng.normal(size=(120, 6)).astype(np.float32)
     y = (dense[:, 0] > 0.8).astype(int)
-    sparse = _fit(scipy.sparse.csr_matrix(dense), y)
+    X = scipy.sparse.csr_matrix(dense)
+    monkeypatch.setattr(_sparse, "_DENSE_BYTES", X.shape[0] * X.shape[1] * 4 - 1)
+    assert not fits_dense(X)
+    sparse = _fit(X, y)
     np.testing.assert_allclose(sparse.loss_curve_, _fit(dense, y).loss_curve_, rtol=1e-5)
