@@ -11,7 +11,10 @@ run:
 1. one-hot codes (``OneHotEncoder`` of categorical columns), hidden (32,);
 2. a random CSR matrix, 3,000 x 500 at 2 % density, hidden (32,), 30 epochs;
 3. TF-IDF of 3,000 short synthetic documents (``benchmarks/text.py``'s generator,
-   unigrams), hidden (32,), 50 epochs.
+   unigrams), hidden (32,), 50 epochs;
+4. narrow one-hot codes: two categorical columns of 4 levels, 3,000 rows x 8 columns,
+   whose rows are denser than their (column, value) pairs: densified once per fit
+   (``data._sparse.fits_dense``), 30 epochs.
 
 Per row: the bytes X takes as the estimator holds it, the warm fit time (median of 3 fits
 after one warm-up), ms per epoch, time against ``MLPClassifier`` on the same data (> 1:
@@ -155,6 +158,8 @@ def main():
             50,
         )
     )
+    X, y = one_hot_data(3000, 2, 4)
+    sets.append((f"narrow one-hot {X.shape[0]}x{X.shape[1]}, 30 epochs", X, y, 30))
     rows = []
     for title, X, y, n_epochs in sets:
         settings = dict(
