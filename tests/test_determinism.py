@@ -109,6 +109,7 @@ def test_refitting_one_estimator_gives_the_same_model_and_leaves_its_parameters_
     assert clf.model_.optimizer is not optimizer and int(optimizer.iterations.numpy()) == 0
 
 
+@pytest.mark.slow
 def test_same_seed_same_model_in_a_new_process(seed0, tmp_path):
     """One child process fits every configuration; its arrays must be equal, bit for bit."""
     out = tmp_path / "proba.npz"

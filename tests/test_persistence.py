@@ -236,6 +236,7 @@ print("WARNED:", [str(w.message) for w in caught if w.category is UserWarning])
 """
 
 
+@pytest.mark.slow
 def test_builder_from_a_script_warns_at_save_and_names_itself_at_load(tmp_path):
     import subprocess
     import sys

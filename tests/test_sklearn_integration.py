@@ -96,6 +96,7 @@ def test_grid_search_over_smote_and_class_weights():
     assert search.predict_proba(X).shape == (len(X), 2)
 
 
+@pytest.mark.slow
 def test_grid_search_with_two_loky_workers():
     grid = {"clf__class_weight": [None, "log"]}
     search = GridSearchCV(smote_pipeline(max_iter=5), grid, scoring="roc_auc", cv=3, n_jobs=2)

@@ -21,6 +21,7 @@ def test_the_early_process_is_stopped_when_the_command_fails_before_using_it():
         pool.submit(abs, -1)
 
 
+@pytest.mark.slow
 def test_the_second_process_runs_each_strategy_in_order():
     with second_process() as pool:
         aside = start_aside(["a", "bb", "ccc"], _length_times, (2,), pool)
@@ -31,6 +32,7 @@ def _length_times(name, factor):
     return len(name) * factor
 
 
+@pytest.mark.slow
 def test_a_failing_second_process_reports_each_strategy_as_failed():
     with second_process() as pool:
         # a run that fails in the second process

@@ -190,6 +190,7 @@ def test_predict_text_in_a_numeric_column_is_one_line(model_and_data, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_predict_into_a_closed_pipe_is_one_line(model_and_data):
     """``imbnet predict ... | head -1``: the reader leaves early; no BrokenPipeError traceback."""
     model, data, _ = model_and_data

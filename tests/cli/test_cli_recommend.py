@@ -7,6 +7,7 @@ import runpy
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
 from imbnet.cli import main
@@ -34,6 +35,7 @@ def messy(n=300, seed=1):
     )
 
 
+@pytest.mark.slow
 def test_snippet_rebuilds_the_pipeline_and_gives_the_same_scores(tmp_path, monkeypatch):
     """Run as a script, recommended.py cross-validates to the report's fold scores exactly,
     and saves the fitted model where ``imbnet predict`` loads it."""

@@ -65,6 +65,7 @@ def test_help_and_input_errors_do_not_start_tensorflow(tmp_path):
     assert done.stdout.strip() == "[0, 2, 2, 2] []"
 
 
+@pytest.mark.slow
 def test_command_line_output_has_no_tensorflow_start_up_log(tmp_path):
     """``imbnet fit`` loads Keras (to save): its stderr has none of TensorFlow's start-up log."""
     data = tmp_path / "rows.csv"
@@ -95,6 +96,7 @@ def test_command_line_output_has_no_tensorflow_start_up_log(tmp_path):
     assert noise == [] and "absl::InitializeLog" not in done.stderr and "cuInit" not in done.stderr
 
 
+@pytest.mark.slow
 def test_real_warnings_during_the_quiet_import_are_kept():
     done = _python(
         "import sys, warnings\n"

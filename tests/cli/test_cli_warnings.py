@@ -51,6 +51,7 @@ def table(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_full_compare_says_the_epoch_limit_once(table):
     """Every strategy (the default list), two epochs: every network stops at the limit;
     stderr holds the progress lines and one line about it, no warning."""
@@ -93,6 +94,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_a_real_warning_is_shown_once(table):
     """A warning the user can act on, raised by each of a strategy's 8 fits, is shown once."""
     _, other = _python(
