@@ -214,7 +214,7 @@ def test_compare_on_messy_csv(messy_csv, tmp_path, monkeypatch):
             "--epochs",
             "40",
             "--cv",
-            "3",
+            "2",
             "--strategies",
             "smote,log,hgb",
             "--optimize",

@@ -129,6 +129,7 @@ def _rows(stdout):
     return rows
 
 
+@pytest.mark.slow
 def test_compare_runs_the_text_strategies_beside_the_tabular_ones(compared):
     status, stdout, stderr, out = compared
     assert status == 0, stderr
@@ -148,6 +149,7 @@ def test_compare_runs_the_text_strategies_beside_the_tabular_ones(compared):
     assert "--text-columns description" in said
 
 
+@pytest.mark.slow
 def test_the_recommended_script_rebuilds_a_text_strategy(compared):
     status, stdout, _, out = compared
     assert status == 0
