@@ -81,7 +81,9 @@ ANCHOR = "pipeline RUS once"
 
 
 def epochs(clf):
-    return float(getattr(clf, "n_iter_", None) or clf[-1].n_iter_)
+    """Epochs run (an ensemble's: its members' mean)."""
+    n_iter = getattr(clf, "n_iter_", None)
+    return float(np.mean(n_iter if n_iter is not None else clf[-1].n_iter_))
 
 
 def main():

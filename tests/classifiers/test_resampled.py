@@ -550,7 +550,9 @@ def test_a_callable_sampling_strategy_sees_the_labels_of_y(labels):
     assert seen and all(s == set(labels) for s in seen)
     fed, _ = fed_counts(clf)
     assert fed[Y_COUNT == 0].sum() == 3 * 20 and fed[Y_COUNT == 1].sum() == 3 * 20
+    before = clf.predict_proba(X_COUNT)
     with pytest.raises(ValueError, match=r"sampling_strategy names \['nope'\]"):
         clf.set_params(
             sampler=RandomUnderSampler(sampling_strategy=lambda y_seen: {"nope": 5})
         ).fit(X_COUNT, y)
+    np.testing.assert_array_equal(clf.predict_proba(X_COUNT), before)
