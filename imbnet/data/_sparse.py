@@ -33,8 +33,8 @@ import scipy.sparse
 __all__ = [
     "DenseBatches",
     "DenseRows",
-    "dense_row_source",
     "dense",
+    "dense_row_source",
     "dense_source",
     "fits_dense",
     "issparse",

@@ -1,4 +1,4 @@
-"""Later draws of a per-epoch random sampler (imbnet.sampling._epochs.row_plan): the
+"""Later draws of a per-epoch random sampler (imbnet.sampling._row_draws.row_plan): the
 class counts the sampler resolved, a fresh random choice of rows."""
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from imblearn.over_sampling import SMOTE, RandomOverSampler
 from imblearn.under_sampling import NearMiss, RandomUnderSampler
 
-from imbnet.sampling._epochs import row_plan
+from imbnet.sampling._row_draws import row_plan
 
 Y = np.repeat([0, 1, 2], [60, 25, 5])
 X = np.random.default_rng(0).normal(size=(Y.size, 3))
