@@ -28,12 +28,11 @@ This module knows nothing of estimators.
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.base import clone
 
 from ..engine._records import Epoch
 from ._batching import BalancedBatchPlan, epoch_order
 from ._row_draws import member_plan, random_subsets, row_plan
-from ._samplers import resample, stack_draws
+from ._samplers import resample, seeded_clone, stack_draws
 
 __all__ = [
     "BalancedBatchEpochs",
@@ -205,9 +204,7 @@ class SamplerEpochs(_EpochSource):
                 return self._rows[draw]
             if not isinstance(d.X, np.ndarray) or d.X.dtype.kind in "OUS":
                 return None
-            sampler = clone(self.sampler)
-            if "random_state" in sampler.get_params(deep=False):
-                sampler.set_params(random_state=d.seeds.seed_for(f"sampler{draw}"))
+            sampler = seeded_clone(self.sampler, d.seeds.seed_for(f"sampler{draw}"))
             X_new, _ = sampler.fit_resample(d.X.reshape(len(d.X), -1), d.y)
             rows = getattr(sampler, "sample_indices_", None)
             if rows is None or (

@@ -10,9 +10,10 @@ This module knows nothing of estimators.
 """
 
 import numpy as np
-from sklearn.base import clone
 
-__all__ = ["member_plan", "random_subsets", "row_plan"]
+from ._samplers import seeded_clone
+
+__all__ = ["has_plan", "member_plan", "random_subsets", "row_plan"]
 
 _FLOYD_SIZE = 64  # subsets up to this size: vectorised Floyd; larger: one NumPy call each
 
@@ -40,11 +41,10 @@ def row_plan(sampler, y, rows):
     >>> np.bincount(y[draw(np.random.default_rng(1))])
     array([2, 2])
     """
-    from imblearn.over_sampling import RandomOverSampler
     from imblearn.under_sampling import RandomUnderSampler
 
     strategy = getattr(sampler, "sampling_strategy_", None)
-    if strategy is None:
+    if strategy is None or not has_plan(sampler):
         return None
     by_class = [(c, np.flatnonzero(y == c)) for c in np.unique(y)]
     if type(sampler) is RandomUnderSampler:
@@ -56,7 +56,7 @@ def row_plan(sampler, y, rows):
             )
 
         expected = {c: strategy.get(c, members.size) for c, members in by_class}
-    elif type(sampler) is RandomOverSampler and sampler.shrinkage is None:
+    else:  # RandomOverSampler without shrinkage
 
         def draw(rng):
             extra = [
@@ -67,31 +67,32 @@ def row_plan(sampler, y, rows):
             return np.concatenate([np.arange(y.shape[0]), *extra])
 
         expected = {c: members.size + strategy.get(c, 0) for c, members in by_class}
-    else:
-        return None
     counts = dict(zip(*np.unique(y[rows], return_counts=True)))
     if any(counts.get(c, 0) != n for c, n in expected.items()):
         return None
     return draw
 
 
-def member_plan(sampler, data):
-    """:func:`row_plan` of ``sampler`` fitted on ``data`` (its first draw), or None when
-    its draws are not row indices into ``data.X``."""
+def has_plan(sampler):
+    """Whether :func:`row_plan` can draw for ``sampler``: exactly imbalanced-learn's
+    ``RandomUnderSampler``, or its ``RandomOverSampler`` without ``shrinkage``."""
     from imblearn.over_sampling import RandomOverSampler
     from imblearn.under_sampling import RandomUnderSampler
 
+    return type(sampler) is RandomUnderSampler or (
+        type(sampler) is RandomOverSampler and sampler.shrinkage is None
+    )
+
+
+def member_plan(sampler, data):
+    """:func:`row_plan` of ``sampler`` fitted on ``data`` (its first draw), or None when
+    it has none or the rows of ``data.X`` are not features it can read."""
     X = data.X
-    if type(sampler) not in (RandomUnderSampler, RandomOverSampler) or (
-        not isinstance(X, np.ndarray) or X.dtype.kind in "OUS"
-    ):
+    if not has_plan(sampler) or not isinstance(X, np.ndarray) or X.dtype.kind in "OUS":
         return None
-    sampler = clone(sampler)
-    if "random_state" in sampler.get_params(deep=False):
-        sampler.set_params(random_state=data.seeds.seed_for("member0-epoch0"))
-    sampler.fit_resample(X.reshape(len(X), -1), data.y)
-    rows = getattr(sampler, "sample_indices_", None)
-    return None if rows is None else row_plan(sampler, data.y, np.asarray(rows))
+    fitted = seeded_clone(sampler, data.seeds.seed_for("member0-epoch0"))
+    fitted.fit_resample(X.reshape(len(X), -1), data.y)
+    return row_plan(fitted, data.y, fitted.sample_indices_)
 
 
 def _under(rng, members, n, replace):

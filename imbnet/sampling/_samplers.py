@@ -19,6 +19,7 @@ __all__ = [
     "check_sampler",
     "in_codes",
     "resample",
+    "seeded_clone",
     "stack_draws",
     "takes_sample_loss",
 ]
@@ -31,6 +32,15 @@ def check_sampler(sampler):
             f"sampler must have a fit_resample method, as imbalanced-learn's samplers "
             f"(SMOTE, RandomUnderSampler, ...) do; got {type(sampler).__name__}."
         )
+
+
+def seeded_clone(sampler, seed):
+    """A clone of ``sampler`` whose ``random_state`` (if it has one) is ``seed``: each
+    draw of a fit its own, from the fit's seeds."""
+    sampler = clone(sampler)
+    if "random_state" in sampler.get_params(deep=False):
+        sampler.set_params(random_state=seed)
+    return sampler
 
 
 def in_codes(sampler, classes):
@@ -172,9 +182,7 @@ def resample(
         sampler = fitted[0]
         X_new, y_new = sampler.redraw(seed)
     else:
-        sampler = clone(sampler)
-        if "random_state" in sampler.get_params(deep=False):
-            sampler.set_params(random_state=seed)
+        sampler = seeded_clone(sampler, seed)
         X_flat = (
             np.arange(len(X), dtype=np.float64)[:, None] if rows_only else X.reshape(len(X), -1)
         )
