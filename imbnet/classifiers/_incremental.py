@@ -67,7 +67,8 @@ class ContinuedTrainingMixin:
         >>> clf.n_iter_, clf.t_, len(clf.loss_curve_)
         (1, 60, 2)
         """
-        self._validate_params()
+        if not hasattr(self, "model_"):  # as scikit-learn's partial_fit: not once fitted
+            self._validate_params()
         step = self._first_partial_call(classes)
         snapshot = dict(self.__dict__)
         try:

@@ -5,6 +5,8 @@
   ``TrainResult``);
 - ``_program`` / ``_program_cache``: the whole fit as one XLA-compiled program, and
   which compiled program a fit runs on;
+- ``_concrete_calls``: calls of a compiled function without TensorFlow's per-call
+  binding of the arguments;
 - ``_chunks``: a call's data in the program's shapes (padding, width buckets);
 - ``_model_state`` / ``_held_state``: a model's state between fits, and whether a
   program still holds it (``partial_fit`` without copies);

@@ -23,6 +23,9 @@ import numpy as np
 
 from . import _persistent_cache, _stopping
 from ._chunks import EVAL_ROWS, MAX_EPOCHS_PER_CALL, padded_validation, with_width
+from ._concrete_calls import ConcreteCalls
+from ._concrete_calls import kinds as _kinds
+from ._concrete_calls import scalar as _scalar
 from ._held_state import HeldState
 from ._model_inputs import augment_rows
 from ._model_state import (
@@ -138,7 +141,7 @@ class Program:
         self._fns = {}
         self._copy_in = tf.function(self._copy_in_values, jit_compile=True, autograph=False)
         self._copy_out = tf.function(self._copy_out_values, jit_compile=True, autograph=False)
-        self._concrete = {}  # see _call
+        self._calls = ConcreteCalls()  # see _call
         self._loss_built = False
         self._keep_good = False
         self._holder = None  # see _holds
@@ -384,18 +387,11 @@ class Program:
         )
 
     def _call(self, fn, key, *args):
-        """``fn(*args)`` through its concrete function for calls like ``key`` (the
-        kinds, shapes and dtypes of the arguments and the Python values among them).
-
-        A ``tf.function`` call matches its arguments' types against its traces
-        every time, which costs about as much as a small network's epochs; the
-        concrete function, looked up once per ``key``, skips that. Tracing and
-        compilation are the ``tf.function``'s own (``get_concrete_function``).
-        """
-        concrete = self._concrete.get(key)
-        if concrete is None:
-            concrete = self._concrete[key] = fn.get_concrete_function(*args)
-        return concrete(*args)
+        """``fn(*args)`` through its concrete function for calls like ``key``: the
+        kinds, shapes and dtypes of the arguments and the Python values among them
+        (see :mod:`imbnet.engine._concrete_calls`). Tracing and compilation are the
+        ``tf.function``'s own (``get_concrete_function``)."""
+        return self._calls(fn, key, *args)
 
     # -------------------------------------------------- compiled code
     def _outputs(self, x, training, sparse):
@@ -639,32 +635,6 @@ class Program:
             return tf.constant(True)
 
         tf.cond(condition, copy, lambda: tf.constant(False))
-
-
-_scalars = {}  # (value, dtype): an immutable tensor, see _scalar
-
-
-def _scalar(value, dtype):
-    """``tf.constant(value, dtype)``, the same tensor again for a number seen before
-    (a call's sizes and stopping settings repeat from call to call; each new
-    tensor is an eager operation)."""
-    import tensorflow as tf
-
-    if not isinstance(value, (int, float, np.integer, np.floating)):
-        return tf.constant(value, dtype)  # an array: a rule per member
-    key = (float(value), dtype.name)
-    tensor = _scalars.get(key)
-    if tensor is None:
-        if len(_scalars) >= 4096:
-            _scalars.clear()
-        tensor = _scalars[key] = tf.constant(value, dtype)
-    return tensor
-
-
-def _kinds(values):
-    """What a concrete function's call depends on for these arguments: each one's
-    kind (variable, tensor or array), shape and dtype."""
-    return tuple((type(v).__name__, tuple(v.shape), str(getattr(v, "dtype", None))) for v in values)
 
 
 def _member_weights(tf, flags, like, axis=1):
