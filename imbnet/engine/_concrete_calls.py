@@ -36,9 +36,6 @@ class ConcreteCalls:
     def __init__(self):
         self._entries = {}
 
-    def __len__(self):
-        return len(self._entries)
-
     def __call__(self, fn, key, *args):
         entry = self._entries.get(key)
         if entry is None:
