@@ -52,8 +52,8 @@ def _leaves(args):
     """The arguments' arrays, tensors and variables, in TensorFlow's order."""
     import tensorflow as tf
 
-    kinds = (tf.Tensor, tf.Variable, np.ndarray, np.generic)
-    return [leaf for leaf in tf.nest.flatten(args) if isinstance(leaf, kinds)]
+    types = (tf.Tensor, tf.Variable, np.ndarray, np.generic)
+    return [leaf for leaf in tf.nest.flatten(args) if isinstance(leaf, types)]
 
 
 def _inputs(plan, args):

@@ -23,9 +23,7 @@ import numpy as np
 
 from . import _persistent_cache, _stopping
 from ._chunks import EVAL_ROWS, MAX_EPOCHS_PER_CALL, padded_validation, with_width
-from ._concrete_calls import ConcreteCalls
-from ._concrete_calls import kinds as _kinds
-from ._concrete_calls import scalar as _scalar
+from ._concrete_calls import ConcreteCalls, kinds, scalar
 from ._held_state import HeldState
 from ._model_inputs import augment_rows
 from ._model_state import (
@@ -168,7 +166,7 @@ class Program:
                 rest = self._fresh[len(values) - len(self._state) :]
             values = values + list(rest)
             factors = [  # tensors, not numbers: a number would be a new trace each
-                _scalar(
+                scalar(
                     getattr(getattr(model.variables[i], "regularizer", None), name, 0.0),
                     self._tf.float32,
                 )
@@ -183,7 +181,7 @@ class Program:
                 else padded_to(variable_of(value), variable.shape)
                 for variable, value in zip(self._state, values)
             ]
-            self._call(self._copy_in, ("in", _kinds(values), len(factors)), values, factors)
+            self._call(self._copy_in, ("in", kinds(values), len(factors)), values, factors)
 
     def store(self, model):
         """Copy the program's model state back into ``model`` (the variables it has)."""
@@ -197,7 +195,7 @@ class Program:
             # (reading the model's variables back would be an eager op each).
             copies = HeldState.keeps(targets)
             rest, stored = self._call(
-                self._copy_out, ("out", _kinds(kept), same, copies), kept, same, copies
+                self._copy_out, ("out", kinds(kept), same, copies), kept, same, copies
             )
             stored, values = iter(stored), []
             for target, value, equal in zip(targets, self._state, same):
@@ -346,14 +344,14 @@ class Program:
             chunk.augment_rows,
             chunk.orders,
             chunk.slots,
-            _scalar(chunk.batch_slots, tf.int32),
-            _scalar(chunk.n_batches, tf.int32),
-            _scalar(chunk.n_epochs, tf.int32),
+            scalar(chunk.batch_slots, tf.int32),
+            scalar(chunk.n_batches, tf.int32),
+            scalar(chunk.n_epochs, tf.int32),
             validation,
-            _scalar(state.best, tf.float32),
-            _scalar(state.count, tf.int32),
-            _scalar(stopping.tol, tf.float32),
-            _scalar(stopping.n_iter_no_change, tf.int32),
+            scalar(state.best, tf.float32),
+            scalar(state.count, tf.int32),
+            scalar(stopping.tol, tf.float32),
+            scalar(stopping.n_iter_no_change, tf.int32),
             stopping.monitor,
             self._keep_good,
             sparse,
@@ -361,8 +359,8 @@ class Program:
         )
         key = (
             "run",
-            _kinds((X, chunk.y, chunk.w, chunk.augment_rows, chunk.orders, chunk.slots)),
-            None if validation is None else _kinds(validation),
+            kinds((X, chunk.y, chunk.w, chunk.augment_rows, chunk.orders, chunk.slots)),
+            None if validation is None else kinds(validation),
             stopping.monitor,
             self._keep_good,
             sparse,
