@@ -1,5 +1,5 @@
 """``python -m imbnet``: the command line."""
 
-from imbnet.cli import main
+from imbnet.cli import command
 
-raise SystemExit(main())
+raise SystemExit(command())

@@ -10,7 +10,7 @@ script saves loads in ``imbnet predict``.
 """
 
 from ._data import as_text
-from ._main import main
+from ._main import command, main
 from ._objectives import cost_per_1000, precision_at_recall, recall_at_precision
 from ._strategies import build_network
 from ._text import build_text_tabular, join_text, named_frame
@@ -19,6 +19,7 @@ __all__ = [
     "as_text",
     "build_network",
     "build_text_tabular",
+    "command",
     "cost_per_1000",
     "join_text",
     "main",

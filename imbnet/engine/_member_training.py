@@ -34,7 +34,14 @@ import numpy as np
 
 from . import _stopping
 
-__all__ = ["Member", "MemberResult", "starting_kernels", "train_members"]
+__all__ = [
+    "Member",
+    "MemberResult",
+    "call_shape",
+    "compile_members",
+    "starting_kernels",
+    "train_members",
+]
 
 # Order slots handed over per call at most (epochs x batches x slots x members;
 # 16 MB of int32).
@@ -129,85 +136,11 @@ def train_members(members, *, activation, n_outputs):
     """
     import tensorflow as tf
 
-    n_real = len(members)
-    k_pad = _members_padded(n_real)
-    sizes = [m.X.shape[0] for m in members]
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    n_rows = max(1024, _bucket(int(offsets[-1]) + 1))
-    n_features = members[0].X.shape[1]
-    X_all = np.zeros((n_rows, n_features), np.float32)
-    y_all = np.zeros(n_rows, np.int32)
-    w_all = np.zeros(n_rows, np.float32)
-    # Binary members: one program for every loss setting (the settings are data;
-    # the extra arithmetic is per row, not per unit).
-    general = n_outputs == 1
-    plain = Member._field_defaults
-    if not general and any(
-        getattr(m, name) != plain[name] for m in members for name in ("gamma", "shift", "scale")
-    ):
-        raise ValueError("focal, shifted or margin losses are for binary members")
-    if not general and any(m.margins != plain["margins"] or m.w_late is not None for m in members):
-        raise ValueError("margins and deferred re-weighting are for binary members")
-    deferred = general
-    w_late = np.zeros(n_rows, np.float32) if deferred else None
-    for k, m in enumerate(members):
-        X_all[offsets[k] : offsets[k + 1]] = m.X
-        y_all[offsets[k] : offsets[k + 1]] = m.y
-        w_all[offsets[k] : offsets[k + 1]] = m.w
-        if deferred:
-            w_late[offsets[k] : offsets[k + 1]] = m.w if m.w_late is None else m.w_late
-    batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
-    n_batches = [-(-n // b) for n, b in zip(sizes, batch)]
-    slots = _slots_padded(batch, members)
-    b_pad = _bucket(max(n_batches))
-    per_call = _ORDER_BUDGET // (b_pad * slots * k_pad)
-    per_call = int(min(_MAX_EPOCHS_PER_CALL, max(1, 1 << (max(1, per_call).bit_length() - 1))))
-
-    def column(values, dtype=np.float32, fill=0):
-        out = np.full(k_pad, fill, dtype)
-        out[:n_real] = values
-        return tf.constant(out)
-
-    hyper = dict(
-        lr=column([m.learning_rate for m in members]),
-        beta_1=column([m.beta_1 for m in members]),
-        beta_2=column([m.beta_2 for m in members]),
-        epsilon=column([m.epsilon for m in members], fill=1.0),
-        penalty=column([0.5 * m.alpha / b for m, b in zip(members, batch)]),
-        tol=column([m.tol for m in members]),
-        patience=column([m.n_iter_no_change for m in members], np.int32),
-        max_iter=column([m.max_iter for m in members], np.int32),
-        gamma=column([m.gamma for m in members]),
-        shift=column([m.shift for m in members]),
-        margin_0=column([m.margins[0] for m in members]),
-        margin_1=column([m.margins[1] for m in members]),
-        scale=column([m.scale for m in members], fill=1.0),
-        switch=column([m.switch for m in members], np.int32),
-    )
-    kernels = []
-    for layer in range(len(members[0].kernels)):
-        shape = members[0].kernels[layer].shape
-        stacked = np.zeros((k_pad,) + shape, np.float32)
-        stacked[:n_real] = [m.kernels[layer] for m in members]
-        kernels.append(tf.constant(stacked))
-    biases = [tf.zeros((k_pad, k.shape[-1])) for k in kernels]
-    weights = kernels + biases
-    state = dict(
-        weights=weights,
-        m=[tf.zeros_like(v) for v in weights],
-        v=[tf.zeros_like(v) for v in weights],
-        t=tf.zeros(k_pad),
-        best=tf.fill([k_pad], np.float32(np.inf)),
-        count=tf.zeros(k_pad, tf.int32),
-        n_iter=tf.zeros(k_pad, tf.int32),
-        running=column([True] * n_real, bool, False),
-        diverged=tf.zeros(k_pad, tf.bool),
-        loss=tf.zeros(k_pad),
-    )
-    program = _program(len(kernels), activation, n_outputs)
-    data = (tf.constant(X_all), tf.constant(y_all), tf.constant(w_all))
-    if deferred:
-        data = (*data, tf.constant(w_late))
+    call = _Call(members, activation, n_outputs)
+    program, data, hyper, state = call.program, call.data, call.hyper, call.state
+    n_real, k_pad, b_pad, slots = call.n_real, call.k_pad, call.b_pad, call.slots
+    sizes, batch, n_batches, offsets = call.sizes, call.batch, call.n_batches, call.offsets
+    per_call, kernels = call.per_call, call.kernels
     epoch = 0
     longest = max(m.max_iter for m in members)
     running = np.array([True] * n_real)
@@ -251,6 +184,134 @@ def train_members(members, *, activation, n_outputs):
             )
         )
     return results
+
+
+def compile_members(members, *, activation, n_outputs):
+    """Compile the program :func:`train_members` runs for ``members``, by a call of
+    no epochs, so that training them compiles nothing (e.g. a search's next chunk,
+    compiled in a thread while the one before trains)."""
+    import tensorflow as tf
+
+    call = _Call(members, activation, n_outputs)
+    orders = np.full((call.per_call, call.b_pad, call.k_pad, call.slots), -1, np.int32)
+    call.program(
+        *call.data,
+        tf.constant(orders),
+        tf.constant(0, tf.int32),
+        tf.constant(max(call.n_batches), tf.int32),
+        call.hyper,
+        call.state,
+    )
+
+
+def call_shape(members):
+    """What the compiled program for ``members`` depends on besides the architecture:
+    chunks of one shape share a compilation."""
+    sizes = [m.X.shape[0] for m in members]
+    batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
+    k_pad, slots = _members_padded(len(members)), _slots_padded(batch, members)
+    b_pad = _bucket(max(-(-n // b) for n, b in zip(sizes, batch)))
+    n_rows = max(1024, _bucket(sum(sizes) + 1))
+    kernels = tuple(k.shape for k in members[0].kernels)
+    return (k_pad, slots, b_pad, _per_call(b_pad, slots, k_pad), n_rows, kernels)
+
+
+def _per_call(b_pad, slots, k_pad):
+    """Epochs per call: as many as fit the budget of order slots, a power of two."""
+    per_call = _ORDER_BUDGET // (b_pad * slots * k_pad)
+    return int(min(_MAX_EPOCHS_PER_CALL, max(1, 1 << (max(1, per_call).bit_length() - 1))))
+
+
+class _Call:
+    """The arguments of one chunk's calls of the compiled program (all but the orders)."""
+
+    def __init__(self, members, activation, n_outputs):
+        import tensorflow as tf
+
+        n_real = len(members)
+        k_pad = _members_padded(n_real)
+        sizes = [m.X.shape[0] for m in members]
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        n_rows = max(1024, _bucket(int(offsets[-1]) + 1))
+        n_features = members[0].X.shape[1]
+        X_all = np.zeros((n_rows, n_features), np.float32)
+        y_all = np.zeros(n_rows, np.int32)
+        w_all = np.zeros(n_rows, np.float32)
+        # Binary members: one program for every loss setting (the settings are data;
+        # the extra arithmetic is per row, not per unit).
+        general = n_outputs == 1
+        plain = Member._field_defaults
+        if not general and any(
+            getattr(m, name) != plain[name] for m in members for name in ("gamma", "shift", "scale")
+        ):
+            raise ValueError("focal, shifted or margin losses are for binary members")
+        if not general and any(
+            m.margins != plain["margins"] or m.w_late is not None for m in members
+        ):
+            raise ValueError("margins and deferred re-weighting are for binary members")
+        deferred = general
+        w_late = np.zeros(n_rows, np.float32) if deferred else None
+        for k, m in enumerate(members):
+            X_all[offsets[k] : offsets[k + 1]] = m.X
+            y_all[offsets[k] : offsets[k + 1]] = m.y
+            w_all[offsets[k] : offsets[k + 1]] = m.w
+            if deferred:
+                w_late[offsets[k] : offsets[k + 1]] = m.w if m.w_late is None else m.w_late
+        batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
+        n_batches = [-(-n // b) for n, b in zip(sizes, batch)]
+        slots = _slots_padded(batch, members)
+        b_pad = _bucket(max(n_batches))
+
+        def column(values, dtype=np.float32, fill=0):
+            out = np.full(k_pad, fill, dtype)
+            out[:n_real] = values
+            return tf.constant(out)
+
+        hyper = dict(
+            lr=column([m.learning_rate for m in members]),
+            beta_1=column([m.beta_1 for m in members]),
+            beta_2=column([m.beta_2 for m in members]),
+            epsilon=column([m.epsilon for m in members], fill=1.0),
+            penalty=column([0.5 * m.alpha / b for m, b in zip(members, batch)]),
+            tol=column([m.tol for m in members]),
+            patience=column([m.n_iter_no_change for m in members], np.int32),
+            max_iter=column([m.max_iter for m in members], np.int32),
+            gamma=column([m.gamma for m in members]),
+            shift=column([m.shift for m in members]),
+            margin_0=column([m.margins[0] for m in members]),
+            margin_1=column([m.margins[1] for m in members]),
+            scale=column([m.scale for m in members], fill=1.0),
+            switch=column([m.switch for m in members], np.int32),
+        )
+        kernels = []
+        for layer in range(len(members[0].kernels)):
+            shape = members[0].kernels[layer].shape
+            stacked = np.zeros((k_pad,) + shape, np.float32)
+            stacked[:n_real] = [m.kernels[layer] for m in members]
+            kernels.append(tf.constant(stacked))
+        biases = [tf.zeros((k_pad, k.shape[-1])) for k in kernels]
+        weights = kernels + biases
+        state = dict(
+            weights=weights,
+            m=[tf.zeros_like(v) for v in weights],
+            v=[tf.zeros_like(v) for v in weights],
+            t=tf.zeros(k_pad),
+            best=tf.fill([k_pad], np.float32(np.inf)),
+            count=tf.zeros(k_pad, tf.int32),
+            n_iter=tf.zeros(k_pad, tf.int32),
+            running=column([True] * n_real, bool, False),
+            diverged=tf.zeros(k_pad, tf.bool),
+            loss=tf.zeros(k_pad),
+        )
+        program = _program(len(kernels), activation, n_outputs)
+        data = (tf.constant(X_all), tf.constant(y_all), tf.constant(w_all))
+        if deferred:
+            data = (*data, tf.constant(w_late))
+        self.program, self.data, self.hyper, self.state = program, data, hyper, state
+        self.kernels, self.sizes, self.offsets = kernels, sizes, offsets
+        self.batch, self.n_batches, self.n_real = batch, n_batches, n_real
+        self.k_pad, self.b_pad, self.slots = k_pad, b_pad, slots
+        self.per_call = _per_call(b_pad, slots, k_pad)
 
 
 def _by_source(members, running, sizes, batch, n_batches):

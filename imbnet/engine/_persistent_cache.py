@@ -30,8 +30,8 @@ set when:
   process, for the caller's own Keras models too; so by default the cache is
   on only where reads are silent: ``TF_CPP_MIN_LOG_LEVEL`` 3 (TensorFlow's
   errors hidden) on TensorFlow 2.18 or later (before, protobuf's own log
-  prints them whatever the level). Setting ``IMBNET_COMPILE_CACHE`` turns it
-  on anyway;
+  prints them whatever the level; the ``imbnet`` command line sets 3 unless
+  it is set). Setting ``IMBNET_COMPILE_CACHE`` turns it on anyway;
 - ``TF_XLA_FLAGS`` already names a persistent cache directory (the
   caller's own choice is kept);
 - TensorFlow's runtime started before imbnet was imported (its flags are

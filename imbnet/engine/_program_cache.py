@@ -16,14 +16,16 @@ its program is compiled for a bucket of widths: 16, 32, 48, 64, then powers of
 two. Each bucket would still be a compilation of its own (about a second, on
 the critical path of the fit that meets it first), so compilation is taken
 off that path for small data (up to 4,096 rows, where programs share their
-row count): an architecture's first program is compiled for ``_WIDE`` (64)
-inputs, and every later fit of up to 64 features whose own bucket has no
-program yet runs on that wide program at once. Its results are the same to
-the last bit (padded columns add exact zeros; ``tests/test_engine.py`` checks
+row count) once an architecture is seen at a second width: an architecture's
+first program is its own bucket's (a cross-validation or a search fits one
+width, and compiles once); the fit of a second bucket compiles that bucket's
+program too, and a program for ``_WIDE`` (64) inputs in a background thread;
+from then on every fit of up to 64 features whose own bucket has no program
+yet runs on that wide program at once. Its results are the same to the last
+bit (padded columns add exact zeros; ``tests/engine/test_engine.py`` checks
 it), only an epoch costs more (up to 1.5x on a few features). Meanwhile the
-bucket's own program is compiled in a background thread, and the fits after
-it use it. The fit that compiles the wide program starts nothing in the
-background: a script's single fit leaves no compilation behind. Keras 3.5
+bucket's own program is compiled in the background, and the fits after it
+use it. A script's single fit leaves no compilation behind. Keras 3.5
 cannot rebuild a model wider: there every width is a program of its own,
 compiled when a fit needs it.
 
@@ -85,6 +87,9 @@ class _OwnTracesFilter(logging.Filter):
 _PROGRAM_NAME = f"{Program.__module__}.{Program.__qualname__} object"
 logging.getLogger("tensorflow").addFilter(_OwnTracesFilter())
 _compiling = set()  # keys compiled in the background now
+# Per architecture (the hash of its wide key), the hashes of the width buckets it has
+# had programs of; kept after its programs leave the cache (a few numbers each).
+_widths = {}
 
 
 @contextmanager
@@ -100,10 +105,10 @@ def cached_program(model, augment, call):
         if program is not None:  # the bucket's own program compiles while this fit runs
             _compile_in_background(key, model, augment, width, call)
             key = wide_key
-        else:  # the architecture's first program: the wide one
-            template = _training_copy(model, _WIDE)
-            program = None if template is None else Program(template, augment)
-            key = wide_key if program is not None else key
+        elif _another_width(wide_key, key):  # the wide program, for the widths after this
+            _compile_in_background(wide_key, model, augment, _WIDE, call)
+    if width is not None and key is not None:
+        _note_width(model, augment, key)
     if program is None and key is not None:
         template = _training_copy(model, width)
         if template is None and width is not None:
@@ -123,6 +128,19 @@ def cached_program(model, augment, call):
             _put(key, program)
 
 
+def _note_width(model, augment, key):
+    """Remember that the architecture of ``model`` has had a program for bucket ``key``."""
+    wide_key = _model_graph_key(model, augment, _WIDE)
+    with _cache_lock:
+        _widths.setdefault(hash(wide_key), set()).add(hash(key))
+
+
+def _another_width(wide_key, key):
+    """Whether the architecture of ``wide_key`` has had a program of a bucket other than ``key``."""
+    with _cache_lock:
+        return bool(_widths.get(hash(wide_key), set()) - {hash(key)})
+
+
 def wait_for_background_compiles():
     """Block until the programs compiling in the background are cached (tests, benchmarks)."""
     _worker.queue.join()
@@ -134,6 +152,7 @@ def _clear():
     with _cache_lock:
         _cache.clear()
         _spares.clear()
+        _widths.clear()
 
 
 def _put(key, program):

@@ -14,6 +14,7 @@ fitted for real inside scikit-learn's loop: failures behave exactly as there.
 
 import copy
 import hashlib
+import threading
 import time
 import warnings
 from collections import defaultdict
@@ -25,7 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import _safe_split, available_if
 from sklearn.utils.validation import _check_method_params
 
-from ..engine._member_training import train_members
+from ..engine._member_training import call_shape, compile_members, train_members
 from ._members import FittedMember, network_of, prepare, side_by_side_reason, step_keys
 
 __all__ = [
@@ -235,11 +236,16 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
                 continue
             prepared.append((key, rows, ready, time.perf_counter() - start))
     chunks = _chunks(prepared)
-    parallel = Parallel(n_jobs=_chunk_workers(n_jobs), prefer="threads")
-    outcomes = parallel(
-        delayed(_train_chunk)([entry[2].member for entry in chunk], chunk[0][2].key)
-        for chunk in chunks
-    )
+    workers = _chunk_workers(n_jobs)
+    compiling = _compile_ahead(chunks) if workers == 1 else None
+    try:
+        outcomes = Parallel(n_jobs=workers, prefer="threads")(
+            delayed(_train_chunk)([entry[2].member for entry in chunk], chunk[0][2].key)
+            for chunk in chunks
+        )
+    finally:
+        if compiling is not None:
+            compiling.join()
     for chunk, (results, seconds) in zip(chunks, outcomes):
         steps = np.array(
             [
@@ -306,6 +312,34 @@ def _train_chunk(members, key):
     start = time.perf_counter()
     results = train_members(members, activation=activation, n_outputs=n_outputs)
     return results, time.perf_counter() - start
+
+
+def _compile_ahead(chunks):
+    """A thread compiling the programs of the chunks after the first that no chunk
+    before them shares (a call of no epochs each), while the first trains: a first
+    search meets one compilation per shape (about 2 s each on 2 cores), and the
+    later ones no longer wait for theirs. None when there is nothing to compile."""
+    seen, ahead = set(), []
+    for chunk in chunks:
+        members = [entry[2].member for entry in chunk]
+        shape = (chunk[0][2].key, call_shape(members))
+        if shape not in seen:
+            seen.add(shape)
+            ahead.append((members, chunk[0][2].key))
+    if len(ahead) < 2:
+        return None
+
+    def compile_all():
+        for members, key in ahead[1:]:
+            _, activation, _, n_outputs = key
+            try:
+                compile_members(members, activation=activation, n_outputs=n_outputs)
+            except Exception:  # its training compiles it, and reports what fails
+                pass
+
+    thread = threading.Thread(target=compile_all, name="imbnet-compile-chunks", daemon=True)
+    thread.start()
+    return thread
 
 
 def _fit_alone(estimator, X, y, train, fit_params):

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from imbnet.cli._tf_logging import is_startup_noise
@@ -138,3 +139,72 @@ def test_real_warnings_during_the_quiet_import_are_kept():
 )
 def test_only_the_start_up_lines_count_as_noise(line, noise):
     assert is_startup_noise(line) is noise
+
+
+def test_the_program_returns_mains_status_and_freezes_what_is_left(monkeypatch, capsys):
+    """``imbnet`` (the console script, ``python -m imbnet``) is ``command``: main's exit
+    status, then the objects left out of the garbage collector's last collection."""
+    import gc
+
+    from imbnet.cli import command
+
+    monkeypatch.setattr(sys, "argv", ["imbnet", "compare", "--cv", "1"])
+    try:
+        assert command() == 2
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert "--cv" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_second_compare_reads_what_the_first_compiled(tmp_path):
+    """The command line turns imbnet's compile cache on (its TensorFlow log level hides
+    the error line TensorFlow logs at every read): a second run compiles nothing anew,
+    prints nothing more and gives the same scores."""
+    import json
+
+    import tensorflow as tf
+
+    from imbnet.engine import _persistent_cache
+
+    if _persistent_cache.reads_are_logged(tf.__version__, {"TF_CPP_MIN_LOG_LEVEL": "3"}):
+        pytest.skip("this TensorFlow logs every read of the cache: off by default")
+    data = tmp_path / "rows.csv"
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 300))
+    y = (a + 0.5 * b + rng.normal(scale=0.5, size=300) > 1.6).astype(int)
+    data.write_text("a,b,y\n" + "".join(f"{p:.4f},{q:.4f},{t}\n" for p, q, t in zip(a, b, y)))
+    env = {**ENV, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    env.pop("IMBNET_COMPILE_CACHE", None)
+
+    def compare(out):
+        argv = ["compare", "--data", str(data), "--target", "y", "--out", str(tmp_path / out)]
+        argv += ["--strategies", "balanced,focal", "--epochs", "5", "--cv", "2"]
+        done = subprocess.run(
+            [sys.executable, "-m", "imbnet", *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        with open(tmp_path / out / "results.json") as file:
+            scores = [s["scores"] for s in json.load(file)["strategies"]]
+        return done, scores
+
+    def entries():
+        found = {}
+        for root, _, names in os.walk(tmp_path / "xdg" / "imbnet" / "xla"):
+            for name in names:
+                found[name] = os.stat(os.path.join(root, name)).st_mtime_ns
+        return found
+
+    first, scores = compare("first")
+    written = entries()
+    assert written  # the side-by-side program of the two strategies, kept on disk
+    second, again = compare("second")
+    assert entries() == written  # read, not compiled and written again
+    assert again == scores
+    assert second.stderr == first.stderr
+    assert "Error parsing" not in second.stderr

@@ -68,6 +68,26 @@ def test_one_compiled_loop_serves_every_fit_of_an_architecture():
     np.testing.assert_array_equal(again.predict_proba(X), second.predict_proba(X))
 
 
+def test_fits_of_one_width_compile_one_program_and_nothing_in_the_background(monkeypatch):
+    """A cross-validation or a search fits one width: its architecture's first program
+    is that width's own, and no wide program is compiled beside it."""
+    _program_cache._clear()
+    compiled = []
+    real = _program_cache.Program
+
+    def counting(model, *args):
+        compiled.append(model.inputs[0].shape[-1])
+        return real(model, *args)
+
+    monkeypatch.setattr(_program_cache, "Program", counting)
+    for seed, rows in enumerate((300, 240, 180)):
+        CostSensitiveMLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=seed).fit(
+            X[:rows], Y[:rows]
+        )
+        _program_cache.wait_for_background_compiles()
+    assert compiled in ([16], [4])  # Keras 3.5 cannot rebuild a model wider: its own width
+
+
 def test_data_sets_of_other_sizes_and_widths_share_one_program_and_train_as_alone():
     """A new row count (one batch or several, a different L2 factor 0.5*alpha/batch_size)
     and a new width reuse the compiled program; each fit trains exactly as it does on a
@@ -81,29 +101,28 @@ def test_data_sets_of_other_sizes_and_widths_share_one_program_and_train_as_alon
         alone.append(CostSensitiveMLPClassifier(**params).fit(X_set, y_set))
     _program_cache._clear()
     shared = []
-    for X_set, y_set in sets:
+    for X_set, y_set in [*sets, sets[-1], sets[-1]]:
         shared.append(CostSensitiveMLPClassifier(**params).fit(X_set, y_set))
         _program_cache.wait_for_background_compiles()
-    # The 40-feature set again, now on its own bucket's program (48 inputs).
-    shared.append(CostSensitiveMLPClassifier(**params).fit(*sets[-1]))
     programs = list(_program_cache._cache.values())
     widths = sorted(program.model.inputs[0].shape[-1] for program in programs)
-    # Keras 3.5 cannot rebuild a model wider: there, one program per width. Elsewhere the
-    # wide program (64 inputs) trained the first two and the fourth; after the second, the
-    # 16-input bucket's own program was compiled in the background and trained the third;
-    # after the fourth, the 48-input bucket's (widths step by 16 up to 64), the fifth.
+    # Keras 3.5 cannot rebuild a model wider: there, one program per width. Elsewhere
+    # the 16-input bucket's program (the architecture's first) trained the first three;
+    # the fourth, a second bucket, compiled its own (48 inputs: widths step by 16 up to
+    # 64) and the wide program (64 inputs) in the background; the fifth, on the 48-input
+    # program, the sixth too.
     assert widths == ([5, 12, 40] if 5 in widths else [16, 48, 64])
     assert all(program.tracing_count() == 1 for program in programs)
-    for own, reused in zip([*alone, alone[-1]], shared):
+    for own, reused in zip([*alone, alone[-1], alone[-1]], shared):
         np.testing.assert_array_equal(reused.loss_curve_, own.loss_curve_)
         np.testing.assert_array_equal(reused.coefs_[0], own.coefs_[0])
     assert len({own.loss_curve_[-1] for own in alone}) == 4
 
 
 def test_a_new_width_runs_on_the_wide_program_while_its_own_compiles_in_the_background(monkeypatch):
-    """No fit of up to 64 features waits for a compilation once its architecture has one;
-    the program of its own width, compiled in the background, gives the same model to
-    the last bit."""
+    """No fit of up to 64 features waits for a compilation once its architecture has a
+    wide program; the program of its own width, compiled in the background, gives the
+    same model to the last bit."""
     _program_cache._clear()
     widths = []
     real_run = _program_cache.Program.run
@@ -133,6 +152,9 @@ def test_partial_fit_carries_its_optimizer_state_from_the_wide_program_to_its_ow
     as partial fits on the width's own program throughout."""
     _program_cache._clear()
     params = dict(hidden_layer_sizes=(7,), random_state=0)
+    # The architecture at 50 features first: its program is the wide one (64 inputs).
+    X_wide, y_wide = make_classification(n_samples=200, n_features=50, random_state=1)
+    CostSensitiveMLPClassifier(**params).partial_fit(X_wide, y_wide, classes=[0, 1])
 
     def three_partial_fits(wait_after_second):
         clf = CostSensitiveMLPClassifier(**params)

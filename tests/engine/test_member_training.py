@@ -87,3 +87,32 @@ def test_members_sharing_one_row_order_source_match_alone_fits():
             alone = clone(network).fit(X, y)
             member = FittedMember(p.network)._set_fit(p, result)
             np.testing.assert_allclose(member.predict_proba(X), alone.predict_proba(X), atol=1e-4)
+
+
+def test_a_chunk_compiled_ahead_trains_as_without_and_compiles_nothing_more(monkeypatch):
+    """compile_members (a search compiles its next chunk in a thread) runs no epoch
+    and changes nothing: the members then train to the same results, on the program
+    it compiled."""
+    from imbnet.engine import _member_training
+
+    networks = [
+        CostSensitiveMLPClassifier((9,), max_iter=12, alpha=a, random_state=s)
+        for a, s in [(1e-4, 0), (0.3, 1), (1e-2, 2)]
+    ]
+    rows = [slice(0, 300), slice(50, 350), slice(100, 400)]
+
+    def members():
+        return [prepare(clone(n), X[r], y[r], {}).member for n, r in zip(networks, rows)]
+
+    before = train_members(members(), activation="relu", n_outputs=1)
+    # a shape this process has not compiled: 6 members (padded to 8), not 3 (4)
+    chunk = members() + members()
+    program = _member_training._program(2, "relu", 1)
+    traced = program.experimental_get_tracing_count()
+    _member_training.compile_members(chunk, activation="relu", n_outputs=1)
+    assert program.experimental_get_tracing_count() == traced + 1
+    ahead = train_members(chunk, activation="relu", n_outputs=1)
+    assert program.experimental_get_tracing_count() == traced + 1  # nothing compiled anew
+    for result, again in zip(before + before, ahead):
+        assert result.n_iter == again.n_iter
+        np.testing.assert_allclose(again.kernels[0], result.kernels[0], rtol=1e-5, atol=1e-7)
