@@ -137,6 +137,7 @@ def train_members(members, *, activation, n_outputs):
     import tensorflow as tf
 
     call = _Call(members, activation, n_outputs)
+    _COMPILED.add((activation, n_outputs, call_shape(members)))
     program, data, hyper, state = call.program, call.data, call.hyper, call.state
     n_real, k_pad, b_pad, slots = call.n_real, call.k_pad, call.b_pad, call.slots
     sizes, batch, n_batches, offsets = call.sizes, call.batch, call.n_batches, call.offsets
@@ -189,9 +190,14 @@ def train_members(members, *, activation, n_outputs):
 def compile_members(members, *, activation, n_outputs):
     """Compile the program :func:`train_members` runs for ``members``, by a call of
     no epochs, so that training them compiles nothing (e.g. a search's next chunk,
-    compiled in a thread while the one before trains)."""
+    compiled in a thread while the one before trains). Nothing when this process
+    has run that program on chunks of their shape already."""
     import tensorflow as tf
 
+    shape = (activation, n_outputs, call_shape(members))
+    if shape in _COMPILED:
+        return
+    _COMPILED.add(shape)
     call = _Call(members, activation, n_outputs)
     orders = np.full((call.per_call, call.b_pad, call.k_pad, call.slots), -1, np.int32)
     call.program(
@@ -326,6 +332,8 @@ def _by_source(members, running, sizes, batch, n_batches):
 
 
 _PROGRAMS = {}
+# (activation, n_outputs, call_shape) of the chunks run or compiled in this process
+_COMPILED = set()
 
 
 def _program(n_layers, activation, n_outputs):

@@ -107,8 +107,6 @@ def cached_program(model, augment, call):
             key = wide_key
         elif _another_width(wide_key, key):  # the wide program, for the widths after this
             _compile_in_background(wide_key, model, augment, _WIDE, call)
-    if width is not None and key is not None:
-        _note_width(model, augment, key)
     if program is None and key is not None:
         template = _training_copy(model, width)
         if template is None and width is not None:
@@ -118,6 +116,8 @@ def cached_program(model, augment, call):
         if program is None:
             program = Program(template if template is not None else model, augment)
             key = key if template is not None else None
+            if key is not None and width is not None:
+                _note_width(model, augment, key)
     elif program is None:
         program = Program(model, augment)
     _load_loss_values(program.model, model)
@@ -129,7 +129,8 @@ def cached_program(model, augment, call):
 
 
 def _note_width(model, augment, key):
-    """Remember that the architecture of ``model`` has had a program for bucket ``key``."""
+    """Remember that the architecture of ``model`` has a program for bucket ``key``
+    (when it is compiled: a fit on a cached program computes no more keys)."""
     wide_key = _model_graph_key(model, augment, _WIDE)
     with _cache_lock:
         _widths.setdefault(hash(wide_key), set()).add(hash(key))
