@@ -204,7 +204,11 @@ def test_a_second_compare_reads_what_the_first_compiled(tmp_path):
     written = entries()
     assert written  # the side-by-side program of the two strategies, kept on disk
     second, again = compare("second")
-    assert entries() == written  # read, not compiled and written again
+    now = entries()
+    # read, not compiled and written again (XLA may add one entry for a program it
+    # read, under another key: see tests/engine/test_cold_start.py)
+    assert {name: now.get(name) for name in written} == written
+    assert len(now) <= len(written) + 1
     assert again == scores
     assert second.stderr == first.stderr
     assert "Error parsing" not in second.stderr
