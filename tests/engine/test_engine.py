@@ -167,7 +167,7 @@ def test_partial_fit_carries_its_optimizer_state_from_the_wide_program_to_its_ow
     across = three_partial_fits(True)  # wide, wide (its own compiles), then its own program
     own = three_partial_fits(False)  # its own program throughout
     widths = sorted(program.model.inputs[0].shape[-1] for program in _program_cache._cache.values())
-    assert widths in ([4], [16, 64])  # Keras 3.5: one program of the exact width
+    assert widths in ([4, 50], [16, 64])  # Keras 3.5: programs of the exact widths
     np.testing.assert_array_equal(across.coefs_[0], own.coefs_[0])
     np.testing.assert_array_equal(across.loss_curve_, own.loss_curve_)
 
