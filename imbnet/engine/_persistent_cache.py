@@ -44,8 +44,10 @@ machine and processor feature set: an executable compiled for another
 processor or TensorFlow is never read. XLA fails a call on an unreadable
 entry rather than compiling anew, so :func:`enable` first removes the
 entries whose layout is not whole (a process killed while writing one).
-Nothing is evicted: the directory grows by about 0.5 MB per compiled
-program; deleting it is always safe.
+An entry is about 0.5 MB; the whole cache (every TensorFlow version's
+directory) is kept under ``IMBNET_COMPILE_CACHE_MAX_MB`` megabytes (default
+1024, about two thousand programs) by removing the least recently used
+entries at import (:func:`trim`). Deleting the directory is always safe.
 
 XLA writes an entry in place, so a process reading it while another writes
 it would fail that call. In joblib's loky workers (``n_jobs`` > 1, where
@@ -59,10 +61,11 @@ import hashlib
 import os
 import platform
 import threading
+import warnings
 
 from ._worker_threads import in_joblib_worker
 
-__all__ = ["cache_directory", "enable", "reads_are_logged"]
+__all__ = ["cache_directory", "enable", "reads_are_logged", "trim"]
 
 _OFF = ("0", "off", "false", "no", "")
 _ON = ("1", "on", "true", "yes")
@@ -70,6 +73,7 @@ _ON = ("1", "on", "true", "yes")
 _LEVEL_HIDES_READS_FROM = (2, 18)
 _FLAG = "--tf_xla_persistent_cache_directory"
 _READ_ONLY = "--tf_xla_persistent_cache_read_only"
+_DEFAULT_LIMIT_MB = 1024
 _lock = threading.Lock()
 _state = {"done": False, "directory": None}
 
@@ -161,6 +165,8 @@ def _enable():
     flags = f"{_FLAG}={directory}"
     if in_joblib_worker():
         flags += f" {_READ_ONLY}=true"
+    else:  # a worker writes nothing, so removes nothing either
+        trim(base, _limit_bytes(os.environ), keep=directory)
     os.environ["TF_XLA_FLAGS"] = f"{previous or ''} {flags}".strip()
     try:
         # Any XLA flag getter reads all of TF_XLA_FLAGS, once per process.
@@ -219,3 +225,71 @@ def _varint(data, start):
         if data[index] < 0x80:
             return value, index + 1
     raise ValueError("not a varint")
+
+
+def _limit_bytes(environ):
+    """The cache's size limit in bytes, from ``IMBNET_COMPILE_CACHE_MAX_MB``."""
+    setting = environ.get("IMBNET_COMPILE_CACHE_MAX_MB")
+    if setting is None:
+        return _DEFAULT_LIMIT_MB * 2**20
+    try:
+        megabytes = float(setting)
+        if not megabytes >= 0:  # also NaN
+            raise ValueError(setting)
+    except ValueError:
+        warnings.warn(
+            f"IMBNET_COMPILE_CACHE_MAX_MB={setting!r} is not a size in megabytes (a number "
+            f"0 or more); the compile cache is kept under the default, {_DEFAULT_LIMIT_MB} MB.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return _DEFAULT_LIMIT_MB * 2**20
+    return int(megabytes * 2**20)
+
+
+def trim(base, limit, keep=None):
+    """Remove the least recently used entries under ``base`` until they take at most
+    ``limit`` bytes; the number removed.
+
+    ``base`` holds one directory per TensorFlow version and processor, so the
+    entries of a TensorFlow no longer installed, never read again, go first.
+    Recent use is the later of an entry's access and modification times (a
+    read refreshes the access time, at least daily on a ``relatime`` mount).
+    A version directory left empty is removed, but ``keep`` (this process's).
+    """
+    entries, directories = [], []
+    try:
+        versions = [e for e in os.scandir(base) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return 0
+    for version in versions:
+        directories.append(version.path)
+        try:
+            for entry in os.scandir(version.path):
+                if entry.name.endswith(".pb") and entry.is_file(follow_symlinks=False):
+                    status = entry.stat()
+                    entries.append(
+                        (max(status.st_atime, status.st_mtime), status.st_size, entry.path)
+                    )
+        except OSError:
+            continue
+    total = sum(size for _, size, _ in entries)
+    removed = 0
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        try:
+            os.remove(path)
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+    if removed:
+        for directory in directories:
+            if keep is not None and os.path.abspath(directory) == os.path.abspath(keep):
+                continue
+            try:
+                os.rmdir(directory)  # only if empty
+            except OSError:
+                pass
+    return removed

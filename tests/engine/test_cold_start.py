@@ -171,6 +171,38 @@ def test_broken_entries_are_removed_whole_ones_kept(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pb", "notes.txt"]
 
 
+def _entry(path, size, used):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    os.utime(path, (used, used))
+
+
+def test_the_cache_is_trimmed_to_its_limit_least_recently_used_first(tmp_path):
+    here, old = tmp_path / "tf-2.21.0-x86_64-abc", tmp_path / "tf-2.17.0-x86_64-abc"
+    _entry(old / "o1.pb", 400, used=1_000)  # an older TensorFlow's, never read since
+    _entry(here / "a.pb", 400, used=2_000)
+    _entry(here / "b.pb", 400, used=3_000)
+    _entry(here / "c.pb", 400, used=4_000)
+    (here / "notes.txt").write_bytes(b"y" * 5_000)  # not an entry: not counted, kept
+    assert _persistent_cache.trim(tmp_path, 1_000, keep=here) == 2
+    assert sorted(p.name for p in here.iterdir()) == ["b.pb", "c.pb", "notes.txt"]
+    assert not old.exists()  # emptied: removed
+    assert _persistent_cache.trim(tmp_path, 800, keep=here) == 0  # already within the limit
+    assert _persistent_cache.trim(tmp_path, 0, keep=here) == 2
+    assert sorted(p.name for p in here.iterdir()) == ["notes.txt"]  # this process's kept
+    assert _persistent_cache.trim(tmp_path / "missing", 0) == 0
+
+
+def test_the_cache_limit_comes_from_the_environment():
+    limit = _persistent_cache._limit_bytes
+    assert limit({}) == 1024 * 2**20
+    assert limit({"IMBNET_COMPILE_CACHE_MAX_MB": "200"}) == 200 * 2**20
+    assert limit({"IMBNET_COMPILE_CACHE_MAX_MB": "0"}) == 0
+    for bad in ("lots", "-5", "nan"):
+        with pytest.warns(RuntimeWarning, match="IMBNET_COMPILE_CACHE_MAX_MB"):
+            assert limit({"IMBNET_COMPILE_CACHE_MAX_MB": bad}) == 1024 * 2**20
+
+
 @pytest.mark.slow
 def test_loky_workers_read_the_cache_and_never_write_it(tmp_path):
     """Workers start at once and XLA writes entries in place: they only read."""
