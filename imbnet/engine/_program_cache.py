@@ -18,16 +18,26 @@ the critical path of the fit that meets it first), so compilation is taken
 off that path for small data (up to 4,096 rows, where programs share their
 row count) once an architecture is seen at a second width: an architecture's
 first program is its own bucket's (a cross-validation or a search fits one
-width, and compiles once); the fit of a second bucket compiles that bucket's
-program too, and a program for ``_WIDE`` (64) inputs in a background thread;
-from then on every fit of up to 64 features whose own bucket has no program
-yet runs on that wide program at once. Its results are the same to the last
-bit (padded columns add exact zeros; ``tests/engine/test_engine.py`` checks
-it), only an epoch costs more (up to 1.5x on a few features). Meanwhile the
-bucket's own program is compiled in the background, and the fits after it
-use it. A script's single fit leaves no compilation behind. Keras 3.5
-cannot rebuild a model wider: there every width is a program of its own,
-compiled when a fit needs it.
+width, and compiles once); the fit of a second bucket compiles a program for
+``_WIDE`` (64) inputs and runs on it; from then on every fit of up to 64
+features whose own bucket has no program yet runs on that wide program at
+once. Its results are the same to the last bit (padded columns add exact
+zeros; ``tests/engine/test_engine.py`` checks it), only an epoch costs more
+(up to 1.5x on a few features). After such a fit, the bucket's own program
+is compiled in the background, and the fits after it use it.
+
+One compilation at a time, where it can be arranged: TensorFlow names parts
+of a graph it prepares for XLA from counters that compilations running at
+once would share, so two at once get other names in every run, and XLA's disk
+cache (:mod:`imbnet.engine._persistent_cache`) never finds them again: every
+process would compile them anew and add them to the disk. So the wide
+program is compiled before the fit that needs it starts anything in the
+background, and a bucket's own program only after the fit that asked for it
+(``tests/engine/test_cold_start.py``).
+
+A script's single fit leaves no compilation behind. Keras 3.5 cannot
+rebuild a model wider: there every width is a program of its own, compiled
+when a fit needs it.
 
 Threads. A program trains one fit at a time; fits of one architecture that
 run at once on threads (joblib's threading backend) take one program each,
@@ -100,13 +110,13 @@ def cached_program(model, augment, call):
     key, program = _cached(model, augment, width)
     rows = call.arrays[0][0][0]
     wide = width is not None and width < _WIDE and rows <= _WIDE_ROWS
+    own = None  # the bucket's own program, compiled in the background after this fit
     if program is None and key is not None and wide:
         wide_key, program = _cached(model, augment, _WIDE)
-        if program is not None:  # the bucket's own program compiles while this fit runs
-            _compile_in_background(key, model, augment, width, call)
-            key = wide_key
-        elif _another_width(wide_key, key):  # the wide program, for the widths after this
-            _compile_in_background(wide_key, model, augment, _WIDE, call)
+        if program is None and _another_width(wide_key, key):
+            program = _compiled_wide(model, augment, call)
+        if program is not None:
+            own, key = key, wide_key
     if program is None and key is not None:
         template = _training_copy(model, width)
         if template is None and width is not None:
@@ -126,6 +136,25 @@ def cached_program(model, augment, call):
     finally:
         if key is not None:
             _put(key, program)
+        if own is not None:
+            # After the fit, whose first calls compile too: one compilation at a time.
+            _compile_in_background(own, model, augment, width, call)
+
+
+def _compiled_wide(model, augment, call):
+    """The wide program of ``model``'s architecture, compiled now for calls like
+    ``call``; None if the model cannot be made wider (Keras 3.5).
+
+    Compiled before anything starts compiling in the background: two
+    compilations at once name parts of their graphs differently in every run,
+    and XLA's disk cache would never find them again.
+    """
+    template = _training_copy(model, _WIDE)
+    if template is None:
+        return None
+    program = Program(template, augment)
+    program.prepare(call)
+    return program
 
 
 def _note_width(model, augment, key):

@@ -45,6 +45,26 @@ print(json.dumps(probas))
 """
 
 
+# One architecture at three widths: its own program, then the wide one, and the
+# second and third widths' own programs compiled in the background after their fits
+# (imbnet.engine._program_cache). The predictions wait for the background: a function
+# traced while a program compiles (Keras's predict) can shift a name in that program.
+_WIDTHS = """
+import json
+from sklearn.datasets import make_classification
+from imbnet import CostSensitiveMLPClassifier
+from imbnet.engine._program_cache import wait_for_background_compiles
+probas = []
+for width in (6, 30, 40):
+    X, y = make_classification(300, width, weights=[0.9], random_state=0)
+    clf = CostSensitiveMLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+    clf.fit(X, y)
+    wait_for_background_compiles()
+    probas.append(clf.predict_proba(X[:20]).tolist())
+print(json.dumps(probas))
+"""
+
+
 def _run(cache_setting, tmp_path, code=_FIT, *args, log_level="3", stderr=False):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg"), "TF_CPP_MIN_LOG_LEVEL": log_level}
     env.pop("TF_XLA_FLAGS", None)
@@ -105,6 +125,24 @@ def test_a_second_process_reads_the_compiled_programs(tmp_path):
     assert off["directory"] is None
     assert off["proba"] == first["proba"]
     assert not (tmp_path / "xdg" / "imbnet").exists()
+
+
+@pytest.mark.slow
+def test_programs_of_later_widths_are_found_by_later_processes(tmp_path):
+    """The wide program and the ones compiled in the background are compiled one at
+    a time, so a process that runs the same fits reads them all instead of compiling
+    and writing them again. (The second run may still write a few: a program read
+    instead of compiled leaves a counter of XLA's behind, which renames the programs
+    compiled after it; from the third run on, every run reads them all.)"""
+    cache = tmp_path / "cache"
+    first = _run(str(cache), tmp_path, _WIDTHS)
+    directory = next(cache.iterdir())
+    assert len(_entries(directory)) >= 4  # first width's, the wide one, two in background
+    second = _run(str(cache), tmp_path, _WIDTHS)
+    entries = _entries(directory)
+    third = _run(str(cache), tmp_path, _WIDTHS)
+    assert first == second == third
+    assert _entries(directory) == entries
 
 
 def test_default_directory_and_opt_out(monkeypatch, tmp_path):
