@@ -213,13 +213,33 @@ def compile_members(members, *, activation, n_outputs):
 def call_shape(members):
     """What the compiled program for ``members`` depends on besides the architecture:
     chunks of one shape share a compilation."""
-    sizes = [m.X.shape[0] for m in members]
-    batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
-    k_pad, slots = _members_padded(len(members)), _slots_padded(batch, members)
-    b_pad = _bucket(max(-(-n // b) for n, b in zip(sizes, batch)))
-    n_rows = max(1024, _bucket(sum(sizes) + 1))
+    layout = _Layout.of(members)
     kernels = tuple(k.shape for k in members[0].kernels)
-    return (k_pad, slots, b_pad, _per_call(b_pad, slots, k_pad), n_rows, kernels)
+    return (layout.k_pad, layout.slots, layout.b_pad, layout.per_call, layout.n_rows, kernels)
+
+
+class _Layout(NamedTuple):
+    """Where a chunk's members go in the program's arrays."""
+
+    sizes: list  # rows per member
+    batch: list  # batch size per member
+    n_batches: list  # batches per epoch per member
+    k_pad: int  # members, padded
+    slots: int  # row slots of a batch
+    b_pad: int  # batches per epoch, padded
+    per_call: int  # epochs per call
+    n_rows: int  # rows of all members, padded
+
+    @classmethod
+    def of(cls, members):
+        sizes = [m.X.shape[0] for m in members]
+        batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
+        n_batches = [-(-n // b) for n, b in zip(sizes, batch)]
+        k_pad, slots = _members_padded(len(members)), _slots_padded(batch, members)
+        b_pad = _bucket(max(n_batches))
+        per_call = _per_call(b_pad, slots, k_pad)
+        n_rows = max(1024, _bucket(sum(sizes) + 1))
+        return cls(sizes, batch, n_batches, k_pad, slots, b_pad, per_call, n_rows)
 
 
 def _per_call(b_pad, slots, k_pad):
@@ -235,10 +255,9 @@ class _Call:
         import tensorflow as tf
 
         n_real = len(members)
-        k_pad = _members_padded(n_real)
-        sizes = [m.X.shape[0] for m in members]
+        layout = _Layout.of(members)
+        k_pad, sizes, batch, n_rows = layout.k_pad, layout.sizes, layout.batch, layout.n_rows
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        n_rows = max(1024, _bucket(int(offsets[-1]) + 1))
         n_features = members[0].X.shape[1]
         X_all = np.zeros((n_rows, n_features), np.float32)
         y_all = np.zeros(n_rows, np.int32)
@@ -263,10 +282,6 @@ class _Call:
             w_all[offsets[k] : offsets[k + 1]] = m.w
             if deferred:
                 w_late[offsets[k] : offsets[k + 1]] = m.w if m.w_late is None else m.w_late
-        batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
-        n_batches = [-(-n // b) for n, b in zip(sizes, batch)]
-        slots = _slots_padded(batch, members)
-        b_pad = _bucket(max(n_batches))
 
         def column(values, dtype=np.float32, fill=0):
             out = np.full(k_pad, fill, dtype)
@@ -315,9 +330,9 @@ class _Call:
             data = (*data, tf.constant(w_late))
         self.program, self.data, self.hyper, self.state = program, data, hyper, state
         self.kernels, self.sizes, self.offsets = kernels, sizes, offsets
-        self.batch, self.n_batches, self.n_real = batch, n_batches, n_real
-        self.k_pad, self.b_pad, self.slots = k_pad, b_pad, slots
-        self.per_call = _per_call(b_pad, slots, k_pad)
+        self.batch, self.n_batches, self.n_real = batch, layout.n_batches, n_real
+        self.k_pad, self.b_pad, self.slots = k_pad, layout.b_pad, layout.slots
+        self.per_call = layout.per_call
 
 
 def _by_source(members, running, sizes, batch, n_batches):
