@@ -95,7 +95,16 @@ SHAPES = [
 WARMUPS = [(300, 11, (0.9, 0.1)), (300, 11, (0.80, 0.12, 0.08))]
 NEW_NETWORK = (600, 9, (0.70, 0.15, 0.10, 0.05))
 NAMES = ("imbnet", "MLPClassifier", "scikeras")
-TARGETS = {"geomean": 4.0, "slowest": 0.5, "first_fit": 1.0, "loss": 1.25, "epochs": 0.7}
+# "slowest": #11's floor (no shape more than 2x slower than MLPClassifier);
+# "every_shape": #25 item 9's (with the default network, no shape under 2x faster).
+TARGETS = {
+    "geomean": 4.0,
+    "slowest": 0.5,
+    "every_shape": 2.0,
+    "first_fit": 1.0,
+    "loss": 1.25,
+    "epochs": 0.7,
+}
 
 
 def shape_name(shape):
@@ -512,8 +521,10 @@ def print_summary(summary):
         print(
             f"\nMLPClassifier / imbnet warm fit time: geometric mean over the suite {g:.2f}× "
             f"(target ≥ {TARGETS['geomean']:.0f}×: {verdict(g >= TARGETS['geomean'])}); slowest shape "
-            f"{summary['slowest_shape']} at {s:.2f}× (target: no shape slower than 2×, i.e. ≥ "
-            f"{TARGETS['slowest']}×: {verdict(s >= TARGETS['slowest'])}). imbnet first fit of a new width: "
+            f"{summary['slowest_shape']} at {s:.2f}× (#25 item 9, every shape ≥ "
+            f"{TARGETS['every_shape']:.0f}×: {verdict(s >= TARGETS['every_shape'])}; #11, no shape "
+            f"more than 2× slower than MLPClassifier, i.e. ≥ {TARGETS['slowest']}×: "
+            f"{verdict(s >= TARGETS['slowest'])}). imbnet first fit of a new width: "
             f"median {summary['median_first_fit_s']:.2f} s, max {summary['max_first_fit_s']:.2f} s "
             f"({summary['max_first_fit_shape']}; target ≤ {TARGETS['first_fit']:.0f} s: "
             f"{verdict(summary['max_first_fit_s'] <= TARGETS['first_fit'])}). Geometric mean with every imbnet "
