@@ -598,9 +598,20 @@ class Program:
             )
 
         size = MAX_EPOCHS_PER_CALL
-        e, best, count, stop, diverged, losses, val_losses, active = tf.while_loop(
+        active = tf.zeros([size, max(members, 1)], tf.int32)
+        if members:
+            body = epoch_body
+        else:
+            # No rule per member: ``active`` stays as it is, out of the loop. A loop
+            # variable passed through unchanged is a constant TensorFlow copies into
+            # the loop under names given in either order from run to run: another
+            # graph every time for XLA's disk cache (tests/engine/test_cold_start.py).
+            def body(*loop):
+                return epoch_body(*loop, active)[:-1]
+
+        loop = tf.while_loop(
             lambda e, best, count, stop, *_: tf.logical_and(e < n_epochs, tf.logical_not(stop)),
-            epoch_body,
+            body,
             (
                 tf.constant(0),
                 best,
@@ -609,10 +620,11 @@ class Program:
                 tf.constant(False),
                 tf.zeros([size]),
                 tf.zeros([size]),
-                tf.zeros([size, max(members, 1)], tf.int32),
+                *((active,) if members else ()),
             ),
         )
-        return losses, val_losses, e, best, count, stop, diverged, active
+        e, best, count, stop, diverged, losses, val_losses, *rest = loop
+        return losses, val_losses, e, best, count, stop, diverged, rest[0] if rest else active
 
     def _member_snapshot(self, improved):
         """The best-weights snapshot of the members that ``improved`` (a vector)."""
