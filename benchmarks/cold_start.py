@@ -14,13 +14,7 @@ Every row is a fresh process (median of ``--repeats``), in the same run:
 - scikit-learn: import ``MLPClassifier`` and fit it (the anchor script);
 - imbnet, cache off: ``IMBNET_COMPILE_CACHE=0``;
 - imbnet, empty cache: a new cache directory every run (compiles and writes);
-- imbnet, warm cache: a directory earlier runs filled (the same script, twice before: the
-  second process on a new cache usually compiles one program again and writes it under
-  another fingerprint, since a program read instead of compiled changes how TensorFlow
-  names the ones prepared after it; later processes mostly read every program. Measured
-  on 2026-12-07, first fits of 14 processes on one new cache: 1.63, 1.54, then twelve
-  between 0.77 and 0.86 s; in this script's own runs a warm process still compiled one
-  program again now and then, 1.5 s instead of 0.8 s).
+- imbnet, warm cache: a directory an earlier run filled (the same script before).
 
 Columns: the imports (TensorFlow, then the rest of the script's imports; the anchor
 script does not import TensorFlow), the first
@@ -106,8 +100,7 @@ def main():
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         warm = os.path.join(tmp, "warm")
-        for _ in range(2):  # fills the warm cache (see the description)
-            _run(imbnet, {**base, "IMBNET_COMPILE_CACHE": warm})
+        _run(imbnet, {**base, "IMBNET_COMPILE_CACHE": warm})  # fills the warm cache
         for repeat in range(args.repeats):  # interleaved: the machine's load shifts
             cases = {
                 "import tensorflow (floor)": (_FLOOR, base),
