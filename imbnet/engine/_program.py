@@ -604,8 +604,9 @@ class Program:
         else:
             # No rule per member: ``active`` stays as it is, out of the loop. A loop
             # variable passed through unchanged is a constant TensorFlow copies into
-            # the loop under names given in either order from run to run: another
-            # graph every time for XLA's disk cache (tests/engine/test_cold_start.py).
+            # the loop under names given in either order from run to run: two graphs
+            # of one program, and a process that drew the one XLA's disk cache did not
+            # hold compiled it again (tests/engine/test_cold_start.py).
             def body(*loop):
                 return epoch_body(*loop, active)[:-1]
 
