@@ -145,8 +145,9 @@ def test_programs_of_later_widths_compile_to_the_same_graphs_in_every_run(tmp_pa
         runs.append((result, graphs))
     (first, a), (second, b) = runs
     assert first == second
-    # the first width's program, the wide one and two compiled in the background
-    assert sum("inference__run_" in name for name in a) >= 4
+    # the first width's program, the wide one and two compiled in the background (Keras
+    # 3.5, which cannot widen a model: one program per width, three)
+    assert sum("inference__run_" in name for name in a) >= 3
     assert a == b
 
 
