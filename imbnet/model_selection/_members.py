@@ -23,6 +23,7 @@ from sklearn.pipeline import Pipeline
 
 from ..classifiers._mlp import CostSensitiveMLPClassifier, _check_activation, _check_layer_sizes
 from ..engine._member_training import Member, starting_kernels
+from ._keys import value_key
 
 __all__ = [
     "FittedMember",
@@ -176,7 +177,7 @@ def step_keys(estimator):
             for key, value in params.items()
             if key.endswith("random_state")
         )
-        keys.append((name, type(step).__qualname__, repr(params)) if reuse else None)
+        keys.append((name, value_key(step)) if reuse else None)
     return keys
 
 

@@ -27,6 +27,7 @@ from sklearn.utils.metaestimators import _safe_split, available_if
 from sklearn.utils.validation import _check_method_params
 
 from ..engine._member_training import call_shape, compile_members, train_members
+from ._keys import candidate_key
 from ._members import FittedMember, network_of, prepare, side_by_side_reason, step_keys
 
 __all__ = [
@@ -117,10 +118,6 @@ def fingerprint(X, y):
         digest.update(str((values.shape, values.dtype)).encode())
         digest.update(np.ascontiguousarray(values).tobytes())
     return digest.hexdigest()
-
-
-def candidate_key(params):
-    return repr(sorted(params.items(), key=lambda item: item[0]))
 
 
 class FixedSplits:
