@@ -3,24 +3,28 @@
 while the command's own process trains the others side by side.
 
 On two cores the two share the machine: the side-by-side program runs on about one,
-the second process on one thread (``ASIDE_THREADS``). The pool is started before
+the second process on one thread (``ASIDE_ENV``). The pool is started before
 the command imports TensorFlow (:func:`second_process`), so that the second
 process's start and import overlap the first's.
 """
 
 from contextlib import contextmanager
 
-__all__ = ["ASIDE_THREADS", "collect_aside", "second_process", "start_aside"]
+__all__ = ["ASIDE_ENV", "collect_aside", "second_process", "start_aside"]
 
-# The second process's threads: one TensorFlow and one OpenMP / BLAS thread. Its work
-# (small Keras fits, HistGradientBoosting, LogisticRegression) shares two cores with
-# this process's compiled program; with TensorFlow's default two threads its fits
+# The second process's environment. Its threads: one TensorFlow and one OpenMP / BLAS
+# thread. Its work (small Keras fits, HistGradientBoosting, LogisticRegression) shares
+# two cores with this process's compiled program; with TensorFlow's default two threads its fits
 # measured 1.3x the CPU time (benchmarks/cli_compare.py, RESULTS.md).
-ASIDE_THREADS = {
+ASIDE_ENV = {
     "TF_NUM_INTRAOP_THREADS": "1",
     "TF_NUM_INTEROP_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
+    # A loky process, but not one of joblib's workers that start at once: it keeps the
+    # programs it compiles (the strategies it fits compile them nowhere else), so the
+    # next run reads them (imbnet.engine._persistent_cache.read_only).
+    "IMBNET_COMPILE_CACHE_READ_ONLY": "0",
 }
 
 
@@ -73,7 +77,7 @@ def _start_pool():
         # the same process later) would take that one over without its set-up.
         from joblib.externals.loky import ProcessPoolExecutor
 
-        executor = ProcessPoolExecutor(max_workers=1, env=ASIDE_THREADS)
+        executor = ProcessPoolExecutor(max_workers=1, env=ASIDE_ENV)
         executor.submit(_import_keras)
     except (ImportError, OSError, NotImplementedError):
         return None

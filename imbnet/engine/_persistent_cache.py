@@ -55,6 +55,9 @@ processes start at once) the cache is therefore read-only
 (``--tf_xla_persistent_cache_read_only``): workers read what the main process
 and earlier runs compiled and write nothing; what only a worker compiles is
 not kept (``GridSearchCV``'s refit, in the main process, keeps its program).
+``IMBNET_COMPILE_CACHE_READ_ONLY`` (on or off) overrides that choice for a process
+(:func:`read_only`): the ``imbnet compare`` command's second process, a loky
+process of its own that compiles programs no other process does, keeps them.
 """
 
 import hashlib
@@ -65,7 +68,7 @@ import warnings
 
 from ._worker_threads import in_joblib_worker
 
-__all__ = ["cache_directory", "enable", "reads_are_logged", "trim"]
+__all__ = ["cache_directory", "enable", "read_only", "reads_are_logged", "trim"]
 
 _OFF = ("0", "off", "false", "no", "")
 _ON = ("1", "on", "true", "yes")
@@ -163,7 +166,7 @@ def _enable():
     from tensorflow.python import pywrap_tfe
 
     flags = f"{_FLAG}={directory}"
-    if in_joblib_worker():
+    if read_only(os.environ):
         flags += f" {_READ_ONLY}=true"
     else:  # a worker writes nothing, so removes nothing either
         trim(base, _limit_bytes(os.environ), keep=directory)
@@ -225,6 +228,32 @@ def _varint(data, start):
         if data[index] < 0x80:
             return value, index + 1
     raise ValueError("not a varint")
+
+
+def read_only(environ, process_name=None):
+    """Whether this process only reads the cache: ``IMBNET_COMPILE_CACHE_READ_ONLY``
+    says so (on or off); unset, a joblib loky worker reads only.
+
+    >>> read_only({}, process_name="MainProcess"), read_only({}, process_name="LokyProcess-1")
+    (False, True)
+    >>> read_only({"IMBNET_COMPILE_CACHE_READ_ONLY": "0"}, process_name="LokyProcess-1")
+    False
+    """
+    setting = environ.get("IMBNET_COMPILE_CACHE_READ_ONLY")
+    if setting is not None:
+        value = setting.strip().lower()
+        if value in _ON:
+            return True
+        if value in _OFF and value:
+            return False
+        warnings.warn(
+            f"IMBNET_COMPILE_CACHE_READ_ONLY={setting!r} is neither on (1, on, true, yes) "
+            "nor off (0, off, false, no); the default is used: joblib's worker processes "
+            "only read the compile cache, other processes also write it.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return in_joblib_worker(process_name)
 
 
 def _limit_bytes(environ):

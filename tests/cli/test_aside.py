@@ -42,3 +42,43 @@ def test_a_failing_second_process_reports_each_strategy_as_failed():
     for runs, limit, warned in done:
         assert limit == 0 and warned == []
         assert runs[0]["error"].startswith("TypeError")
+
+
+# A network fitted in compare's second process, whose compile cache is a directory of
+# this test's; the process returns the directory its programs went to.
+_FIT_ASIDE = """
+import json
+from imbnet.cli._aside import collect_aside, second_process, start_aside
+
+def fit(name, seed):
+    from sklearn.datasets import make_classification
+    from imbnet import CostSensitiveMLPClassifier
+    from imbnet.engine import _persistent_cache
+    X, y = make_classification(300, 6, weights=[0.9], random_state=0)
+    CostSensitiveMLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=seed).fit(X, y)
+    return _persistent_cache.cache_directory()
+
+with second_process() as pool:
+    (directory,) = collect_aside(start_aside(["net"], fit, (0,), pool))
+print(json.dumps(directory))
+"""
+
+
+@pytest.mark.slow
+def test_the_second_process_keeps_the_programs_it_compiles(tmp_path):
+    """A loky process, yet not one of joblib's workers: what it compiles is written to
+    the compile cache (joblib's workers only read it), so the next run reads it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "IMBNET_COMPILE_CACHE": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("TF_XLA_FLAGS", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _FIT_ASIDE], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    directory = json.loads(done.stdout.strip().splitlines()[-1])
+    assert directory is not None and directory.startswith(str(tmp_path))
+    assert any(name.endswith(".pb") for name in os.listdir(directory))

@@ -249,6 +249,19 @@ def test_the_cache_limit_comes_from_the_environment():
             assert limit({"IMBNET_COMPILE_CACHE_MAX_MB": bad}) == 1024 * 2**20
 
 
+def test_which_processes_only_read_the_cache():
+    read_only = _persistent_cache.read_only
+    assert not read_only({}, process_name="MainProcess")
+    assert read_only({}, process_name="LokyProcess-2")  # joblib's workers
+    setting = "IMBNET_COMPILE_CACHE_READ_ONLY"
+    assert not read_only({setting: "0"}, process_name="LokyProcess-2")
+    assert not read_only({setting: "off"}, process_name="LokyProcess-2")
+    assert read_only({setting: "yes"}, process_name="MainProcess")
+    for bad in ("", "sometimes"):
+        with pytest.warns(RuntimeWarning, match=setting):
+            assert read_only({setting: bad}, process_name="LokyProcess-2")
+
+
 @pytest.mark.slow
 def test_loky_workers_read_the_cache_and_never_write_it(tmp_path):
     """Workers start at once and XLA writes entries in place: they only read."""
