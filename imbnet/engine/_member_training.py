@@ -189,18 +189,32 @@ def train_members(members, *, activation, n_outputs):
 
 def compile_members(members, *, activation, n_outputs):
     """Compile the program :func:`train_members` runs for ``members``, by a call of
-    no epochs, so that training them compiles nothing (e.g. a search's next chunk,
-    compiled in a thread while the one before trains). Nothing when this process
+    no epochs, so that training them compiles nothing. Nothing when this process
     has run that program on chunks of their shape already."""
+    compile_traced = trace_members(members, activation=activation, n_outputs=n_outputs)
+    if compile_traced is not None:
+        compile_traced()
+
+
+def trace_members(members, *, activation, n_outputs):
+    """Trace the program :func:`train_members` runs for ``members`` in this thread;
+    return the function that compiles it (a call of no epochs), which may run in
+    another thread while this one trains (e.g. a search's next chunk, compiled while
+    the one before trains). None when this process has traced that program already.
+
+    Only the trace must stay in the caller's thread: it numbers the program's
+    functions from a process-wide counter that every TensorFlow operation advances,
+    and XLA's disk cache keys on those names, so a trace running beside other
+    TensorFlow work would get other names in every process and never be read back."""
     import tensorflow as tf
 
     shape = (activation, n_outputs, call_shape(members))
     if shape in _COMPILED:
-        return
+        return None
     _COMPILED.add(shape)
     call = _Call(members, activation, n_outputs)
     orders = np.full((call.per_call, call.b_pad, call.k_pad, call.slots), -1, np.int32)
-    call.program(
+    arguments = (
         *call.data,
         tf.constant(orders),
         tf.constant(0, tf.int32),
@@ -208,6 +222,12 @@ def compile_members(members, *, activation, n_outputs):
         call.hyper,
         call.state,
     )
+    call.program.get_concrete_function(*arguments)
+
+    def compile_traced():
+        call.program(*arguments)
+
+    return compile_traced
 
 
 def call_shape(members):

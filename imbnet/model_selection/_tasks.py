@@ -26,7 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import _safe_split, available_if
 from sklearn.utils.validation import _check_method_params
 
-from ..engine._member_training import call_shape, compile_members, train_members
+from ..engine._member_training import call_shape, trace_members, train_members
 from ._keys import candidate_key
 from ._members import FittedMember, network_of, prepare, side_by_side_reason, step_keys
 
@@ -237,8 +237,10 @@ def fit_tasks(store, estimator, candidate_params, splits, X, y, fit_params, n_jo
     compiling = _compile_ahead(chunks) if workers == 1 else None
     try:
         outcomes = Parallel(n_jobs=workers, prefer="threads")(
-            delayed(_train_chunk)([entry[2].member for entry in chunk], chunk[0][2].key)
-            for chunk in chunks
+            delayed(_train_chunk)(
+                [entry[2].member for entry in chunk], chunk[0][2].key, compiling, position
+            )
+            for position, chunk in enumerate(chunks)
         )
     finally:
         if compiling is not None:
@@ -304,18 +306,20 @@ def _with_network(ready, result):
     return estimator
 
 
-def _train_chunk(members, key):
+def _train_chunk(members, key, compiling=None, position=0):
+    """Train the chunk at ``position``, after ``compiling`` (a :class:`_CompileAhead`
+    or None) has done what must come before it."""
     _, activation, _, n_outputs = key
     start = time.perf_counter()
+    if compiling is not None:
+        compiling.before(position)
     results = train_members(members, activation=activation, n_outputs=n_outputs)
     return results, time.perf_counter() - start
 
 
 def _compile_ahead(chunks):
-    """A thread compiling the programs of the chunks after the first that no chunk
-    before them shares (a call of no epochs each), while the first trains: a first
-    search meets one compilation per shape (about 2 s each on 2 cores), and the
-    later ones no longer wait for theirs. None when there is nothing to compile."""
+    """A :class:`_CompileAhead` for ``chunks``; None when there is nothing to compile
+    ahead (one program shape)."""
     seen, ahead = set(), []
     for chunk in chunks:
         members = [entry[2].member for entry in chunk]
@@ -323,20 +327,62 @@ def _compile_ahead(chunks):
         if shape not in seen:
             seen.add(shape)
             ahead.append((members, chunk[0][2].key))
-    if len(ahead) < 2:
+    return _CompileAhead(ahead) if len(ahead) > 1 else None
+
+
+class _CompileAhead:
+    """A thread compiling the programs of the chunks after the first that no chunk
+    before them shares (a call of no epochs each), while the first trains: a first
+    search meets one compilation per shape (about 2 s each on 2 cores), and the
+    later ones no longer wait for theirs.
+
+    Every program, the first chunk's too, is traced first, one after another in the
+    caller's thread, before the first chunk trains; the thread only compiles them. A
+    trace beside other TensorFlow work (the first chunk's training) would name its
+    functions otherwise in every process, and XLA's disk cache, keyed on those
+    names, would never read it back
+    (:func:`imbnet.engine._member_training.trace_members`). Every later chunk waits
+    for the thread to end.
+    """
+
+    def __init__(self, programs):
+        self._programs = programs  # [(members, key)], one per program shape
+        self._thread = None
+
+    def before(self, position):
+        """What must be done before the chunk at ``position`` trains."""
+        if position == 0 and self._thread is None:
+            # The first chunk's program too: its training compiles it, beside the thread.
+            compiles = [_traced(members, key) for members, key in self._programs][1:]
+            self._thread = threading.Thread(
+                target=_compile_all,
+                args=([c for c in compiles if c is not None],),
+                name="imbnet-compile-chunks",
+                daemon=True,
+            )
+            self._thread.start()
+        else:
+            self.join()
+
+    def join(self):
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _traced(members, key):
+    _, activation, _, n_outputs = key
+    try:
+        return trace_members(members, activation=activation, n_outputs=n_outputs)
+    except Exception:  # its training traces it again, and reports what fails
         return None
 
-    def compile_all():
-        for members, key in ahead[1:]:
-            _, activation, _, n_outputs = key
-            try:
-                compile_members(members, activation=activation, n_outputs=n_outputs)
-            except Exception:  # its training compiles it, and reports what fails
-                pass
 
-    thread = threading.Thread(target=compile_all, name="imbnet-compile-chunks", daemon=True)
-    thread.start()
-    return thread
+def _compile_all(compiles):
+    for compile_traced in compiles:
+        try:
+            compile_traced()
+        except Exception:  # its training compiles it, and reports what fails
+            pass
 
 
 def _fit_alone(estimator, X, y, train, fit_params):
