@@ -206,8 +206,9 @@ def test_a_second_compare_reads_what_the_first_compiled(tmp_path):
     second, again = compare("second")
     now = entries()
     # read, not compiled and written again (one entry more at most: a program with a
-    # second graph, see tests/engine/test_cold_start.py; the side-by-side member program
-    # has not been checked for one)
+    # second graph, see tests/engine/test_cold_start.py; the side-by-side member programs
+    # are traced in the search's thread so as to have one graph each, see
+    # tests/model_selection/test_members.py, but their graphs are not compared here)
     assert {name: now.get(name) for name in written} == written
     assert len(now) <= len(written) + 1
     assert again == scores
