@@ -213,8 +213,20 @@ def trace_members(members, *, activation, n_outputs):
         return None
     _COMPILED.add(shape)
     call = _Call(members, activation, n_outputs)
+    call.program.get_concrete_function(*_no_epochs(tf, call))
+    del call  # the chunk's arrays: made again when compiled, not held until then
+
+    def compile_traced():
+        call = _Call(members, activation, n_outputs)
+        call.program(*_no_epochs(tf, call))
+
+    return compile_traced
+
+
+def _no_epochs(tf, call):
+    """The arguments of a call of ``call``'s program that runs no epoch."""
     orders = np.full((call.per_call, call.b_pad, call.k_pad, call.slots), -1, np.int32)
-    arguments = (
+    return (
         *call.data,
         tf.constant(orders),
         tf.constant(0, tf.int32),
@@ -222,12 +234,6 @@ def trace_members(members, *, activation, n_outputs):
         call.hyper,
         call.state,
     )
-    call.program.get_concrete_function(*arguments)
-
-    def compile_traced():
-        call.program(*arguments)
-
-    return compile_traced
 
 
 def call_shape(members):
