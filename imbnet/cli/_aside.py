@@ -23,7 +23,8 @@ ASIDE_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     # A loky process, but not one of joblib's workers that start at once: it keeps the
     # programs it compiles (the strategies it fits compile them nowhere else), so the
-    # next run reads them (imbnet.engine._persistent_cache.read_only).
+    # next run reads them (imbnet.engine._persistent_cache.read_only). Read once, then
+    # removed (_run_all): not passed on to the workers it may start.
     "IMBNET_COMPILE_CACHE_READ_ONLY": "0",
 }
 
@@ -97,8 +98,15 @@ def _run_all(names, run, args):
     of the garbage collector, whose last collection over TensorFlow's modules would
     hold :func:`collect_aside` about 0.8 s (see :func:`imbnet.cli.command`)."""
     import gc
+    import os
 
     _import_keras()
+    # imbnet's engine, and with it the compile cache, set up from this process's
+    # environment now; the processes this one starts (a strategy's n_jobs > 1) are
+    # joblib's workers, which must only read the cache, as everywhere else.
+    from imbnet import CostSensitiveMLPClassifier  # noqa: F401
+
+    os.environ.pop("IMBNET_COMPILE_CACHE_READ_ONLY", None)
     try:
         return [run(name, *args) for name in names]
     finally:

@@ -51,23 +51,26 @@ import json
 from imbnet.cli._aside import collect_aside, second_process, start_aside
 
 def fit(name, seed):
+    import os
     from sklearn.datasets import make_classification
     from imbnet import CostSensitiveMLPClassifier
     from imbnet.engine import _persistent_cache
     X, y = make_classification(300, 6, weights=[0.9], random_state=0)
     CostSensitiveMLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=seed).fit(X, y)
-    return _persistent_cache.cache_directory()
+    passed_on = os.environ.get("IMBNET_COMPILE_CACHE_READ_ONLY")
+    return _persistent_cache.cache_directory(), passed_on
 
 with second_process() as pool:
-    (directory,) = collect_aside(start_aside(["net"], fit, (0,), pool))
-print(json.dumps(directory))
+    (found,) = collect_aside(start_aside(["net"], fit, (0,), pool))
+print(json.dumps(found))
 """
 
 
 @pytest.mark.slow
 def test_the_second_process_keeps_the_programs_it_compiles(tmp_path):
     """A loky process, yet not one of joblib's workers: what it compiles is written to
-    the compile cache (joblib's workers only read it), so the next run reads it."""
+    the compile cache (joblib's workers only read it), so the next run reads it; the
+    processes it starts do not inherit that."""
     import json
     import os
     import subprocess
@@ -79,6 +82,9 @@ def test_the_second_process_keeps_the_programs_it_compiles(tmp_path):
         [sys.executable, "-c", _FIT_ASIDE], env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    directory = json.loads(done.stdout.strip().splitlines()[-1])
+    directory, passed_on = json.loads(done.stdout.strip().splitlines()[-1])
     assert directory is not None and directory.startswith(str(tmp_path))
     assert any(name.endswith(".pb") for name in os.listdir(directory))
+    # read when the process set up its cache, then gone: the processes it starts
+    # (a strategy's n_jobs > 1) are joblib's workers and only read
+    assert passed_on is None
