@@ -10,7 +10,7 @@ process's start and import overlap the first's.
 
 from contextlib import contextmanager
 
-__all__ = ["ASIDE_ENV", "collect_aside", "second_process", "start_aside"]
+__all__ = ["ASIDE_ENV", "aside_jobs", "collect_aside", "second_process", "start_aside"]
 
 # The second process's environment. Its threads: one TensorFlow and one OpenMP / BLAS
 # thread. Its work (small Keras fits, HistGradientBoosting, LogisticRegression) shares
@@ -41,6 +41,20 @@ def second_process(wanted=True):
     finally:
         if executor is not None:
             executor.shutdown(wait=True, kill_workers=True)
+
+
+def aside_jobs(n_jobs, cores=None):
+    """The ``n_jobs`` of the second process's fits: the cores ``--n-jobs`` gives the
+    command (-1: every core), less the one the command's own process keeps busy; at
+    least 1. On two cores that is 1: the second process's fits spread over worker
+    processes that each import TensorFlow first made the command 2.8 times slower
+    (``--n-jobs 2``: 74 s against 26 s, benchmarks/RESULTS.md)."""
+    if cores is None:
+        from joblib import cpu_count
+
+        cores = cpu_count()
+    wanted = cores if n_jobs == -1 else n_jobs
+    return max(1, wanted - 1)
 
 
 def start_aside(names, run, args, executor=None):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._aside import collect_aside, start_aside
+from ._aside import aside_jobs, collect_aside, start_aside
 from ._metrics import decision_scores, probability_scores, ranking_scores
 from ._objectives import Objective, make_scorer
 from ._strategies import STRATEGIES, Context, describe, make_pipeline
@@ -295,7 +295,8 @@ def cross_validate_strategies(
     aside, fitted = {}, {}
     if time_budget is None and any(together.values()):
         names = [name for name in strategies if not together[name]]
-        aside = start_aside(names, _run_strategy, (ctx, setup, X, y, plan, n_jobs), aside_pool)
+        jobs = aside_jobs(n_jobs)
+        aside = start_aside(names, _run_strategy, (ctx, setup, X, y, plan, jobs), aside_pool)
         fitted, limit, warned = _fit_together(
             [name for name in strategies if together[name]], ctx, X, y, plan, n_jobs
         )

@@ -128,7 +128,11 @@ def _parser():
         help="skip or shorten (fewer epochs) strategies that would not finish in time",
     )
     compare.add_argument(
-        "--n-jobs", type=_n_jobs, default=1, help="parallel fits (default 1; -1: every core)"
+        "--n-jobs",
+        type=_n_jobs,
+        default=1,
+        help="parallel fits (default 1; -1: every core). With several strategies the "
+        "command already runs two processes; their fits share these cores",
     )
     compare.add_argument(
         "--out", help="directory for results.json, results.csv, figures, report.html"

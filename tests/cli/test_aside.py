@@ -2,7 +2,7 @@
 
 import pytest
 
-from imbnet.cli._aside import collect_aside, second_process, start_aside
+from imbnet.cli._aside import aside_jobs, collect_aside, second_process, start_aside
 
 
 def test_not_wanted_no_process():
@@ -48,7 +48,7 @@ def test_a_failing_second_process_reports_each_strategy_as_failed():
 # this test's; the process returns the directory its programs went to.
 _FIT_ASIDE = """
 import json
-from imbnet.cli._aside import collect_aside, second_process, start_aside
+from imbnet.cli._aside import aside_jobs, collect_aside, second_process, start_aside
 
 def fit(name, seed):
     import os
@@ -88,3 +88,12 @@ def test_the_second_process_keeps_the_programs_it_compiles(tmp_path):
     # read when the process set up its cache, then gone: the processes it starts
     # (a strategy's n_jobs > 1) are joblib's workers and only read
     assert passed_on is None
+
+
+def test_the_second_process_fits_on_the_cores_the_command_does_not_keep():
+    assert aside_jobs(1, cores=2) == 1
+    assert aside_jobs(2, cores=2) == 1  # the command's own process keeps one busy
+    assert aside_jobs(-1, cores=2) == 1
+    assert aside_jobs(-1, cores=8) == 7
+    assert aside_jobs(4, cores=8) == 3
+    assert aside_jobs(1, cores=8) == 1
