@@ -14,8 +14,8 @@ __all__ = ["ASIDE_ENV", "aside_jobs", "collect_aside", "second_process", "start_
 
 # The second process's environment. Its threads: one TensorFlow and one OpenMP / BLAS
 # thread. Its work (small Keras fits, HistGradientBoosting, LogisticRegression) shares
-# two cores with this process's compiled program; with TensorFlow's default two threads its fits
-# measured 1.3x the CPU time (benchmarks/cli_compare.py, RESULTS.md).
+# two cores with this process's compiled program; with TensorFlow's default two threads
+# its fits measured 1.3x the CPU time (benchmarks/cli_compare.py, RESULTS.md).
 ASIDE_ENV = {
     "TF_NUM_INTRAOP_THREADS": "1",
     "TF_NUM_INTEROP_THREADS": "1",
@@ -48,7 +48,7 @@ def aside_jobs(n_jobs, cores=None):
     command (-1: every core), less the one the command's own process keeps busy; at
     least 1. On two cores that is 1: the second process's fits spread over worker
     processes that each import TensorFlow first made the command 2.8 times slower
-    (``--n-jobs 2``: 74 s against 26 s, benchmarks/RESULTS.md)."""
+    (``--n-jobs 2``: 47 s against 26 s, benchmarks/RESULTS.md)."""
     if cores is None:
         from joblib import cpu_count
 

@@ -38,7 +38,6 @@ __all__ = [
     "Member",
     "MemberResult",
     "call_shape",
-    "compile_members",
     "starting_kernels",
     "train_members",
 ]
@@ -185,15 +184,6 @@ def train_members(members, *, activation, n_outputs):
             )
         )
     return results
-
-
-def compile_members(members, *, activation, n_outputs):
-    """Compile the program :func:`train_members` runs for ``members``, by a call of
-    no epochs, so that training them compiles nothing. Nothing when this process
-    has run that program on chunks of their shape already."""
-    compile_traced = trace_members(members, activation=activation, n_outputs=n_outputs)
-    if compile_traced is not None:
-        compile_traced()
 
 
 def trace_members(members, *, activation, n_outputs):

@@ -90,7 +90,8 @@ def test_members_sharing_one_row_order_source_match_alone_fits():
 
 
 def test_a_chunk_compiled_ahead_trains_as_without_and_compiles_nothing_more(monkeypatch):
-    """compile_members (a search compiles its next chunk in a thread) runs no epoch
+    """A program traced, then compiled by a call of no epochs (a search traces its next
+    chunk's program, then compiles it in a thread while the one before trains), runs no epoch
     and changes nothing: the members then train to the same results, on the program
     it compiled."""
     from imbnet.engine import _member_training
@@ -109,7 +110,9 @@ def test_a_chunk_compiled_ahead_trains_as_without_and_compiles_nothing_more(monk
     chunk = members() + members()
     program = _member_training._program(2, "relu", 1)
     traced = program.experimental_get_tracing_count()
-    _member_training.compile_members(chunk, activation="relu", n_outputs=1)
+    compile_traced = _member_training.trace_members(chunk, activation="relu", n_outputs=1)
+    assert program.experimental_get_tracing_count() == traced + 1
+    compile_traced()
     assert program.experimental_get_tracing_count() == traced + 1
     ahead = train_members(chunk, activation="relu", n_outputs=1)
     assert program.experimental_get_tracing_count() == traced + 1  # nothing compiled anew
