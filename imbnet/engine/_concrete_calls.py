@@ -36,11 +36,18 @@ class ConcreteCalls:
     def __init__(self):
         self._entries = {}
 
+    def trace(self, fn, key, *args):
+        """Trace ``fn`` for calls like ``key`` (if not yet), without calling it: its
+        first call compiles."""
+        if key not in self._entries:
+            concrete = fn.get_concrete_function(*args)
+            self._entries[key] = (concrete, _plan(concrete, args))
+
     def __call__(self, fn, key, *args):
         entry = self._entries.get(key)
         if entry is None:
-            concrete = fn.get_concrete_function(*args)
-            entry = self._entries[key] = (concrete, _plan(concrete, args))
+            self.trace(fn, key, *args)
+            concrete, _ = self._entries[key]
             return concrete(*args)
         concrete, plan = entry
         if plan is None:

@@ -68,7 +68,7 @@ import warnings
 
 from ._worker_threads import in_joblib_worker
 
-__all__ = ["cache_directory", "enable", "read_only", "reads_are_logged", "trim"]
+__all__ = ["cache_directory", "enable", "on_disk", "read_only", "reads_are_logged", "trim"]
 
 _OFF = ("0", "off", "false", "no", "")
 _ON = ("1", "on", "true", "yes")
@@ -84,6 +84,13 @@ _state = {"done": False, "directory": None}
 def cache_directory():
     """The directory imbnet's compilations go to in this process, or None (off)."""
     return _state["directory"]
+
+
+def on_disk(environ=None):
+    """Whether XLA keeps this process's compilations on disk: imbnet's cache, or the
+    caller's own (``TF_XLA_FLAGS`` naming a directory)."""
+    environ = os.environ if environ is None else environ
+    return cache_directory() is not None or _FLAG in environ.get("TF_XLA_FLAGS", "")
 
 
 def _base_directory():

@@ -275,8 +275,12 @@ class Program:
             variable.assign(snapshot)
         self.store(model)
 
-    def prepare(self, call):
-        """Compile for calls like ``call`` (:class:`CallShapes`): a call of no epochs."""
+    def prepare(self, call, trace_only=False):
+        """Compile for calls like ``call`` (:class:`CallShapes`): a call of no epochs.
+
+        ``trace_only``: trace the call's function, and compile nothing (a later
+        ``prepare`` compiles it, e.g. in another thread: see
+        :func:`imbnet.engine._program_cache._compile_in_background`)."""
         X, y, w, augment_rows, orders, slots = (
             np.zeros(shape, dtype) for shape, dtype in call.arrays
         )
@@ -297,14 +301,33 @@ class Program:
             else tuple(np.zeros(shape, dtype) for shape, dtype in call.validation)
         )
         self._keep_good = call.keep_good
-        self.run(
-            chunk,
-            validation,
-            call.stopping,
-            _stopping.initial_state(members=call.stopping.members),
-        )
+        state = _stopping.initial_state(members=call.stopping.members)
+        if trace_only:
+            self._calls.trace(*self._call_of(chunk, validation, call.stopping, state))
+        else:
+            self.run(chunk, validation, call.stopping, state)
 
     def run(self, chunk, validation, stopping, state):
+        out = self._call(*self._call_of(chunk, validation, stopping, state))
+        losses, val_losses, n_run, best, count, stop, diverged, active = (
+            np.asarray(o) for o in out
+        )
+        n_run = int(n_run)
+        if stopping.members:
+            state = _stopping.StoppingState(best.astype(np.float32), count.astype(np.int32))
+        else:
+            state = _stopping.StoppingState(float(best), int(count))
+        return _RunResult(
+            losses[:n_run].astype(float).tolist(),
+            val_losses[:n_run].astype(float).tolist(),
+            state,
+            bool(stop),
+            bool(diverged),
+            active[:n_run].sum(axis=0).astype(int) if stopping.members else None,
+        )
+
+    def _call_of(self, chunk, validation, stopping, state):
+        """``(function, key, *arguments)`` of :meth:`run`'s compiled call."""
         tf = self._tf
         members = int(stopping.members)
         if members and not (self._stacks_members and validation is not None):
@@ -366,23 +389,7 @@ class Program:
             sparse,
             members,
         )
-        out = self._call(self._fns[ranks], key, *args)
-        losses, val_losses, n_run, best, count, stop, diverged, active = (
-            np.asarray(o) for o in out
-        )
-        n_run = int(n_run)
-        if members:
-            state = _stopping.StoppingState(best.astype(np.float32), count.astype(np.int32))
-        else:
-            state = _stopping.StoppingState(float(best), int(count))
-        return _RunResult(
-            losses[:n_run].astype(float).tolist(),
-            val_losses[:n_run].astype(float).tolist(),
-            state,
-            bool(stop),
-            bool(diverged),
-            active[:n_run].sum(axis=0).astype(int) if members else None,
-        )
+        return (self._fns[ranks], key, *args)
 
     def _call(self, fn, key, *args):
         """``fn(*args)`` through its concrete function for calls like ``key``: the

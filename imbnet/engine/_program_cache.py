@@ -33,7 +33,10 @@ cache (:mod:`imbnet.engine._persistent_cache`) never finds them again: every
 process would compile them anew and add them to the disk. So the wide
 program is compiled before the fit that needs it starts anything in the
 background, and a bucket's own program only after the fit that asked for it
-(``tests/engine/test_cold_start.py``).
+(``tests/engine/test_cold_start.py``). Those counters also number the graph's
+functions at its trace, and every TensorFlow operation advances them: a bucket's
+own program is therefore traced in the thread of the fit that asked for it, after
+that fit, and only compiled in the background.
 
 A script's single fit leaves no compilation behind. Keras 3.5 cannot
 rebuild a model wider: there every width is a program of its own, compiled
@@ -59,6 +62,7 @@ from contextlib import contextmanager
 import keras
 
 from .._random import keras_seeded
+from . import _persistent_cache
 from ._chunks import MIN_ROWS, width_bucket
 from ._penalties import adjustable_penalties
 from ._program import Program
@@ -225,18 +229,35 @@ def _take(key):
 
 
 def _compile_in_background(key, model, augment, width, call):
-    """A fit of bucket ``key`` runs on the cached wide program: compile the
-    bucket's own program in the background, for calls like ``call``."""
+    """A fit of bucket ``key`` runs on the cached wide program: the bucket's own
+    program, for calls like ``call``, is traced now and compiled in the background.
+
+    With XLA's disk cache on, the trace stays in the caller's thread (about 0.3 s
+    more for this fit): TensorFlow names a traced graph's functions from a
+    process-wide counter that every TensorFlow operation advances, and the disk
+    cache keys on those names. Traced in the background, beside the caller's next
+    fits, the program got other names in every process, which compiled it anew
+    and added it to the disk once more. Without the disk cache the names matter
+    to nothing: the trace, too, runs in the background.
+    """
     with _cache_lock:
         if key in _compiling or key in _cache:
             return
         _compiling.add(key)
     template = _training_copy(model, width)  # here: cloning touches Keras's global seeding
-    if template is None:
+    program = None
+    if template is not None:
+        try:
+            program = Program(template, augment)
+            if _persistent_cache.on_disk():
+                program.prepare(call, trace_only=True)
+        except Exception:  # noqa: BLE001 - the wide program goes on serving this bucket
+            program = None
+    if program is None:
         with _cache_lock:
             _compiling.discard(key)
         return
-    _worker.submit(key, template, augment, call)
+    _worker.submit(key, program, call)
 
 
 class _Worker:
@@ -250,7 +271,9 @@ class _Worker:
         self._lock = threading.Lock()
         self._closed = False
 
-    def submit(self, key, template, augment, call):
+    def submit(self, key, program, call):
+        """Compile ``program`` for calls like ``call`` (tracing it first if it is not
+        yet), then cache it under ``key``."""
         with self._lock:
             if not self._closed:
                 if self._thread is None or not self._thread.is_alive():  # first, or forked
@@ -258,7 +281,7 @@ class _Worker:
                         target=self._run, name="imbnet-compile", daemon=True
                     )
                     self._thread.start()
-                self.queue.put((key, template, augment, call))
+                self.queue.put((key, program, call))
                 return
         with _cache_lock:
             _compiling.discard(key)
@@ -273,11 +296,11 @@ class _Worker:
             try:
                 if item is None:
                     return
-                key, template, augment, call = item
-                program = None
-                if not self._closed:
+                key, program, call = item
+                if self._closed:
+                    program = None
+                else:
                     try:
-                        program = Program(template, augment)
                         program.prepare(call)
                     except Exception:  # the wide program goes on serving this bucket
                         program = None

@@ -262,6 +262,17 @@ def test_which_processes_only_read_the_cache():
             assert read_only({setting: bad}, process_name="LokyProcess-2")
 
 
+def test_whether_compilations_are_kept_on_disk(monkeypatch, tmp_path):
+    """imbnet's own cache, or the caller's own directory in TF_XLA_FLAGS."""
+    monkeypatch.setitem(_persistent_cache._state, "directory", None)
+    assert not _persistent_cache.on_disk({})
+    assert not _persistent_cache.on_disk({"TF_XLA_FLAGS": "--tf_xla_auto_jit=2"})
+    theirs = {"TF_XLA_FLAGS": f"--tf_xla_persistent_cache_directory={tmp_path}"}
+    assert _persistent_cache.on_disk(theirs)
+    monkeypatch.setitem(_persistent_cache._state, "directory", str(tmp_path))
+    assert _persistent_cache.on_disk({})
+
+
 @pytest.mark.slow
 def test_loky_workers_read_the_cache_and_never_write_it(tmp_path):
     """Workers start at once and XLA writes entries in place: they only read."""

@@ -146,6 +146,39 @@ def test_a_new_width_runs_on_the_wide_program_while_its_own_compiles_in_the_back
     np.testing.assert_array_equal(fits[1].predict_proba(X), fits[0].predict_proba(X))
 
 
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_a_widths_own_program_is_traced_in_the_fits_thread_when_kept_on_disk(monkeypatch, on_disk):
+    """With XLA's disk cache on, only its compilation runs in the background:
+    TensorFlow numbers a traced graph's functions from a counter every operation
+    advances, and the disk cache keys on those names; traced beside the next fits, the
+    program got other names in every process and was compiled anew by each. Without
+    the disk cache, the trace runs in the background too (nothing to find again)."""
+    import threading
+
+    from imbnet.engine import _persistent_cache
+
+    monkeypatch.setattr(_persistent_cache, "on_disk", lambda: on_disk)
+    _program_cache._clear()
+    traces = []
+    real = _program_cache.Program._run
+
+    def tracing(self, *args):  # Python runs only while TensorFlow traces
+        traces.append((self.model.inputs[0].shape[-1], threading.current_thread().name))
+        return real(self, *args)
+
+    monkeypatch.setattr(_program_cache.Program, "_run", tracing)
+    params = dict(hidden_layer_sizes=(9,), max_iter=5, random_state=0)
+    X_wide, y_wide = make_classification(n_samples=200, n_features=50, random_state=1)
+    CostSensitiveMLPClassifier(**params).fit(X_wide, y_wide)
+    if traces[0][0] == 50:
+        pytest.skip("Keras 3.5 cannot rebuild a model wider: one program per width")
+    CostSensitiveMLPClassifier(**params).fit(X, Y)  # on the wide program; its own after
+    _program_cache.wait_for_background_compiles()
+    here = threading.current_thread().name
+    assert traces == [(64, here), (16, here if on_disk else "imbnet-compile")]
+    assert sorted(p.model.inputs[0].shape[-1] for p in _program_cache._cache.values()) == [16, 64]
+
+
 def test_partial_fit_carries_its_optimizer_state_from_the_wide_program_to_its_own():
     """The optimizer's moments a fit on the wide program leaves (64 input rows) go on,
     cut to the model's rows, on the width's own program: the same model to the last bit
