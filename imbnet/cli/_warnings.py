@@ -48,9 +48,19 @@ def split_warnings(caught):
 
 
 def replay(others):
-    """Show the (real) warnings again, once each."""
+    """Show the (real) warnings again, once each, where the filters in force show
+    them: they were recorded with every warning on, and a library's
+    ``DeprecationWarning`` (hidden by Python's default filters) is not the user's.
+    A warning the filters turn into an error (``-W error``) is shown, not raised:
+    the work it came from is done."""
     for w in others:
-        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        with warnings.catch_warnings(record=True) as shown:
+            try:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, registry={})
+            except Warning:
+                shown.append(w)
+        if shown:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def convergence_line(count, epochs):

@@ -104,3 +104,30 @@ def test_a_real_warning_is_shown_once(table):
     shown = [line for line in other if "column 'amount' looks odd" in line]
     assert len(shown) == 1 and "UserWarning" in shown[0], other
     assert sum("epoch limit" in line for line in other) == 1, other
+
+
+def test_replayed_warnings_pass_the_filters_in_force():
+    """Recorded with every warning on, replayed as the caller's filters say: a library's
+    DeprecationWarning stays hidden (Python's default), a user warning is shown, and
+    ``-W error`` shows rather than raises after the work."""
+    import warnings
+
+    from imbnet.cli._warnings import counting_convergence, replay, split_warnings
+
+    with counting_convergence() as caught:
+        warnings.warn_explicit(
+            "a library's deprecation", DeprecationWarning, "/site-packages/lib/core.py", 7
+        )
+        warnings.warn("a real problem", UserWarning, stacklevel=1)
+    _, others = split_warnings(caught)
+    assert len(others) == 2  # both recorded
+    for action, expected in [("ignore", ["a real problem"]), ("error", None)]:
+        with warnings.catch_warnings(record=True) as shown:  # what replay shows
+            warnings.resetwarnings()
+            if action == "ignore":  # Python's default for a library's deprecations
+                warnings.simplefilter("ignore", DeprecationWarning)
+            else:
+                warnings.simplefilter("error")
+            replay(others)
+        messages = [str(w.message) for w in shown]
+        assert messages == (expected or ["a library's deprecation", "a real problem"])
