@@ -440,7 +440,20 @@ class ImbalancedKerasClassifier(ClassifierMixin, LogProbaMixin, KerasStateMixin,
 
     def _network_proba(self, X):
         """The network's probabilities for validated ``X``, uncorrected."""
-        return self._target.proba(predict_outputs(self.model_, X))
+        outputs = predict_outputs(self.model_, X)
+        finite = np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1)
+        if not finite.all():
+            # Else argmax would silently pick the first class for those rows.
+            bad = np.flatnonzero(~finite)
+            raise ValueError(
+                f"the network's outputs are NaN or infinite for {len(bad)} of "
+                f"{len(outputs)} rows (e.g. row {bad[0]}), so it has no prediction for "
+                "them. A row the model cannot represent does this, e.g. a document with "
+                "no words under a masked average of word embeddings (the average of no "
+                "words is NaN): give such rows a placeholder word, or check the model's "
+                "layers for a division by zero."
+            )
+        return self._target.proba(outputs)
 
     def predict(self, X):
         """Predicted class labels, of the same type as the labels of ``y``.

@@ -24,6 +24,8 @@ The functions a saved model refers to (:func:`join_text`, :func:`named_frame`,
 :func:`build_text_tabular`) are importable from ``imbnet.cli``.
 """
 
+import re
+
 from ._data import make_preprocessor
 
 __all__ = [
@@ -38,6 +40,9 @@ __all__ = [
 ]
 
 TEXT_COLUMN = "imbnet_text"  # the joined document's column in text_tabular's input
+# What Keras's TextVectorization keeps of a document (its default standardisation
+# lower-cases and strips ASCII punctuation): a document without any has no words.
+_WORD = re.compile(r"""[^\s!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]""")
 
 
 def join_text(X, categorical=0, flat=False):
@@ -67,14 +72,28 @@ def join_text(X, categorical=0, flat=False):
     return out if flat else out.reshape(-1, 1)
 
 
-def named_frame(X, columns):
+# The word a document with no words gets in text_tabular's input (see named_frame).
+EMPTY_DOCUMENT = "imbnetnotext"
+
+
+def named_frame(X, columns, mark_empty=False):
     """``X`` (joined text first, then numbers) as a DataFrame with ``columns``: the
-    named columns ``text_tabular``'s two-input network reads."""
+    named columns ``text_tabular``'s two-input network reads.
+
+    ``mark_empty``: a document with no words (missing text, only punctuation) reads as
+    the one word ``EMPTY_DOCUMENT``. The network averages its words' embeddings, and
+    an average of none is NaN: its training stopped as "diverged", and its
+    predictions for such a row were NaN. (False: models saved before, unchanged.)"""
     import numpy as np
     import pandas as pd
 
     X = np.asarray(X, dtype=object)
-    frame = pd.DataFrame({columns[0]: X[:, 0].astype(str)})
+    documents = X[:, 0].astype(str)
+    if mark_empty:
+        documents = np.array(
+            [d if _WORD.search(d) else EMPTY_DOCUMENT for d in documents], dtype=object
+        )
+    frame = pd.DataFrame({columns[0]: documents})
     for i, column in enumerate(columns[1:], start=1):
         frame[column] = X[:, i].astype(np.float32)
     return frame
@@ -149,7 +168,7 @@ def text_tabular_steps(ctx, batch_size=200):
         remainder="drop",
     )
     columns = [TEXT_COLUMN, *map(str, numeric)]
-    name = FunctionTransformer(named_frame, kw_args={"columns": columns})
+    name = FunctionTransformer(named_frame, kw_args={"columns": columns, "mark_empty": True})
     clf = ResampledKerasClassifier(
         build_text_tabular,
         inputs={"text": [TEXT_COLUMN], "numeric": columns[1:]},

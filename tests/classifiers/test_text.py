@@ -241,6 +241,29 @@ def test_bad_text_gets_one_clear_error_and_the_fitted_model_stays(texts, error, 
         keras_text_clf(epochs=1).fit(texts, [0, 1, 0] * 10)
 
 
+def test_a_row_the_network_has_no_output_for_is_refused_not_labelled():
+    """A masked average of word embeddings is NaN for a document with no words; its
+    probabilities were NaN and predict gave it the first class without a word."""
+
+    def build_average(meta):
+        return keras.Sequential(
+            [
+                keras.Input((1,), dtype="string"),
+                keras.layers.TextVectorization(max_tokens=500),
+                keras.layers.Embedding(500, 4, mask_zero=True),
+                keras.layers.GlobalAveragePooling1D(),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+
+    clf = ResampledKerasClassifier(build_average, epochs=2, random_state=0).fit(TEXTS, Y)
+    before = clf.predict_proba(TEXTS[:3])
+    for method in (clf.predict_proba, clf.predict):
+        with pytest.raises(ValueError, match=r"NaN or infinite for 1 of 3 rows \(e.g. row 1\)"):
+            method([TEXTS[0], "!!", TEXTS[2]])
+    np.testing.assert_array_equal(clf.predict_proba(TEXTS[:3]), before)
+
+
 def test_numeric_input_to_a_text_model_and_text_to_a_numeric_one():
     clf = CostSensitiveTextClassifier(epochs=1, random_state=0).fit(TEXTS, Y)
     with pytest.raises(TypeError, match="must be text.*dtype float64"):

@@ -217,6 +217,33 @@ def test_fit_a_text_strategy_then_predict_new_rows_at_its_threshold(files):
     assert status == 2 and "missing: ['description']" in stderr
 
 
+def test_text_tabular_reads_a_row_without_words_as_no_text(tmp_path):
+    """Without categorical columns (whose values become words) a missing description is
+    a document of no words, which text_tabular's network averaged to NaN: its fit
+    stopped as "diverged". It now reads as one word of its own, at fit and predict."""
+    from imbnet.cli._text import EMPTY_DOCUMENT, named_frame
+
+    frame = named_frame([["", 1.0], ["!! ?", 2.0], ["a b", 3.0]], ["t", "x"], mark_empty=True)
+    assert frame["t"].tolist() == [EMPTY_DOCUMENT, EMPTY_DOCUMENT, "a b"]
+    old = named_frame([["", 1.0]], ["t", "x"])  # models saved before: as they were
+    assert old["t"].tolist() == [""]
+    table = tickets(300, 0).drop(columns="channel")
+    table.to_csv(tmp_path / "train.csv", index=False)
+    new = tickets(60, 1).drop(columns=["channel", "fraud"])
+    new.loc[:4, "description"] = np.nan
+    new.to_csv(tmp_path / "new.csv", index=False)
+    model = str(tmp_path / "m.imbnet")
+    argv = ["fit", "--data", str(tmp_path / "train.csv"), "--target", "fraud"]
+    status, _, stderr = run([*argv, "--strategy", "text_tabular", "--epochs", "5", "--save", model])
+    assert status == 0, stderr
+    output = tmp_path / "proba.csv"
+    argv = ["predict", "--model", model, "--data", str(tmp_path / "new.csv"), "--proba"]
+    status, _, stderr = run([*argv, "--output", str(output)])
+    assert status == 0, stderr
+    proba = pd.read_csv(output).to_numpy()
+    assert proba.shape == (60, 2) and np.isfinite(proba).all()
+
+
 def test_fit_refuses_a_text_strategy_without_text_and_a_named_column_that_is_not_there(files):
     folder, _ = files
     argv = ["fit", "--data", str(folder / "train.csv"), "--target", "fraud", "--epochs", "1"]
