@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 TEXT_COLUMN = "imbnet_text"  # the joined document's column in text_tabular's input
+EMPTY_DOCUMENT = "imbnetnotext"  # the one word of a document of none (named_frame)
 # What Keras's TextVectorization keeps of a document (its default standardisation
 # lower-cases and strips ASCII punctuation): a document without any has no words.
 _WORD = re.compile(r"""[^\s!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]""")
@@ -70,10 +71,6 @@ def join_text(X, categorical=0, flat=False):
         documents.append(" ".join(words))
     out = np.array(documents + [None], dtype=object)[:-1]
     return out if flat else out.reshape(-1, 1)
-
-
-# The word a document with no words gets in text_tabular's input (see named_frame).
-EMPTY_DOCUMENT = "imbnetnotext"
 
 
 def named_frame(X, columns, mark_empty=False):

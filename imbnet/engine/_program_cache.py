@@ -34,9 +34,9 @@ process would compile them anew and add them to the disk. So the wide
 program is compiled before the fit that needs it starts anything in the
 background, and a bucket's own program only after the fit that asked for it
 (``tests/engine/test_cold_start.py``). Those counters also number the graph's
-functions at its trace, and every TensorFlow operation advances them: a bucket's
-own program is therefore traced in the thread of the fit that asked for it, after
-that fit, and only compiled in the background.
+functions at its trace, and every TensorFlow operation advances them: with the disk
+cache on, a bucket's own program is therefore traced in the thread of the fit that
+asked for it, after that fit, and only compiled in the background.
 
 A script's single fit leaves no compilation behind. Keras 3.5 cannot
 rebuild a model wider: there every width is a program of its own, compiled
@@ -244,20 +244,20 @@ def _compile_in_background(key, model, augment, width, call):
         if key in _compiling or key in _cache:
             return
         _compiling.add(key)
-    template = _training_copy(model, width)  # here: cloning touches Keras's global seeding
-    program = None
-    if template is not None:
-        try:
+    submitted = False
+    try:
+        template = _training_copy(model, width)  # here: cloning touches Keras's global seeding
+        if template is not None:
             program = Program(template, augment)
             if _persistent_cache.on_disk():
                 program.prepare(call, trace_only=True)
-        except Exception:  # noqa: BLE001 - the wide program goes on serving this bucket
-            program = None
-    if program is None:
-        with _cache_lock:
-            _compiling.discard(key)
-        return
-    _worker.submit(key, program, call)
+            submitted = _worker.submit(key, program, call)
+    except Exception:  # noqa: BLE001 - the wide program goes on serving this bucket
+        pass
+    finally:
+        if not submitted:  # also when interrupted: a later fit may try again
+            with _cache_lock:
+                _compiling.discard(key)
 
 
 class _Worker:
@@ -273,18 +273,17 @@ class _Worker:
 
     def submit(self, key, program, call):
         """Compile ``program`` for calls like ``call`` (tracing it first if it is not
-        yet), then cache it under ``key``."""
+        yet), then cache it under ``key``; False if the worker is closed (at exit)."""
         with self._lock:
-            if not self._closed:
-                if self._thread is None or not self._thread.is_alive():  # first, or forked
-                    self._thread = threading.Thread(
-                        target=self._run, name="imbnet-compile", daemon=True
-                    )
-                    self._thread.start()
-                self.queue.put((key, program, call))
-                return
-        with _cache_lock:
-            _compiling.discard(key)
+            if self._closed:
+                return False
+            if self._thread is None or not self._thread.is_alive():  # first, or forked
+                self._thread = threading.Thread(
+                    target=self._run, name="imbnet-compile", daemon=True
+                )
+                self._thread.start()
+            self.queue.put((key, program, call))
+            return True
 
     def _run(self):
         try:  # Linux: this thread yields the processor to the fits (its own niceness only)
