@@ -308,7 +308,9 @@ class Program:
             self.run(chunk, validation, call.stopping, state)
 
     def run(self, chunk, validation, stopping, state):
-        out = self._call(*self._call_of(chunk, validation, stopping, state))
+        call = self._call_of(chunk, validation, stopping, state)
+        self._holder = None  # the program's state moves on from the model's
+        out = self._call(*call)
         losses, val_losses, n_run, best, count, stop, diverged, active = (
             np.asarray(o) for o in out
         )
@@ -334,7 +336,6 @@ class Program:
             raise ValueError(
                 "a stopping rule per member needs stacked perceptrons and a validation set"
             )
-        self._holder = None  # the program's state moves on from the model's
         width = self.model.inputs[0].shape[-1]
         # Sparse rows: (column, value) pairs per row (takes_sparse_rows).
         sparse = chunk.X.ndim == 3 and len(self.model.inputs[0].shape) == 2
