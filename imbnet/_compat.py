@@ -13,6 +13,11 @@ in ``pyproject.toml``:
   ``keras.src.random.seed_generator`` (the Python ``random`` instance Keras
   draws default seeds from).
 
+And one workaround: :func:`to_numpy` reads a Keras variable without the
+``DeprecationWarning`` NumPy 2 gives for ``keras.ops.convert_to_numpy`` of a
+TensorFlow-backed variable (Keras calls ``np.array`` on it, whose
+``__array__`` takes no ``copy`` keyword).
+
 imbnet imports nothing private from scikeras: since Keras 3 pickles models,
 optimizers and losses itself, scikeras is only needed by
 :meth:`imbnet.ResampledKerasClassifier.from_scikeras`, which reads public
@@ -29,6 +34,7 @@ __all__ = [
     "check_sample_weight",
     "keras_global_state",
     "keras_seed_generator_module",
+    "to_numpy",
 ]
 
 check_sample_weight = _check_sample_weight
@@ -46,3 +52,18 @@ def keras_seed_generator_module():
     from keras.src.random import seed_generator
 
     return seed_generator
+
+
+def to_numpy(value):
+    """``value`` (a Keras variable or tensor) as a NumPy array.
+
+    A variable is read with its own ``numpy()``: ``keras.ops.convert_to_numpy``
+    of a TensorFlow-backed variable calls ``np.array`` on it, which NumPy 2
+    answers with a ``DeprecationWarning`` (the variable's ``__array__`` takes no
+    ``copy`` keyword), shown to anyone running their code under pytest or -W.
+    """
+    import keras
+
+    if isinstance(value, keras.Variable):
+        return value.numpy()
+    return keras.ops.convert_to_numpy(value)

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import Interval, StrOptions
+from .._compat import Interval, StrOptions, to_numpy
 from ..data._sparse import (
     DenseBatches,
     DenseRows,
@@ -477,15 +477,13 @@ class CostSensitiveMLPClassifier(ContinuedTrainingMixin, ImbalancedKerasClassifi
     @property
     def coefs_(self):
         check_is_fitted(self, "model_")
-        return [keras.ops.convert_to_numpy(layer.kernel) for layer in _dense_layers(self.model_)]
+        return [to_numpy(layer.kernel) for layer in _dense_layers(self.model_)]
 
     @property
     def intercepts_(self):
         check_is_fitted(self, "model_")
         return [
-            keras.ops.convert_to_numpy(layer.bias)
-            if layer.use_bias
-            else np.zeros(layer.units, np.float32)
+            to_numpy(layer.bias) if layer.use_bias else np.zeros(layer.units, np.float32)
             for layer in _dense_layers(self.model_)
         ]
 

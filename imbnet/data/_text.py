@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from sklearn.utils.validation import check_array, check_consistent_length
 
-from .._compat import check_sample_weight
+from .._compat import check_sample_weight, to_numpy
 from ..engine._keras_fit import PREPROCESSING_LAYERS, model_input, nested_layers
 
 __all__ = [
@@ -185,8 +185,8 @@ def _is_adapted(layer):
         if layer.input_mean is not None:  # statistics given to the layer
             return True
         # Built but never adapted, a layer holds its initial mean 0 and variance 1.
-        mean = keras.ops.convert_to_numpy(layer.mean) if layer.built else np.zeros(1)
-        variance = keras.ops.convert_to_numpy(layer.variance) if layer.built else np.ones(1)
+        mean = to_numpy(layer.mean) if layer.built else np.zeros(1)
+        variance = to_numpy(layer.variance) if layer.built else np.ones(1)
         return bool(np.any(mean != 0) or np.any(variance != 1))
     if isinstance(layer, keras.layers.TextVectorization):
         # "int" output reserves the padding id and one out-of-vocabulary id

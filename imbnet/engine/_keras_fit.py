@@ -21,6 +21,7 @@ import warnings
 import keras
 import numpy as np
 
+from .._compat import to_numpy
 from . import _stopping
 from ._model_inputs import augment_rows
 from ._model_state import model_state
@@ -225,7 +226,7 @@ class _DivergenceGuard(keras.callbacks.Callback):
 
     def _keep(self):
         if self.on_divergence == "warn":
-            self._good = [(v, keras.ops.convert_to_numpy(v)) for v in model_state(self.model)]
+            self._good = [(v, to_numpy(v)) for v in model_state(self.model)]
 
     def _diverged(self, problem):
         if self.on_divergence != "warn":
@@ -249,9 +250,7 @@ class _DivergenceGuard(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
-        weights_finite = all(
-            np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in self.model.weights
-        )
+        weights_finite = all(np.all(np.isfinite(to_numpy(w))) for w in self.model.weights)
         if loss is not None and not math.isfinite(loss):
             self._diverged(f"training loss became {loss} in epoch {epoch + 1}")
         elif not weights_finite:

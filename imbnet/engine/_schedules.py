@@ -19,6 +19,7 @@ which the next epoch reads. This module knows nothing of estimators.
 
 import keras
 
+from .._compat import to_numpy
 from . import _stopping
 
 __all__ = ["EpochLearningRate"]
@@ -91,7 +92,7 @@ class EpochLearningRate(keras.callbacks.Callback):
         self._best_weights = None
 
     def _rate(self):
-        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        return float(to_numpy(self.model.optimizer.learning_rate))
 
     def on_epoch_end(self, epoch, logs=None):
         self.t += self.rows_per_epoch

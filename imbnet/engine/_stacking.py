@@ -23,6 +23,7 @@ nothing of estimators.
 import keras
 import numpy as np
 
+from .._compat import to_numpy
 from ._chunks import bucket
 
 __all__ = [
@@ -206,7 +207,7 @@ def reseeded_kernels(model, reseed):
             return None
         initializer = layer.kernel_initializer.get_config()
         if "seed" not in initializer:
-            kernels.append(keras.ops.convert_to_numpy(layer.kernel))
+            kernels.append(to_numpy(layer.kernel))
             continue
         seed = reseed(initializer["seed"]) if isinstance(initializer["seed"], int) else None
         if seed is None:
@@ -261,12 +262,12 @@ def _stacked_perceptron(members, inputs, copies=()):
         outputs = layer(outputs)
     model = keras.Model(inputs, outputs)
     for position, (layer, originals) in enumerate(stacked):
-        kernels = [keras.ops.convert_to_numpy(o.kernel) for o in originals]
+        kernels = [to_numpy(o.kernel) for o in originals]
         kernels = np.stack(kernels + [copy[position] for copy in copies])
         extra = layer.kernel.shape[1] - kernels.shape[1]  # padded input columns (first layer)
         layer.kernel.assign(np.pad(kernels, ((0, 0), (0, extra), (0, 0))) if extra else kernels)
         if layer.bias is not None:
-            biases = [keras.ops.convert_to_numpy(o.bias) for o in originals]
+            biases = [to_numpy(o.bias) for o in originals]
             layer.bias.assign(np.stack(biases + biases[:1] * len(copies)))
     return model
 

@@ -1,6 +1,8 @@
 """Ensembles of networks: scikit-learn's and imbalanced-learn's around imbnet's
 estimators, and BalancedEnsembleClassifier (members side by side in one model)."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -293,6 +295,16 @@ def test_same_seed_same_predictions_and_different_seed_differs(ensemble):
     np.testing.assert_array_equal(again.predict_proba(X_test), ensemble.predict_proba(X_test))
     other = BalancedEnsembleClassifier(mlp(max_iter=30), n_estimators=3, random_state=1).fit(X, y)
     assert not np.array_equal(other.predict_proba(X_test), ensemble.predict_proba(X_test))
+
+
+def test_fit_gives_no_deprecation_warning_of_its_own(ensemble):
+    # Stacking the members read their weights with keras.ops.convert_to_numpy, which
+    # on TensorFlow makes NumPy 2 warn (DeprecationWarning) in a user's test suite.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        again = BalancedEnsembleClassifier(mlp(max_iter=30), n_estimators=3, random_state=0)
+        again.fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X_test), ensemble.predict_proba(X_test))
 
 
 def test_prior_correction_estimates_the_base_rate():

@@ -121,6 +121,19 @@ def test_coefs_are_the_networks_weights():
     )
 
 
+def test_weights_and_schedules_are_read_without_numpys_deprecation_warning():
+    # keras.ops.convert_to_numpy of a TensorFlow-backed variable calls np.array on it,
+    # which NumPy 2 answers with a DeprecationWarning: a user's test suite, where such
+    # warnings are shown or are errors, saw one on coefs_ and every "sgd" schedule.
+    with pytest.warns(ConvergenceWarning), warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        clf = CostSensitiveMLPClassifier(**sgd(learning_rate="invscaling")).fit(X, Y)
+        coefs, intercepts = clf.coefs_, clf.intercepts_
+    assert [c.shape for c in coefs] == [(5, 8), (8, 4), (4, 1)]
+    assert [b.shape for b in intercepts] == [(8,), (4,), (1,)]
+    assert all(isinstance(c, np.ndarray) for c in coefs + intercepts)
+
+
 def test_lbfgs_is_refused_with_what_to_use_and_has_no_partial_fit():
     clf = CostSensitiveMLPClassifier(**sklearn_params(solver="lbfgs"))
     assert not hasattr(clf, "partial_fit") and not hasattr(
