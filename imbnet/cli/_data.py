@@ -26,6 +26,7 @@ __all__ = [
     "column_kinds",
     "data_code",
     "default_dataset",
+    "input_notes",
     "make_encoder",
     "make_imputer",
     "make_preprocessor",
@@ -327,3 +328,77 @@ def as_text(X):
     text = values.astype(str).astype(object)
     text[missing] = np.nan
     return text
+
+
+def input_notes(pipeline, X):
+    """What the saved ``pipeline`` will do to rows of ``X`` unlike any it trained on.
+
+    One line each: the rows with missing values (the preprocessing fills them, as in
+    training), and the values of a categorical column the one-hot encoder never saw
+    (encoded as its infrequent category if it has one, else as no category). Both
+    are scikit-learn's behaviour and give a prediction; a user deploying a model
+    should hear that some rows got one from filled-in or unknown values.
+    """
+    import numpy as np
+
+    notes = []
+    missing = X.isna()
+    rows = int(missing.any(axis=1).sum())
+    if rows:
+        columns = [c for c in X.columns if missing[c].any()]
+        notes.append(
+            f"{_rows(rows, len(X))} missing values (in {_names(columns)}): filled by the "
+            "model's preprocessing, as in training"
+        )
+    for column, (seen, rare) in _seen_categories(pipeline).items():
+        if column not in X.columns:
+            continue
+        values = X[column]
+        text = values.astype(str)
+        unseen = values.notna().to_numpy() & ~text.isin(seen).to_numpy()
+        if unseen.any():
+            example = text.to_numpy()[np.flatnonzero(unseen)[0]]
+            notes.append(
+                f"{_rows(int(unseen.sum()), len(X))} a value of {column!r} not seen in "
+                f"training (e.g. {example!r}): encoded as "
+                + ("the column's rare values" if rare else "none of its training values")
+            )
+    return notes
+
+
+def _rows(n, total):
+    return f"{n} of {total} rows " + ("has" if n == 1 else "have")
+
+
+def _names(columns):
+    shown = ", ".join(repr(c) for c in columns[:5])
+    return shown + (f" and {len(columns) - 5} more" if len(columns) > 5 else "")
+
+
+def _seen_categories(pipeline):
+    """Column name -> (the values, as text, that the one-hot encoders of ``pipeline``
+    learnt; whether unknown values join an infrequent category), for the column
+    transformers of :func:`make_preprocessor`, :func:`make_imputer` and
+    :func:`make_encoder` (the last names columns by position in the imputer's output)."""
+    import numpy as np
+
+    seen, names = {}, None
+    for _, step in getattr(pipeline, "steps", []):
+        transformers = getattr(step, "transformers_", None)
+        if transformers is None:
+            continue
+        output = []
+        for _, transformer, columns in transformers:
+            if isinstance(transformer, str):  # "drop" / "passthrough" remainder
+                continue
+            columns = list(columns)
+            if names is not None and all(isinstance(c, (int, np.integer)) for c in columns):
+                columns = [names[c] for c in columns]
+            output.extend(columns)
+            encoder = transformer.steps[-1][1] if hasattr(transformer, "steps") else transformer
+            categories = getattr(encoder, "categories_", [])
+            rare = getattr(encoder, "infrequent_categories_", None) or [None] * len(categories)
+            for column, values, infrequent in zip(columns, categories, rare):
+                seen[column] = ({str(v) for v in values}, infrequent is not None)
+        names = output
+    return seen

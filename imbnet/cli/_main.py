@@ -440,7 +440,7 @@ def _fit(args):
 
 
 def _predict(args):
-    from ._data import numeric_text, precheck, read_table
+    from ._data import input_notes, numeric_text, precheck, read_table
 
     if not os.path.isfile(args.model):
         raise CommandError(f"{args.model}: no such file")
@@ -473,6 +473,8 @@ def _predict(args):
             f"{args.data}: column {column!r} was numeric when the model was trained but "
             f"holds text ({value!r} in data row {row + 1}); fix or blank those values"
         )
+    for note in input_notes(pipeline, X):
+        print(f"imbnet predict: {note}", file=sys.stderr)
     try:
         if args.proba:
             proba = model.predict_proba(X)

@@ -93,6 +93,36 @@ def test_smotenc_model_saves_loads_and_predicts(files):
     assert len(labels) == len(truth) and set(labels) <= {0, 1}
 
 
+@pytest.mark.parametrize("strategy", ["balanced", "smote"])  # named / positional encoders
+def test_predict_says_which_rows_had_filled_in_or_unseen_values(files, strategy):
+    folder, _ = files
+    model = str(folder / f"notes-{strategy}.imbnet")
+    train = ["--data", str(folder / "train.csv"), "--target", "fraud"]
+    settings = ["--strategy", strategy, "--epochs", "1", "--threshold", "0.5", "--save", model]
+    status, _, stderr = run(["fit", *train, *settings])
+    assert status == 0, stderr
+    new = pd.read_csv(folder / "new.csv").iloc[:40].copy()
+    new[["amount", "delay"]] = new[["amount", "delay"]].fillna(0.0)
+    clean = str(folder / f"clean-{strategy}.csv")
+    new.to_csv(clean, index=False)
+    status, stdout, stderr = run(["predict", "--model", model, "--data", clean])
+    assert status == 0, stderr
+    assert "missing values" not in stderr and "not seen in training" not in stderr
+    before = pd.read_csv(io.StringIO(stdout))["prediction"]
+    new.loc[[3, 7], "amount"] = np.nan
+    new.loc[[5, 7, 9], "channel"] = "fax"  # a channel the training rows never had
+    odd = str(folder / f"odd-{strategy}.csv")
+    new.to_csv(odd, index=False)
+    status, stdout, stderr = run(["predict", "--model", model, "--data", odd])
+    assert status == 0, stderr
+    assert "2 of 40 rows have missing values (in 'amount'): filled by" in stderr
+    assert "3 of 40 rows have a value of 'channel' not seen in training (e.g. 'fax')" in stderr
+    after = pd.read_csv(io.StringIO(stdout))["prediction"]
+    untouched = ~new.index.isin([3, 5, 7, 9])
+    # Every row still gets a label; the others get the same one as before.
+    assert len(after) == 40 and after[untouched].equals(before[untouched])
+
+
 def test_predict_trusted_names_reach_imbnet_load(files):
     folder, _ = files
     model = str(folder / "balanced.imbnet")
