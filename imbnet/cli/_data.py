@@ -391,7 +391,7 @@ def _seen_categories(pipeline):
         for _, transformer, columns in transformers:
             if isinstance(transformer, str):  # "drop" / "passthrough" remainder
                 continue
-            columns = list(columns)
+            columns = [columns] if isinstance(columns, str) else list(columns)
             if names is not None and all(isinstance(c, (int, np.integer)) for c in columns):
                 columns = [names[c] for c in columns]
             output.extend(columns)
