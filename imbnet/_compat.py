@@ -57,13 +57,15 @@ def keras_seed_generator_module():
 def to_numpy(value):
     """``value`` (a Keras variable or tensor) as a NumPy array.
 
-    A variable is read with its own ``numpy()``: ``keras.ops.convert_to_numpy``
-    of a TensorFlow-backed variable calls ``np.array`` on it, which NumPy 2
+    On TensorFlow a variable is read with its own ``numpy()`` (a copy):
+    ``keras.ops.convert_to_numpy`` of it calls ``np.array`` on it, which NumPy 2
     answers with a ``DeprecationWarning`` (the variable's ``__array__`` takes no
     ``copy`` keyword), shown to anyone running their code under pytest or -W.
+    Other backends convert it well, and their variables' ``numpy()`` does not
+    (on PyTorch it reaches a tensor that requires grad).
     """
     import keras
 
-    if isinstance(value, keras.Variable):
+    if isinstance(value, keras.Variable) and keras.backend.backend() == "tensorflow":
         return value.numpy()
     return keras.ops.convert_to_numpy(value)
