@@ -61,8 +61,8 @@ def to_numpy(value):
     ``keras.ops.convert_to_numpy`` of it calls ``np.array`` on it, which NumPy 2
     answers with a ``DeprecationWarning`` (the variable's ``__array__`` takes no
     ``copy`` keyword), shown to anyone running their code under pytest or -W.
-    Other backends convert it well, and their variables' ``numpy()`` does not
-    (on PyTorch it reaches a tensor that requires grad).
+    On JAX and PyTorch, Keras's conversions of a variable warn the same way
+    (its ``numpy()`` too); there it is converted as before.
     """
     import keras
 
