@@ -29,6 +29,7 @@ from ._records import TrainResult, print_epoch
 
 __all__ = [
     "PREPROCESSING_LAYERS",
+    "finite_weights",
     "model_input",
     "needs_model_fit",
     "nested_layers",
@@ -250,10 +251,15 @@ class _DivergenceGuard(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
-        weights_finite = all(np.all(np.isfinite(to_numpy(w))) for w in self.model.weights)
+        weights_finite = finite_weights(self.model)
         if loss is not None and not math.isfinite(loss):
             self._diverged(f"training loss became {loss} in epoch {epoch + 1}")
         elif not weights_finite:
             self._diverged(f"the weights are no longer finite after epoch {epoch + 1}")
         else:
             self._keep()
+
+
+def finite_weights(model):
+    """Whether every weight of ``model`` is finite."""
+    return all(np.all(np.isfinite(to_numpy(w))) for w in model.weights)

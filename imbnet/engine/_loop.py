@@ -36,7 +36,13 @@ import numpy as np
 
 from . import _stopping
 from ._chunks import MAX_EPOCHS_PER_CALL, Chunk
-from ._keras_fit import model_input, needs_model_fit, nested_layers, train_with_model_fit
+from ._keras_fit import (
+    finite_weights,
+    model_input,
+    needs_model_fit,
+    nested_layers,
+    train_with_model_fit,
+)
 from ._model_state import build_optimizer_state
 from ._program import CallShapes
 from ._program_cache import cached_program
@@ -167,7 +173,7 @@ def train(
         program.finish(
             model, restore_best=stopping.monitor == "val_loss", stored=one_epoch_per_call
         )
-        if ended != "diverged" and callbacks and not _finite_weights(model):
+        if ended != "diverged" and callbacks and not finite_weights(model):
             ended = "diverged"  # a callback's doing after the last epoch
         if ended == "diverged":
             _diverged(program, model, history, on_divergence)
@@ -204,11 +210,6 @@ def _diverged(program, model, history, on_divergence):
         RuntimeWarning,
         stacklevel=3,
     )
-
-
-def _finite_weights(model):
-    # variable.numpy(): NumPy 2 warns when Keras converts a TensorFlow tensor with np.array
-    return all(np.all(np.isfinite(w.numpy())) for w in model.weights)
 
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
