@@ -458,7 +458,7 @@ def test_the_matrix_has_enough_distinct_cases():
     assert {kind for case in FIT_CASES.values() for kind in case.estimators} == set(BOTH)
 
 
-@pytest.mark.parametrize("kind, case", fit_cases())
+@pytest.mark.parametrize("kind, case", list(fit_cases()))
 def test_bad_fit_is_refused_before_training_and_the_fitted_model_survives(
     kind, case, training_runs
 ):
