@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._naming import private_layer_names
 from .._persistence import KerasStateMixin
 from .._random import SeedStream, fit_seed
+from ..engine._chunks import MIN_ROWS, bucket
 
 __all__ = ["GANOverSampler"]
 
@@ -310,13 +311,13 @@ class _BatchPlan:
 class _ConditionalWGAN:
     """Generator and critic, both conditioned on a one-hot class, and their training.
 
-    Compiling the training function (XLA, once per bucket of row counts)
-    takes seconds, longer than training on a few hundred rows; so the
-    networks, optimizers and compiled function of a fit are kept (a few, by
-    architecture) and reused by later fits, which ``reset`` every variable
-    from their own seeds first: a reused instance trains exactly as a new one
-    would. An instance in use is out of
-    the cache, so concurrent fits never share one.
+    Compiling the training function (XLA: once for data sets of up to
+    ``MIN_ROWS`` rows, once per power of two above) takes seconds, longer
+    than training on a few hundred rows; so the networks, optimizers and
+    compiled function of a fit are kept (a few, by architecture) and reused by
+    later fits, which ``reset`` every variable from their own seeds first: a
+    reused instance trains exactly as a new one would. An instance in use is
+    out of the cache, so concurrent fits never share one.
     """
 
     _cache = collections.OrderedDict()
@@ -370,7 +371,8 @@ class _ConditionalWGAN:
         ]
         # All the steps of many epochs in one call, compiled by XLA (which fuses
         # the many small operations of two small networks and their gradient
-        # penalty); XLA compiles once per shape, so the shapes come in buckets.
+        # penalty); XLA compiles once per shape, so the shapes depend on the
+        # data as little as possible (see ``train``).
         self._steps = tf.function(self._train_steps, jit_compile=True, autograph=False)
 
     def reset(self, seeds):
@@ -389,8 +391,10 @@ class _ConditionalWGAN:
         """``epochs`` of ``steps`` generator steps, each after ``n_critic`` critic
         steps; the mean critic and generator losses of every epoch."""
         tf = self._tf
-        # The rows, padded to a bucket: never drawn, they only keep the shape.
-        n_rows = _bucket(Z.shape[0])
+        # The rows, padded to at least MIN_ROWS, then to a power of two: never
+        # drawn (a step gathers its batches), the padding costs no work, and data
+        # sets of up to MIN_ROWS rows share one compilation.
+        n_rows = max(MIN_ROWS, bucket(Z.shape[0]))
         Z = np.concatenate([Z, np.zeros((n_rows - Z.shape[0], Z.shape[1]), np.float32)])
         onehot = np.concatenate(
             [onehot, np.zeros((n_rows - onehot.shape[0], onehot.shape[1]), np.float32)]
@@ -399,7 +403,7 @@ class _ConditionalWGAN:
         # Batch indices for up to _STEPS_PER_CALL steps per call: one shape for
         # every fit (a grid over sampling_strategy or epochs compiles nothing new).
         per_call = max(1, min(epochs, _STEPS_PER_CALL // steps))
-        capacity = max(_STEPS_PER_CALL, _bucket(steps))
+        capacity = max(_STEPS_PER_CALL, bucket(steps))
         critic, generator = [], []
         for start in range(0, epochs, per_call):
             n_epochs = min(per_call, epochs - start)
@@ -477,13 +481,6 @@ class _ConditionalWGAN:
 
 # Steps per compiled call (bounds the arrays of batch indices drawn ahead).
 _STEPS_PER_CALL = 2048
-
-
-def _bucket(n):
-    """``n`` rounded up to a multiple of a power of two of at most a quarter of ``n``:
-    four sizes per doubling, so that XLA compiles for few shapes."""
-    power = 1 << max(0, int(n - 1).bit_length() - 2)
-    return -(-n // power) * power
 
 
 def _mlp(n_inputs, hidden_units, n_outputs, *, name, skip=False):

@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_sco
 
 import imbnet
 from imbnet import CostSensitiveMLPClassifier, GANOverSampler, ResampledKerasClassifier
+from imbnet.sampling._generative import _ConditionalWGAN
 
 # Short training where only the plumbing is tested.
 FAST = dict(epochs=3, hidden_units=(16,), batch_size=32)
@@ -289,6 +290,16 @@ def test_pipeline_cross_val_score_roc_auc():
         cv=StratifiedKFold(3),
     )
     assert scores.shape == (3,) and np.all(np.isfinite(scores)) and scores.mean() > 0.6
+
+
+def test_data_sets_of_other_sizes_share_one_compiled_training():
+    """Folds and the refit on all rows (a grid, cross-validation) differ in size:
+    their GANs of one architecture train in one compiled program (an XLA
+    compilation takes seconds, more than the training)."""
+    for n in (120, 200, 300):
+        GANOverSampler(random_state=0, epochs=1, hidden_units=(12,)).fit_resample(X[:n], Y[:n])
+    (gan,) = [gan for key, gan in _ConditionalWGAN._cache.items() if (12,) in dict(key).values()]
+    assert gan._steps.experimental_get_tracing_count() == 1
 
 
 def test_grid_search_over_sampling_strategy():
