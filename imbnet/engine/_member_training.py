@@ -33,6 +33,7 @@ import keras
 import numpy as np
 
 from . import _stopping
+from ._chunks import bucket
 
 __all__ = [
     "Member",
@@ -96,14 +97,10 @@ class MemberResult(NamedTuple):
     loss: float
 
 
-def _bucket(n):
-    return 1 << max(0, int(n) - 1).bit_length()
-
-
 def _members_padded(n):
     """Member slots of a chunk of ``n``: a power of two up to 8, then a multiple
     of 4 (every padded member costs a real one's arithmetic; few shapes compile)."""
-    return _bucket(n) if n <= 8 else -(-n // 4) * 4
+    return bucket(n) if n <= 8 else -(-n // 4) * 4
 
 
 def _slots_padded(batches, members):
@@ -252,9 +249,9 @@ class _Layout(NamedTuple):
         batch = [min(m.batch_size, n) for m, n in zip(members, sizes)]
         n_batches = [-(-n // b) for n, b in zip(sizes, batch)]
         k_pad, slots = _members_padded(len(members)), _slots_padded(batch, members)
-        b_pad = _bucket(max(n_batches))
+        b_pad = bucket(max(n_batches))
         per_call = _per_call(b_pad, slots, k_pad)
-        n_rows = max(1024, _bucket(sum(sizes) + 1))
+        n_rows = max(1024, bucket(sum(sizes) + 1))
         return cls(sizes, batch, n_batches, k_pad, slots, b_pad, per_call, n_rows)
 
 
