@@ -11,10 +11,12 @@ refit. Each run is a fresh process with the compile cache off
 
 Rows: the sampler (``SMOTE``, the anchor, or ``GANOverSampler``), per source tree;
 columns: the search's wall time (median and range of ``--repeats`` runs), its ratio
-to SMOTE's search in the same tree, and the best score (the same in every tree).
+to SMOTE's search in the same tree, and the best score (the same in every tree). A
+second table: the default sampler's first fit in a fresh process (tracing and
+compiling its training) and a second fit, with a checksum of the synthetic rows.
 From the project root:
 
-    PYTHONPATH=. python benchmarks/gan_search.py                    # ~2 min
+    PYTHONPATH=. python benchmarks/gan_search.py                    # ~3 min
     python benchmarks/gan_search.py --trees /path/to/old,.          # before / after
 """
 
@@ -48,10 +50,29 @@ search = GridSearchCV(pipe, {"sampler__sampling_strategy": [0.5, 1.0]},
 print(json.dumps({"seconds": time.perf_counter() - start, "best": search.best_score_}))
 """
 
+# The first and second fit of the default sampler on the same rows, in a fresh process.
+_FIRST_FIT = """
+import json, time, warnings
+warnings.simplefilter("ignore")
+from sklearn.datasets import make_classification
+from imbnet import GANOverSampler
+
+X, y = make_classification(n_samples=2000, n_features=6, n_informative=4, n_redundant=1,
+                           n_clusters_per_class=2, class_sep=0.5, weights=[0.95], flip_y=0,
+                           random_state=4)
+seconds = []
+for _ in range(2):
+    start = time.perf_counter()
+    X_res, _ = GANOverSampler(random_state=0).fit_resample(X, y)
+    seconds.append(time.perf_counter() - start)
+print(json.dumps({"first": seconds[0], "second": seconds[1],
+                  "checksum": float(X_res[-50:].sum())}))
+"""
+
 SAMPLERS = ("SMOTE", "GANOverSampler")
 
 
-def run(tree, sampler):
+def run(tree, sampler, script=_SCRIPT):
     env = dict(
         os.environ,
         PYTHONPATH=os.path.abspath(tree),
@@ -59,7 +80,7 @@ def run(tree, sampler):
         TF_CPP_MIN_LOG_LEVEL="3",
     )
     out = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, sampler],
+        [sys.executable, "-c", script, sampler],
         env=env,
         cwd=tree,  # "python -c" looks in the working directory first
         capture_output=True,
@@ -100,6 +121,18 @@ def main():
                 f"| {tree} | {sampler} | {median:.1f} ({min(t):.1f}-{max(t):.1f}) | "
                 f"{median / anchor:.2f}x | {best[tree, sampler]:.4f} |"
             )
+    print()
+    print("GANOverSampler(random_state=0).fit_resample on the same 2,000 rows, fresh process,")
+    print("compile cache off: the first fit (tracing and compiling) and a second one")
+    print("| tree | first fit s | second fit s | checksum of the last 50 synthetic rows |")
+    print("|---|---|---|---|")
+    for tree in trees:
+        fits = [run(tree, "GANOverSampler", _FIRST_FIT) for _ in range(args.repeats)]
+        first = [f["first"] for f in fits]
+        print(
+            f"| {tree} | {statistics.median(first):.2f} ({min(first):.2f}-{max(first):.2f}) | "
+            f"{statistics.median(f['second'] for f in fits):.2f} | {fits[0]['checksum']:.6f} |"
+        )
 
 
 if __name__ == "__main__":
