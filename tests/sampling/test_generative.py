@@ -4,6 +4,7 @@ import os
 import random
 from collections import Counter
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,7 +20,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_sco
 
 import imbnet
 from imbnet import CostSensitiveMLPClassifier, GANOverSampler, ResampledKerasClassifier
-from imbnet.sampling._generative import _ConditionalWGAN
+from imbnet.sampling._generative import _Adam, _ConditionalWGAN
 
 # Short training where only the plumbing is tested.
 FAST = dict(epochs=3, hidden_units=(16,), batch_size=32)
@@ -300,6 +301,28 @@ def test_data_sets_of_other_sizes_share_one_compiled_training():
         GANOverSampler(random_state=0, epochs=1, hidden_units=(12,)).fit_resample(X[:n], Y[:n])
     (gan,) = [gan for key, gan in _ConditionalWGAN._cache.items() if (12,) in dict(key).values()]
     assert gan._steps.experimental_get_tracing_count() == 1
+
+
+def test_the_gans_optimizer_steps_as_keras_adam():
+    """The GAN's own Adam (plain TensorFlow operations, quick to trace) moves its
+    weights and moments exactly as keras.optimizers.Adam with the same settings."""
+    rng = np.random.default_rng(0)
+    start = [rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=4).astype(np.float32)]
+    ours = [keras.Variable(value) for value in start]
+    theirs = [keras.Variable(value) for value in start]
+    adam = _Adam(ours, 2e-3)
+    reference = keras.optimizers.Adam(2e-3, beta_1=0.5, beta_2=0.9)
+    for _ in range(5):
+        gradients = [rng.normal(size=value.shape).astype(np.float32) for value in start]
+        adam.apply([keras.ops.convert_to_tensor(g) for g in gradients])
+        reference.apply([keras.ops.convert_to_tensor(g) for g in gradients], theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+    assert not np.allclose(ours[0].numpy(), start[0])
+    assert int(adam.iterations.numpy()) == int(reference.iterations.numpy()) == 5
+    adam.reset()
+    assert int(adam.iterations.numpy()) == 0
+    assert all(not moment.numpy().any() for moment in adam.moments)
 
 
 def test_grid_search_over_sampling_strategy():
