@@ -33,6 +33,7 @@ import keras
 import numpy as np
 
 from . import _stopping
+from ._adam import adam_step_size, adam_update
 from ._chunks import bucket
 
 __all__ = [
@@ -453,16 +454,13 @@ def _make_run(tf, n_layers, hidden_activation, n_outputs):
             grads = tape.gradient(total, weights)
             t = s["t"] + tf.cast(active, tf.float32)
             b1, b2 = hyper["beta_1"], hyper["beta_2"]
-            step_size = hyper["lr"] * tf.sqrt(1 - b2**t) / tf.maximum(1 - b1**t, 1e-30)
+            step_size = adam_step_size(hyper["lr"], b1, b2, t)
             new_w, new_m, new_v = [], [], []
             for var, g, m, v in zip(weights, grads, s["m"], s["v"]):
                 shape = (-1,) + (1,) * (len(var.shape) - 1)
                 on = tf.reshape(active, shape)
-                m2 = m + (g - m) * tf.reshape(1 - b1, shape)
-                v2 = v + (g * g - v) * tf.reshape(1 - b2, shape)
-                var2 = var - tf.reshape(step_size, shape) * m2 / (
-                    tf.sqrt(v2) + tf.reshape(hyper["epsilon"], shape)
-                )
+                per_member = (tf.reshape(a, shape) for a in (step_size, b1, b2, hyper["epsilon"]))
+                var2, m2, v2 = adam_update(var, g, m, v, *per_member)
                 new_w.append(tf.where(on, var2, var))
                 new_m.append(tf.where(on, m2, m))
                 new_v.append(tf.where(on, v2, v))

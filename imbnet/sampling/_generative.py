@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._naming import private_layer_names
 from .._persistence import KerasStateMixin
 from .._random import SeedStream, fit_seed
+from ..engine._adam import adam_step_size, adam_update
 from ..engine._chunks import MIN_ROWS, bucket
 
 __all__ = ["GANOverSampler"]
@@ -476,9 +477,9 @@ class _ConditionalWGAN:
 class _Adam:
     """Adam with WGAN-GP's betas (0.5, 0.9), computed as ``keras.optimizers.Adam``
     computes it (no weight decay, clipping or moving average), in plain
-    TensorFlow operations: the training program applies an optimizer
-    ``n_critic + 1`` times a step, and Keras's optimizer took about 0.2 s to
-    trace at each, a second of every process's first fit."""
+    TensorFlow operations (:mod:`imbnet.engine._adam`): the training program
+    applies an optimizer ``n_critic + 1`` times a step, and Keras's optimizer
+    took about 0.2 s to trace at each, a second of every process's first fit."""
 
     def __init__(self, variables, learning_rate, beta_1=0.5, beta_2=0.9, epsilon=1e-7):
         self.variables = list(variables)
@@ -504,19 +505,17 @@ class _Adam:
     def apply(self, gradients):
         import tensorflow as tf
 
-        step = tf.cast(self.iterations + 1, tf.float32)
-        alpha = (
-            self.learning_rate
-            * tf.sqrt(1 - tf.pow(tf.cast(self.beta_2, tf.float32), step))
-            / (1 - tf.pow(tf.cast(self.beta_1, tf.float32), step))
-        )
+        t = tf.cast(self.iterations + 1, tf.float32)
+        step_size = adam_step_size(self.learning_rate, self.beta_1, self.beta_2, t)
         n = len(self.variables)
         for variable, gradient, m, v in zip(
             self.variables, gradients, self.moments[:n], self.moments[n:]
         ):
-            m.assign_add((gradient - m) * (1 - self.beta_1))
-            v.assign_add((tf.square(gradient) - v) * (1 - self.beta_2))
-            variable.assign_sub(m * alpha / (tf.sqrt(v) + self.epsilon))
+            values = adam_update(
+                variable, gradient, m, v, step_size, self.beta_1, self.beta_2, self.epsilon
+            )
+            for target, value in zip((variable, m, v), values):
+                target.assign(value)
         self.iterations.assign_add(1)
 
 
